@@ -4,8 +4,10 @@ Without a CUDA device the kernels run under ``TRITON_INTERPRET=1``, which must b
 before anything imports triton, hence at the top of this conftest. The interpreter has
 known rounding bugs in float downcasts (fp32 -> fp8 carries are dropped, triton PR #11897;
 fp32 -> bf16 truncates instead of rounding). The shim below routes those casts through
-torch, and it is applied only when a self-check shows the installed interpreter is wrong,
-so a fixed Triton runs unshimmed. It is test-only: production never runs the interpreter.
+torch, and it is applied only when the package's self-check
+(``inference.kernels.interpreter_check``) shows the installed interpreter is wrong, so a
+fixed Triton runs unshimmed. The shim is test-only; product code that runs on CPU (the
+checkpoint converter) uses the same check to fall back to the torch reference instead.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ if not torch.cuda.is_available():
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import triton  # noqa: E402
 import triton.language as tl  # noqa: E402
+
+from inference.kernels import interpreter_check  # noqa: E402
 
 _TL_TO_TORCH = {
     tl.float8e4nv: torch.float8_e4m3fn,
@@ -31,34 +34,6 @@ _TL_TO_TORCH = {
 }
 # How the interpreter stores each dtype in numpy (fp8 as uint8, bf16 as uint16).
 _STORAGE = {torch.float8_e4m3fn: torch.uint8, torch.float8_e5m2: torch.uint8, torch.bfloat16: torch.int16}
-
-
-@triton.jit
-def _cast_probe_kernel(X, Y8, Y5, YB, N: tl.constexpr):
-    offs = tl.arange(0, N)
-    x = tl.load(X + offs)
-    tl.store(Y8 + offs, x.to(Y8.dtype.element_ty))
-    tl.store(Y5 + offs, x.to(Y5.dtype.element_ty))
-    tl.store(YB + offs, x.to(YB.dtype.element_ty))
-
-
-def _probe_values() -> torch.Tensor:
-    # Values whose fp8/bf16 rounding carries into the exponent or lands on exact ties,
-    # plus a random spread, all inside e4m3's finite range.
-    g = torch.Generator().manual_seed(0)
-    grid = torch.linspace(-440.0, 440.0, 2048)
-    rand = torch.randn(2048, generator=g) * torch.logspace(-6, 2, 2048)
-    ties = torch.tensor([1.0625, 1.1875, 15.5, 31.0, 0.0009765625 * 1.5, 240.0, 3.0 * 2.0**-9])
-    vals = torch.cat([grid, rand, ties, -ties])
-    return torch.nn.functional.pad(vals, (0, 8192 - vals.numel()))
-
-
-def interpreter_casts_match_torch() -> bool:
-    """Run the probe kernel and compare every downcast with torch, bit for bit."""
-    x = _probe_values()
-    outs = [torch.empty_like(x, dtype=d) for d in (torch.float8_e4m3fn, torch.float8_e5m2, torch.bfloat16)]
-    _cast_probe_kernel[(1,)](x, *outs, N=x.numel())
-    return all(torch.equal(o.view(_STORAGE[o.dtype]), x.to(o.dtype).view(_STORAGE[o.dtype])) for o in outs)
 
 
 def _to_torch(data: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
@@ -93,8 +68,9 @@ def _apply_cast_shim() -> None:
 
 INTERPRETER = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
 CAST_SHIM_APPLIED = False
-if INTERPRETER and not interpreter_casts_match_torch():
+if INTERPRETER and not interpreter_check.interpreter_casts_exact():
     _apply_cast_shim()
+    interpreter_check.interpreter_casts_exact.cache_clear()
     CAST_SHIM_APPLIED = True
 
 
@@ -107,4 +83,5 @@ def device_fixture() -> torch.device:
 @pytest.fixture(name="interpreter_casts")
 def interpreter_casts_fixture():
     """The cast self-check, for the test that proves the shim (if any) made the interpreter exact."""
-    return interpreter_casts_match_torch
+    interpreter_check.interpreter_casts_exact.cache_clear()
+    return interpreter_check.interpreter_casts_exact
