@@ -1,0 +1,121 @@
+"""Turn a transcript into a prompt that asks for one JSON decision, and the reply into a Decision.
+
+The decision is plain JSON constrained by a schema (grammar on llama.cpp, json_schema elsewhere)
+rather than each vendor's native tool-calling format: it works the same on every OpenAI-compatible
+server, including small local models, and the schema pins each tool's arguments.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from workflows.contracts import Decision, Message, ProposedToolCall, ToolSpec, canonical_json
+
+
+class MalformedDecision(ValueError):
+    pass
+
+
+def decision_schema(tools: list[ToolSpec]) -> dict[str, Any]:
+    """One schema branch per action and per tool, so the arguments are constrained per tool."""
+    branches: list[dict[str, Any]] = [
+        _object({"action": {"const": "final_answer"}, "answer": {"type": "string"}}),
+        _object({"action": {"const": "ask_human"}, "question": {"type": "string"}}),
+    ]
+    for spec in tools:
+        params = _grammar_friendly(spec.parameters)
+        branches.append(_object({"action": {"const": "call_tool"}, "tool": {"const": spec.name}, "arguments": params}))
+    return {"anyOf": branches}
+
+
+# llama.cpp unrolls a string length bound into one grammar rule per character: a 1 MB bound makes a
+# grammar that crashes the server. The tool validates lengths itself, with a clear error.
+_DROPPED_KEYWORDS = {"title", "description", "maxLength", "minLength", "default"}
+
+
+def _grammar_friendly(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: _grammar_friendly(v) for k, v in schema.items() if k not in _DROPPED_KEYWORDS}
+    if isinstance(schema, list):
+        return [_grammar_friendly(v) for v in schema]
+    return schema
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": list(properties)}
+
+
+def render_prompt(messages: list[Message], tools: list[ToolSpec]) -> list[Message]:
+    """Append the tool catalogue and reply format to the system message, canonically serialized so
+    consecutive steps share a byte-identical prefix; tool results become user turns because the
+    decision protocol does not use vendor tool-call ids."""
+    catalogue = "\n".join(
+        f"- {t.name} (risk {t.risk_level}): {t.description} Arguments schema: {canonical_json(_args(t))}"
+        for t in sorted(tools, key=lambda t: t.name)
+    )
+    instructions = (
+        "\n\nTools you can call:\n"
+        + (catalogue or "(none)")
+        + '\n\nReply with exactly one JSON object and nothing else, one of:\n'
+        '{"action": "call_tool", "tool": "<name>", "arguments": {...}}\n'
+        '{"action": "final_answer", "answer": "<answer for the user>"}\n'
+        '{"action": "ask_human", "question": "<question>"}'
+    )
+    rendered: list[Message] = []
+    for m in messages:
+        if m.role == "system" and not rendered:
+            rendered.append(Message(role="system", content=m.content + instructions))
+        elif m.role == "tool":
+            rendered.append(Message(role="user", content=f"Result of tool {m.name} ({m.tool_call_id}): {m.content}"))
+        else:
+            rendered.append(m)
+    if not rendered or rendered[0].role != "system":
+        rendered.insert(0, Message(role="system", content=instructions.strip()))
+    return rendered
+
+
+def _args(spec: ToolSpec) -> dict[str, Any]:
+    return {k: v for k, v in spec.parameters.items() if k in ("properties", "required", "type")}
+
+
+def parse_decision(text: str, tools: list[ToolSpec]) -> Decision:
+    """Parse and check a reply; MalformedDecision says what to fix, for the repair prompt."""
+    try:
+        raw = json.loads(_strip_fences(text))
+    except json.JSONDecodeError as e:
+        raise MalformedDecision(f"reply is not JSON ({e.msg} at position {e.pos})") from e
+    if not isinstance(raw, dict):
+        raise MalformedDecision("reply must be a JSON object")
+    action = raw.get("action")
+    try:
+        if action == "final_answer":
+            answer = raw.get("answer")
+            if not isinstance(answer, str) or not answer.strip():
+                raise MalformedDecision('"final_answer" needs a non-empty "answer" string')
+            return Decision(kind="final_answer", answer=answer)
+        if action == "ask_human":
+            question = raw.get("question")
+            if not isinstance(question, str) or not question.strip():
+                raise MalformedDecision('"ask_human" needs a non-empty "question" string')
+            return Decision(kind="ask_human", question=question)
+        if action == "call_tool":
+            name, arguments = raw.get("tool"), raw.get("arguments", {})
+            if not isinstance(name, str) or not isinstance(arguments, dict):
+                raise MalformedDecision('"call_tool" needs "tool" (a string) and "arguments" (an object)')
+            # An unknown tool name is not malformed: the workflow answers it with a normalized
+            # error the model can learn from, and history shows what it tried.
+            return Decision(kind="tool_calls", tool_calls=[ProposedToolCall(tool=name, arguments=arguments)])
+    except ValidationError as e:
+        raise MalformedDecision(str(e)) from e
+    raise MalformedDecision('"action" must be one of "call_tool", "final_answer", "ask_human"')
+
+
+def _strip_fences(text: str) -> str:
+    text = text.strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        text = text.rsplit("```", 1)[0]
+    return text.strip()

@@ -1,0 +1,30 @@
+"""Heartbeat while an activity waits, so Temporal can tell a slow call from a dead worker and can
+deliver cancellation (a Python activity only learns it was cancelled through a heartbeat)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import TypeVar
+
+from temporalio import activity
+
+T = TypeVar("T")
+
+
+async def with_heartbeats(work: Awaitable[T], *details: object) -> T:
+    """Await `work`, heartbeating at a third of the heartbeat timeout (or every 5 s without one)."""
+    timeout = activity.info().heartbeat_timeout or timedelta(seconds=15)
+    interval = max(timeout.total_seconds() / 3, 0.1)
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            activity.heartbeat(*details)
+            done, _ = await asyncio.wait({task}, timeout=interval)
+            if done:
+                return task.result()
+    finally:
+        # Reached on cancellation too: stop the underlying call instead of leaking it.
+        if not task.done():
+            task.cancel()

@@ -1,0 +1,10 @@
+"""One way to connect: the pydantic data converter, so CLI JSON and typed models agree."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+
+async def connect(address: str, namespace: str = "default") -> Client:
+    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)

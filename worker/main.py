@@ -1,0 +1,84 @@
+"""Build and run the worker: AgentRun plus the model and tool activities."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+
+import structlog
+from pydantic import ValidationError
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.ledger import Ledger
+from activities.model import ModelActivities
+from activities.providers.openai_compat import OpenAICompatibleProvider
+from activities.tools.execute import ToolActivities
+from activities.tools.registry import ToolRegistry
+from worker.client import connect
+from worker.logging import configure_logging
+from worker.sandbox import workflow_runner
+from worker.settings import Settings, load_settings
+from workflows.agent_run import AgentRun
+
+log = structlog.get_logger(__name__)
+WORKFLOWS = [AgentRun]
+
+
+def build_tool_activities(settings: Settings, registry: ToolRegistry | None = None) -> ToolActivities:
+    return ToolActivities(
+        registry or ToolRegistry.from_modules(settings.tool_modules),
+        Ledger(settings.ledger_path),
+        settings.workspaces,
+    )
+
+
+def build_activities(settings: Settings) -> list:
+    provider = OpenAICompatibleProvider(
+        base_url=settings.model_base_url,
+        api_key=settings.model_api_key(),
+        name=settings.model_provider,
+        schema_style=settings.model_schema_style,  # type: ignore[arg-type]
+        timeout_s=settings.model_timeout_s,
+    )
+    model = ModelActivities(provider, default_model=settings.model_name)
+    tools = build_tool_activities(settings)
+    return [model.decide, tools.list_tools, tools.execute]
+
+
+def build_worker(client: Client, settings: Settings, activities: list | None = None) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(settings) if activities is None else activities,
+        activity_executor=ThreadPoolExecutor(max_workers=16),
+        workflow_runner=workflow_runner(),
+        # Invalid input must fail the run at once, not retry the workflow task forever.
+        workflow_failure_exception_types=[ValidationError],
+        # Give running activities this long to finish on SIGTERM before they are cancelled.
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    client = await connect(settings.temporal_address, settings.namespace)
+    worker = build_worker(client, settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker.start", address=settings.temporal_address, task_queue=settings.task_queue,
+             model=settings.model_name, model_base_url=settings.model_base_url)
+    async with worker:
+        await stop.wait()
+        log.info("worker.stopping")
+    log.info("worker.stopped")
+
+
+def main() -> None:
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    asyncio.run(run_worker(settings))

@@ -1,0 +1,258 @@
+"""Wire types shared by the workflow, activities, worker and clients.
+
+This module imports nothing but pydantic and the standard library so the workflow sandbox can load
+it, and so every process (worker, CLI, tests) agrees on one JSON shape. Nothing here may read a clock
+or generate ids: timestamps and ids are passed in by the workflow (workflow.now / workflow.uuid4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TASK_QUEUE = "agents"
+WORKFLOW_TYPE = "AgentRun"
+
+
+class _Wire(BaseModel):
+    # Unknown keys are errors, so a typo in `temporal workflow start --input` fails loudly.
+    model_config = ConfigDict(extra="forbid")
+
+
+def canonical_json(value: Any) -> str:
+    """Serialize so equal values give equal bytes (sorted keys, no whitespace)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def arguments_hash(arguments: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(arguments).encode()).hexdigest()
+
+
+class RunStatus(StrEnum):
+    PLANNING = "planning"
+    WAITING_FOR_MODEL = "waiting_for_model"
+    WAITING_FOR_HUMAN = "waiting_for_human"
+    RUNNING_TOOL = "running_tool"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    BUDGET_EXCEEDED = "budget_exceeded"
+
+
+class Budgets(_Wire):
+    max_steps: int = Field(default=20, ge=1, description="model calls allowed in the run")
+    max_tokens: int = Field(default=100_000, ge=1, description="prompt + completion tokens")
+    max_wall_time_s: float = Field(default=24 * 3600, gt=0, description="from the run's start")
+
+
+class RunRequest(_Wire):
+    """Input of AgentRun. `{"goal": "..."}` alone is a valid request."""
+
+    goal: str = Field(min_length=1)
+    tenant_id: str = "default"
+    user_id: str = "anonymous"
+    allowed_tools: list[str] | None = Field(default=None, description="None means every registered tool")
+    approval_risk_level: int = Field(default=2, ge=0, le=5, description="tools at or above it need approval")
+    budgets: Budgets = Field(default_factory=Budgets)
+    approval_timeout_s: float = Field(default=24 * 3600, gt=0)
+    model: str | None = Field(default=None, description="model name; None means the worker's default")
+    max_output_tokens: int = Field(default=512, ge=16)
+    carry: RunCheckpoint | None = Field(default=None, description="set by continue-as-new only")
+
+
+class Message(_Wire):
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str
+    name: str | None = None
+    tool_call_id: str | None = None
+
+
+class ToolSpec(_Wire):
+    """What the workflow and the model know of a tool; the handler stays in the worker."""
+
+    name: str
+    description: str
+    risk_level: int = Field(ge=0, le=4, description="0 read .. 4 irreversible")
+    parameters: dict[str, Any]
+    idempotency: Literal["idempotent", "keyed", "not_idempotent"]
+    timeout_s: float = 60.0
+    heartbeat_timeout_s: float | None = None
+
+
+class ListToolsResult(_Wire):
+    tools: list[ToolSpec]
+
+
+class ProposedToolCall(_Wire):
+    tool: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class Decision(_Wire):
+    """The model's normalized choice for one step."""
+
+    kind: Literal["final_answer", "tool_calls", "ask_human"]
+    answer: str | None = None
+    tool_calls: list[ProposedToolCall] = Field(default_factory=list)
+    question: str | None = None
+    thought: str | None = None
+
+
+class Usage(_Wire):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_prompt_tokens: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class DecideInput(_Wire):
+    messages: list[Message]
+    tools: list[ToolSpec]
+    model: str | None = None
+    max_output_tokens: int = 512
+
+
+class DecideResult(_Wire):
+    decision: Decision
+    usage: Usage
+    model: str
+    provider: str
+    latency_ms: float
+    repair_attempts: int = 0
+
+
+class ToolCall(_Wire):
+    id: str
+    tool: str
+    arguments: dict[str, Any]
+    arguments_hash: str
+    risk_level: int
+
+
+class ExecuteToolInput(_Wire):
+    run_id: str = Field(description="the workflow id: stable across continue-as-new")
+    tenant_id: str
+    tool_call: ToolCall
+    idempotency_key: str
+
+
+class ToolResult(_Wire):
+    """Normalized outcome the model sees; never an exception for business failures."""
+
+    status: Literal["ok", "error", "denied"]
+    error_type: str | None = None
+    retryable: bool = False
+    message: str = ""
+    data: Any = None
+    from_ledger: bool = False
+
+
+class ApproveInput(_Wire):
+    tool_call_id: str
+    approver: str = "anonymous"
+    comment: str | None = None
+
+
+class RejectInput(_Wire):
+    tool_call_id: str
+    approver: str = "anonymous"
+    comment: str | None = None
+
+
+class UserMessageInput(_Wire):
+    text: str = Field(min_length=1)
+    user: str = "anonymous"
+
+
+class PendingApproval(_Wire):
+    tool_call_id: str
+    tool: str
+    arguments: dict[str, Any]
+    arguments_hash: str
+    risk_level: int
+    reason: str
+    requested_at: datetime
+    expires_at: datetime
+
+
+class ApprovalRecord(_Wire):
+    tool_call_id: str
+    tool: str
+    decision: Literal["approved", "rejected", "expired"]
+    by: str
+    at: datetime
+    comment: str | None = None
+
+
+class RunUsage(_Wire):
+    model_calls: int = 0
+    tool_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_prompt_tokens: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, usage: Usage) -> None:
+        self.model_calls += 1
+        self.prompt_tokens += usage.prompt_tokens
+        self.completion_tokens += usage.completion_tokens
+        self.cached_prompt_tokens += usage.cached_prompt_tokens
+        self.cost_usd += usage.cost_usd
+
+
+class RunCheckpoint(_Wire):
+    """Everything a continued run needs; carried through continue-as-new."""
+
+    step: int
+    started_at: datetime
+    transcript: list[Message]
+    tools: list[ToolSpec]
+    usage: RunUsage
+    approvals: list[ApprovalRecord]
+    pending_user_messages: list[str]
+    paused: bool
+    continued_runs: int
+
+
+class RunState(_Wire):
+    """What `temporal workflow query --name state` prints."""
+
+    status: RunStatus
+    step: int
+    goal: str
+    tenant_id: str
+    last_action: str | None
+    pending_approvals: list[PendingApproval]
+    question: str | None = None
+    usage: RunUsage
+    budgets: Budgets
+    approvals: list[ApprovalRecord]
+    result: RunResult | None = None
+    continued_runs: int = 0
+
+
+class RunResult(_Wire):
+    status: RunStatus
+    answer: str | None
+    reason: str | None = None
+    steps: int
+    usage: RunUsage
+    partial_output: str | None = Field(default=None, description="last tool or model output of an unfinished run")
+
+
+RunRequest.model_rebuild()
+RunState.model_rebuild()

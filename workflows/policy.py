@@ -1,0 +1,27 @@
+"""Tool policy, decided in workflow code so every decision is an event in the run's history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from workflows.contracts import RunRequest, ToolSpec
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: Literal["run", "ask", "deny"]
+    reason: str
+
+
+def judge(spec: ToolSpec | None, tool_name: str, request: RunRequest) -> Verdict:
+    if spec is None:
+        return Verdict("deny", f"unknown tool {tool_name!r}")
+    if request.allowed_tools is not None and spec.name not in request.allowed_tools:
+        return Verdict("deny", f"tool {spec.name!r} is not in this run's allowed_tools")
+    if spec.risk_level >= request.approval_risk_level:
+        return Verdict(
+            "ask",
+            f"risk level {spec.risk_level} is at or above the run's approval threshold {request.approval_risk_level}",
+        )
+    return Verdict("run", f"risk level {spec.risk_level} is below the approval threshold")
