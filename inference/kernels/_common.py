@@ -55,7 +55,9 @@ def check_aligned(name: str, t: torch.Tensor, elements: int) -> None:
     """Require 16-byte aligned rows and base pointer, as FP8 tensor-core loads (and
     ``torch._scaled_mm``) do; Triton otherwise silently drops to narrow scalar loads."""
     if t.data_ptr() % 16 != 0:
-        raise ValueError(f"{name} data pointer is not 16-byte aligned (a sliced view?); pass a contiguous copy")
+        raise ValueError(
+            f"{name} data pointer is not 16-byte aligned (a sliced view?); pass a contiguous copy"
+        )
     for dim in range(t.dim() - 1):
         if (t.stride(dim) * t.element_size()) % 16 != 0:
             raise ValueError(

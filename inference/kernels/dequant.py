@@ -24,9 +24,14 @@ __all__ = ["block_dequant_fp8"]
 
 @triton.jit
 def _block_dequant_kernel(
-    Q, S, Y,
-    R, C,
-    stride_qr, stride_sr, stride_yr,
+    Q,
+    S,
+    Y,
+    R,
+    C,
+    stride_qr,
+    stride_sr,
+    stride_yr,
     SCALE_R: tl.constexpr,
     SCALE_C: tl.constexpr,
     TILE_R: tl.constexpr,
@@ -76,7 +81,18 @@ def block_dequant_fp8(
     tile_r, tile_c = 32, 128
     grid = (triton.cdiv(r, tile_r), triton.cdiv(c, tile_c))
     _block_dequant_kernel[grid](
-        q, scale, y, r, c, q.stride(0), scale.stride(0), y.stride(0),
-        SCALE_R=block_size[0], SCALE_C=block_size[1], TILE_R=tile_r, TILE_C=tile_c, num_warps=4,
+        q,
+        scale,
+        y,
+        r,
+        c,
+        q.stride(0),
+        scale.stride(0),
+        y.stride(0),
+        SCALE_R=block_size[0],
+        SCALE_C=block_size[1],
+        TILE_R=tile_r,
+        TILE_C=tile_c,
+        num_warps=4,
     )
     return y

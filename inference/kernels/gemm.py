@@ -63,12 +63,25 @@ def _prune(configs: list[triton.Config], named_args: dict, **_: object) -> list[
     return kept or configs[:1]
 
 
-@triton.autotune(configs=_configs(), key=["M_BUCKET", "N", "K"], prune_configs_by={"early_config_prune": _prune})
+@triton.autotune(
+    configs=_configs(), key=["M_BUCKET", "N", "K"], prune_configs_by={"early_config_prune": _prune}
+)
 @triton.jit
 def _w8a8_block_fp8_matmul_kernel(
-    A, B, C, As, Bs,
-    M, N, K, M_BUCKET,
-    stride_am, stride_bn, stride_cm, stride_asm, stride_bsn,
+    A,
+    B,
+    C,
+    As,
+    Bs,
+    M,
+    N,
+    K,
+    M_BUCKET,
+    stride_am,
+    stride_bn,
+    stride_cm,
+    stride_asm,
+    stride_bsn,
     SCALE_N: tl.constexpr,
     EVEN_K: tl.constexpr,
     FP8_DOT: tl.constexpr,
@@ -100,7 +113,7 @@ def _w8a8_block_fp8_matmul_kernel(
     bs_ptrs = Bs + (offs_n // SCALE_N) * stride_bsn
 
     acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
-    for kb in range(0, tl.cdiv(K, BLOCK_K)):
+    for kb in range(tl.cdiv(K, BLOCK_K)):
         if EVEN_K:
             a = tl.load(a_ptrs)
             b = tl.load(b_ptrs)
@@ -154,9 +167,13 @@ def w8a8_block_fp8_matmul(
     m, k = a.shape
     n, kb = b.shape
     if k != kb:
-        raise ValueError(f"inner dimensions differ: a is {tuple(a.shape)}, b is {tuple(b.shape)} (b is [N, K])")
+        raise ValueError(
+            f"inner dimensions differ: a is {tuple(a.shape)}, b is {tuple(b.shape)} (b is [N, K])"
+        )
     if k % 16:
-        raise ValueError(f"K ({k}) must be a multiple of 16: FP8 rows must be 16-byte aligned for tensor-core loads")
+        raise ValueError(
+            f"K ({k}) must be a multiple of 16: FP8 rows must be 16-byte aligned for tensor-core loads"
+        )
     check_aligned("a", a, 16)
     check_aligned("b", b, 16)
     if tuple(a_scale.shape) != scale_shape(m, k, (1, GROUP_SIZE)):
@@ -178,9 +195,20 @@ def w8a8_block_fp8_matmul(
         return (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(n, meta["BLOCK_N"]),)
 
     _w8a8_block_fp8_matmul_kernel[grid](
-        a, b, c, a_scale, b_scale,
-        m, n, k, min(triton.next_power_of_2(m), 4096),
-        a.stride(0), b.stride(0), c.stride(0), a_scale.stride(0), b_scale.stride(0),
+        a,
+        b,
+        c,
+        a_scale,
+        b_scale,
+        m,
+        n,
+        k,
+        min(triton.next_power_of_2(m), 4096),
+        a.stride(0),
+        b.stride(0),
+        c.stride(0),
+        a_scale.stride(0),
+        b_scale.stride(0),
         SCALE_N=GROUP_SIZE,
         EVEN_K=k % GROUP_SIZE == 0,
         FP8_DOT=_has_fp8_tensor_cores(a.device),

@@ -28,9 +28,14 @@ __all__ = ["block_quant_fp8", "per_token_group_quant_fp8"]
 
 @triton.jit
 def _per_token_group_quant_kernel(
-    X, Q, S,
-    M, K,
-    stride_xm, stride_qm, stride_sm,
+    X,
+    Q,
+    S,
+    M,
+    K,
+    stride_xm,
+    stride_qm,
+    stride_sm,
     EPS,
     FP8_MAX: tl.constexpr,
     GROUP: tl.constexpr,
@@ -53,9 +58,14 @@ def _per_token_group_quant_kernel(
 
 @triton.jit
 def _block_quant_kernel(
-    W, Q, S,
-    N, K,
-    stride_wn, stride_qn, stride_sn,
+    W,
+    Q,
+    S,
+    N,
+    K,
+    stride_wn,
+    stride_qn,
+    stride_sn,
     EPS,
     FP8_MAX: tl.constexpr,
     BLOCK_N: tl.constexpr,
@@ -96,8 +106,19 @@ def per_token_group_quant_fp8(
     block_m = max(1, min(triton.next_power_of_2(m), 4096 // group_size))
     grid = (triton.cdiv(m, block_m), triton.cdiv(k, group_size))
     _per_token_group_quant_kernel[grid](
-        x, q, s, m, k, x.stride(0), q.stride(0), s.stride(0), eps,
-        FP8_MAX=FP8_MAX, GROUP=group_size, BLOCK_M=block_m, num_warps=4,
+        x,
+        q,
+        s,
+        m,
+        k,
+        x.stride(0),
+        q.stride(0),
+        s.stride(0),
+        eps,
+        FP8_MAX=FP8_MAX,
+        GROUP=group_size,
+        BLOCK_M=block_m,
+        num_warps=4,
     )
     return q, s
 
@@ -123,7 +144,18 @@ def block_quant_fp8(
     q = torch.empty((n, k), dtype=FP8_DTYPE, device=w.device)
     s = torch.empty(scale_shape(n, k, block_size), dtype=torch.float32, device=w.device)
     _block_quant_kernel[s.shape](
-        w, q, s, n, k, w.stride(0), q.stride(0), s.stride(0), eps,
-        FP8_MAX=FP8_MAX, BLOCK_N=block_size[0], BLOCK_K=block_size[1], num_warps=8,
+        w,
+        q,
+        s,
+        n,
+        k,
+        w.stride(0),
+        q.stride(0),
+        s.stride(0),
+        eps,
+        FP8_MAX=FP8_MAX,
+        BLOCK_N=block_size[0],
+        BLOCK_K=block_size[1],
+        num_warps=8,
     )
     return q, s

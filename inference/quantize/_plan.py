@@ -62,12 +62,16 @@ def check_config(config: dict) -> None:
 def decide(name: str, dtype: torch.dtype, shape: tuple[int, ...]) -> Decision:
     """Classify one tensor, raising :class:`UnsupportedCheckpoint` if it cannot be placed."""
     if _QUANTIZED.search(name):
-        raise UnsupportedCheckpoint(f"tensor {name!r} looks already quantized; convert from a bf16/fp16 checkpoint")
+        raise UnsupportedCheckpoint(
+            f"tensor {name!r} looks already quantized; convert from a bf16/fp16 checkpoint"
+        )
     if _LINEAR.search(name):
         if len(shape) != 2:
             raise UnsupportedCheckpoint(f"linear weight {name!r} has shape {shape}, expected 2-D [out, in]")
         if dtype not in QUANTIZABLE_DTYPES:
-            raise UnsupportedCheckpoint(f"linear weight {name!r} has dtype {dtype}; expected bf16, fp16 or fp32")
+            raise UnsupportedCheckpoint(
+                f"linear weight {name!r} has dtype {dtype}; expected bf16, fp16 or fp32"
+            )
         if shape[1] % 16:
             raise UnsupportedCheckpoint(
                 f"linear weight {name!r} has in_features {shape[1]}, not a multiple of 16; FP8 GEMMs cannot use it"

@@ -12,6 +12,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import torch
 
@@ -88,10 +89,12 @@ class StreamingWriter:
             self._path.unlink(missing_ok=True)
             raise RuntimeError(f"{self._path.name}: {len(missing)} tensors never written, e.g. {missing[:3]}")
 
-    def __enter__(self) -> StreamingWriter:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is None:
             self.close()
         else:

@@ -82,7 +82,9 @@ def _plan(in_dir: Path, shards: list[str]) -> dict[str, list[tuple[Decision, Ten
                 sl = f.get_slice(name)
                 dtype_name = sl.get_dtype()
                 if dtype_name not in _DTYPES:
-                    raise UnsupportedCheckpoint(f"{shard}: tensor {name!r} has unsupported dtype {dtype_name}")
+                    raise UnsupportedCheckpoint(
+                        f"{shard}: tensor {name!r} has unsupported dtype {dtype_name}"
+                    )
                 spec = TensorSpec(name, _DTYPES[dtype_name], tuple(sl.get_shape()))
                 entries.append((decide(name, spec.dtype, spec.shape), spec))
         plan[shard] = entries
@@ -94,7 +96,10 @@ def _output_specs(decision: Decision, spec: TensorSpec, fp8: torch.dtype) -> lis
         return [spec]
     n, k = spec.shape
     scale_name = spec.name.removesuffix(".weight") + ".weight_scale_inv"
-    return [TensorSpec(spec.name, fp8, spec.shape), TensorSpec(scale_name, torch.float32, (-(-n // 128), -(-k // 128)))]
+    return [
+        TensorSpec(spec.name, fp8, spec.shape),
+        TensorSpec(scale_name, torch.float32, (-(-n // 128), -(-k // 128))),
+    ]
 
 
 def _pick_backend(device: str | torch.device | None, log: Callable[[str], None]) -> tuple[torch.device, str]:
@@ -102,7 +107,11 @@ def _pick_backend(device: str | torch.device | None, log: Callable[[str], None])
     torch reference, which the kernel tests prove bit-identical, so the output is the same."""
     from inference.kernels._common import interpreting
 
-    dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = (
+        torch.device(device)
+        if device is not None
+        else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    )
     if dev.type == "cuda":
         return dev, "triton"
     if interpreting():
@@ -110,8 +119,10 @@ def _pick_backend(device: str | torch.device | None, log: Callable[[str], None])
 
         if interpreter_casts_exact():
             return dev, "triton"
-        log("note: this Triton interpreter rounds fp32->fp8 casts wrongly (triton PR #11897); "
-            "quantizing on CPU with the bit-identical torch reference instead")
+        log(
+            "note: this Triton interpreter rounds fp32->fp8 casts wrongly (triton PR #11897); "
+            "quantizing on CPU with the bit-identical torch reference instead"
+        )
     else:
         log("note: no CUDA device and TRITON_INTERPRET is unset; quantizing with the torch reference")
     return dev, "torch"
@@ -180,7 +191,7 @@ def convert(
                 writer.write(spec.name.removesuffix(".weight") + ".weight_scale_inv", scale_inv)
                 layer = LayerError(spec.name, (spec.shape[0], spec.shape[1]), rel)
                 result.layers.append(layer)
-                log(f"{layer.name:<60} {str(list(layer.shape)):>14}  rel_err {layer.rel_error:.3e}")
+                log(f"{layer.name:<60} {list(layer.shape)!s:>14}  rel_err {layer.rel_error:.3e}")
                 del tensor, w, w32, q, scale_inv, back
 
     if write_index:

@@ -12,18 +12,22 @@ checkpoint converter) uses the same check to fall back to the torch reference in
 
 from __future__ import annotations
 
+import json
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import torch
 
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import triton.language as tl  # noqa: E402
+import numpy as np
+import pytest
+import triton.language as tl
 
-from inference.kernels import interpreter_check  # noqa: E402
+from inference.kernels import interpreter_check
 
 _TL_TO_TORCH = {
     tl.float8e4nv: torch.float8_e4m3fn,
@@ -85,3 +89,72 @@ def interpreter_casts_fixture():
     """The cast self-check, for the test that proves the shim (if any) made the interpreter exact."""
     interpreter_check.interpreter_casts_exact.cache_clear()
     return interpreter_check.interpreter_casts_exact
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+class FakeSGLang:
+    """A local HTTP server speaking SGLang's wire formats from recorded fixtures.
+
+    It stands in for the GPU-only server in probe, metrics and client tests; it records
+    each chat request body so tests can check what the client put on the wire.
+    """
+
+    def __init__(self) -> None:
+        self.unhealthy_responses = 0  # /health answers 503 this many times first (model loading)
+        self.health_calls = 0
+        self.metrics_enabled = True
+        self.chat_fixture = "sglang_chat_completion.json"
+        self.requests: list[dict] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                return None
+
+            def _send(self, status: int, body: str, ctype: str = "application/json") -> None:
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.path == "/health":
+                    fake.health_calls += 1
+                    if fake.health_calls <= fake.unhealthy_responses:
+                        return self._send(503, "")
+                    return self._send(200, "")
+                if self.path == "/v1/models":
+                    return self._send(200, (FIXTURES / "sglang_models.json").read_text())
+                if self.path == "/metrics" and fake.metrics_enabled:
+                    return self._send(
+                        200, (FIXTURES / "sglang_metrics.txt").read_text(), "text/plain; version=0.0.4"
+                    )
+                return self._send(404, '{"detail": "Not Found"}')
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                if self.path != "/v1/chat/completions":
+                    return self._send(404, '{"detail": "Not Found"}')
+                fake.requests.append(json.loads(self.rfile.read(length)))
+                return self._send(200, (FIXTURES / fake.chat_fixture).read_text())
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.root = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture(name="fake_sglang")
+def fake_sglang_fixture():
+    """A fresh fake SGLang server per test."""
+    server = FakeSGLang()
+    yield server
+    server.close()

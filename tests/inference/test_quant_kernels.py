@@ -58,7 +58,9 @@ def test_dequant_matches_reference(device, block, out_dtype) -> None:
     q, s = quant_reference(w, block)
     y = block_dequant_fp8(q.to(device), s.to(device), block_size=block, out_dtype=out_dtype)
     assert y.dtype == out_dtype
-    torch.testing.assert_close(y.float().cpu(), dequant_reference(q, s, block).to(out_dtype).float().cpu(), rtol=0, atol=0)
+    torch.testing.assert_close(
+        y.float().cpu(), dequant_reference(q, s, block).to(out_dtype).float().cpu(), rtol=0, atol=0
+    )
     # e4m3 keeps 3 mantissa bits: relative rounding error per element is at most 2^-4.
     rel = (y.float() - w).norm() / w.norm()
     assert rel.item() < 0.05

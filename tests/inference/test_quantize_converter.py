@@ -31,7 +31,10 @@ LINEAR = {
 
 def _layer(i: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
     p = f"model.layers.{i}."
-    out = {p + name + ".weight": (torch.randn(shape, generator=gen) * 0.02).to(torch.bfloat16) for name, shape in LINEAR.items()}
+    out = {
+        p + name + ".weight": (torch.randn(shape, generator=gen) * 0.02).to(torch.bfloat16)
+        for name, shape in LINEAR.items()
+    }
     out[p + "input_layernorm.weight"] = torch.ones(HIDDEN, dtype=torch.bfloat16)
     out[p + "post_attention_layernorm.weight"] = torch.ones(HIDDEN, dtype=torch.bfloat16)
     return out
@@ -41,18 +44,29 @@ def make_checkpoint(root: Path, config: dict | None = None) -> Path:
     """Write a 2-layer llama-style bf16 checkpoint in two shards with an index."""
     gen = torch.Generator().manual_seed(0)
     root.mkdir(parents=True, exist_ok=True)
-    shard1 = {"model.embed_tokens.weight": torch.randn(VOCAB, HIDDEN, generator=gen).to(torch.bfloat16), **_layer(0, gen)}
+    shard1 = {
+        "model.embed_tokens.weight": torch.randn(VOCAB, HIDDEN, generator=gen).to(torch.bfloat16),
+        **_layer(0, gen),
+    }
     shard2 = {
         **_layer(1, gen),
         "model.norm.weight": torch.ones(HIDDEN, dtype=torch.bfloat16),
         "lm_head.weight": torch.randn(VOCAB, HIDDEN, generator=gen).to(torch.bfloat16),
     }
     weight_map = {}
-    for name, tensors in (("model-00001-of-00002.safetensors", shard1), ("model-00002-of-00002.safetensors", shard2)):
+    for name, tensors in (
+        ("model-00001-of-00002.safetensors", shard1),
+        ("model-00002-of-00002.safetensors", shard2),
+    ):
         save_file(tensors, str(root / name), metadata={"format": "pt"})
         weight_map.update(dict.fromkeys(tensors, name))
     (root / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
-    cfg = config or {"model_type": "llama", "hidden_size": HIDDEN, "num_hidden_layers": 2, "torch_dtype": "bfloat16"}
+    cfg = config or {
+        "model_type": "llama",
+        "hidden_size": HIDDEN,
+        "num_hidden_layers": 2,
+        "torch_dtype": "bfloat16",
+    }
     (root / "config.json").write_text(json.dumps(cfg))
     (root / "tokenizer.json").write_text('{"fake": true}')
     return root
@@ -98,20 +112,34 @@ def test_embeddings_norms_and_head_keep_their_dtype(converted) -> None:
     """Embeddings, norms and lm_head are copied bit for bit in bf16."""
     src, out, result, _ = converted
     original, quantized = _load(src), _load(out)
-    for name in ("model.embed_tokens.weight", "lm_head.weight", "model.norm.weight", "model.layers.1.input_layernorm.weight"):
+    for name in (
+        "model.embed_tokens.weight",
+        "lm_head.weight",
+        "model.norm.weight",
+        "model.layers.1.input_layernorm.weight",
+    ):
         assert quantized[name].dtype == torch.bfloat16
         assert torch.equal(quantized[name], original[name])
         assert name in result.kept
-    assert set(quantized) == set(original) | {n.removesuffix(".weight") + ".weight_scale_inv" for n in (l.name for l in result.layers)}
+    assert set(quantized) == set(original) | {
+        n.removesuffix(".weight") + ".weight_scale_inv" for n in (l.name for l in result.layers)
+    }
 
 
 def test_config_index_and_side_files(converted) -> None:
     """config.json gains the DeepSeek-V3 quantization_config; the index maps every tensor to its shard."""
     src, out, _, _ = converted
     config = json.loads((out / "config.json").read_text())
-    assert config["quantization_config"] == {
-        "quant_method": "fp8", "fmt": "e4m3", "activation_scheme": "dynamic", "weight_block_size": [128, 128],
-    } == QUANTIZATION_CONFIG
+    assert (
+        config["quantization_config"]
+        == {
+            "quant_method": "fp8",
+            "fmt": "e4m3",
+            "activation_scheme": "dynamic",
+            "weight_block_size": [128, 128],
+        }
+        == QUANTIZATION_CONFIG
+    )
     assert config["model_type"] == "llama"
     index = json.loads((out / "model.safetensors.index.json").read_text())
     loaded = _load(out)
@@ -134,10 +162,16 @@ def test_report_lists_every_quantized_layer(converted) -> None:
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda d: _edit_config(d, quantization_config={"quant_method": "fp8"}), "already has quantization_config"),
+        (
+            lambda d: _edit_config(d, quantization_config={"quant_method": "fp8"}),
+            "already has quantization_config",
+        ),
         (lambda d: _edit_config(d, model_type="t5"), "model_type 't5' is not supported"),
         (lambda d: _add_tensor(d, "model.layers.0.mystery.weight", torch.zeros(64, 64)), "refusing to guess"),
-        (lambda d: _add_tensor(d, "model.layers.0.self_attn.q_proj.weight_scale_inv", torch.ones(2, 2)), "already quantized"),
+        (
+            lambda d: _add_tensor(d, "model.layers.0.self_attn.q_proj.weight_scale_inv", torch.ones(2, 2)),
+            "already quantized",
+        ),
         (lambda d: _replace_with_bin(d), "re-save it with safetensors"),
     ],
 )
@@ -156,11 +190,18 @@ def test_cli_converts_and_reports_refusals(tmp_path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     ok = subprocess.run(
         [sys.executable, "-m", "inference.quantize", str(src), str(tmp_path / "out")],
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
     )
     assert ok.returncode == 0, ok.stderr
     assert "model.layers.1.mlp.down_proj.weight" in ok.stdout and "rel_err" in ok.stdout
-    assert json.loads((tmp_path / "out" / "config.json").read_text())["quantization_config"]["weight_block_size"] == [128, 128]
+    assert json.loads((tmp_path / "out" / "config.json").read_text())["quantization_config"][
+        "weight_block_size"
+    ] == [128, 128]
     # Whichever backend the unshimmed subprocess picked, its output is the reference's, bit for bit.
     original, quantized = _load(src), _load(tmp_path / "out")
     for name in (n for n in original if n.endswith("_proj.weight")):
@@ -169,7 +210,12 @@ def test_cli_converts_and_reports_refusals(tmp_path) -> None:
         assert torch.equal(quantized[name.removesuffix(".weight") + ".weight_scale_inv"], s_ref)
     again = subprocess.run(
         [sys.executable, "-m", "inference.quantize", str(tmp_path / "out"), str(tmp_path / "again")],
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
     )
     assert again.returncode == 2
     assert "already has quantization_config" in again.stderr
@@ -206,6 +252,9 @@ def test_streaming_writer_output_loads_and_checks_order(tmp_path) -> None:
     with safe_open(tmp_path / "x.safetensors", framework="pt") as f:
         assert torch.equal(f.get_tensor("a").view(torch.uint8), a.view(torch.uint8))
         assert torch.equal(f.get_tensor("b"), b)
-    with pytest.raises(ValueError, match="expected a"), StreamingWriter(tmp_path / "y.safetensors", specs) as w:
+    with (
+        pytest.raises(ValueError, match="expected a"),
+        StreamingWriter(tmp_path / "y.safetensors", specs) as w,
+    ):
         w.write("b", b)
     assert not (tmp_path / "y.safetensors").exists()
