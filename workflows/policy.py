@@ -15,10 +15,10 @@ class Verdict:
 
 
 def judge(spec: ToolSpec | None, tool_name: str, request: RunRequest) -> Verdict:
+    if request.allowed_tools is not None and tool_name not in request.allowed_tools:
+        return Verdict("deny", f"tool {tool_name!r} is not in this run's allowed_tools {request.allowed_tools}")
     if spec is None:
         return Verdict("deny", f"unknown tool {tool_name!r}")
-    if request.allowed_tools is not None and spec.name not in request.allowed_tools:
-        return Verdict("deny", f"tool {spec.name!r} is not in this run's allowed_tools")
     if spec.risk_level >= request.approval_risk_level:
         return Verdict(
             "ask",

@@ -1,0 +1,95 @@
+"""Shared fixtures: Temporal environments (time-skipping and the real dev server), workers, helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.tools.registry import ToolRegistry
+from worker.binaries import find_binary
+from worker.devserver import DevServer, DevServerConfig, free_port, load_dev_config
+from worker.main import build_tool_activities, build_worker
+from worker.settings import DEFAULT_TOOL_MODULES, Settings
+from workflows import search_attributes
+
+_KINDS = {
+    "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    "Double": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+}
+
+
+@pytest.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server, with the run's search attributes registered."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=find_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace="default",
+            search_attributes={name: _KINDS[kind] for name, kind in search_attributes.ALL.items()},
+        )
+    )
+    async with env:
+        yield env
+
+
+def dev_server_config(tmp: Path, **dynamic_config: object) -> DevServerConfig:
+    """temporal-dev.yaml as users run it, on free ports and a fresh database file."""
+    base = load_dev_config()
+    return load_dev_config(
+        server={"grpc_port": free_port(), "ui_port": free_port(), "headless": True,
+                "db_filename": str(tmp / "temporal.sqlite")},
+        dynamic_config={**base.dynamic_config, **dynamic_config},
+    )
+
+
+@pytest.fixture(scope="session")
+def dev_server(tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("devserver")
+    server = DevServer(dev_server_config(tmp), log_path=tmp / "server.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def dev_client(dev_server: DevServer) -> Client:
+    return await Client.connect(dev_server.config.address, data_converter=pydantic_data_converter)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Worker settings on a fresh task queue and data dir, so tests never see each other's runs."""
+    return Settings(task_queue=f"tq-{uuid.uuid4()}", data_dir=tmp_path / "data")
+
+
+def registry_with(*extra_modules: str) -> ToolRegistry:
+    return ToolRegistry.from_modules([*DEFAULT_TOOL_MODULES, *extra_modules])
+
+
+def make_worker(client: Client, settings: Settings, model: object, *extra_tool_modules: str) -> Worker:
+    """A real worker with the real tool activities and a scripted model activity."""
+    tools = build_tool_activities(settings, registry_with(*extra_tool_modules))
+    return build_worker(client, settings, [model.decide, tools.list_tools, tools.execute])
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 20, what: str = "condition") -> None:
+    """Wait for an observable condition (never a fixed sleep), failing with `what` on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(0.05)

@@ -1,0 +1,57 @@
+"""A scripted model registered under the real activity's name, for workflow tests.
+
+Each entry of the script is a Decision, or a function of the DecideInput that returns one (so a test
+can answer from what the model was shown). The last entry repeats once the script runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import activity
+
+from workflows.contracts import DecideInput, DecideResult, Decision, ProposedToolCall, Usage
+
+Step = Decision | Callable[[DecideInput], Decision]
+
+
+def final(answer: str) -> Decision:
+    return Decision(kind="final_answer", answer=answer)
+
+
+def call(tool: str, **arguments: Any) -> Decision:
+    return Decision(kind="tool_calls", tool_calls=[ProposedToolCall(tool=tool, arguments=arguments)])
+
+
+def ask(question: str) -> Decision:
+    return Decision(kind="ask_human", question=question)
+
+
+class ScriptedModel:
+    def __init__(self, *script: Step, usage: Usage | None = None) -> None:
+        self.script = list(script)
+        self.calls: list[DecideInput] = []
+        self.usage = usage or Usage(prompt_tokens=100, completion_tokens=20)
+        self.cancelled = asyncio.Event()
+        self.hang = False
+
+    @activity.defn(name="model.decide")
+    async def decide(self, input: DecideInput) -> DecideResult:
+        self.calls.append(input)
+        if self.hang:
+            # Heartbeat until cancelled: the only way a Python activity hears of cancellation.
+            try:
+                while True:
+                    activity.heartbeat()
+                    await asyncio.sleep(0.05)
+            except asyncio.CancelledError:
+                self.cancelled.set()
+                raise
+        step = self.script[min(len(self.calls), len(self.script)) - 1]
+        decision = step(input) if callable(step) else step
+        return DecideResult(decision=decision, usage=self.usage, model="scripted", provider="scripted", latency_ms=0.0)
+
+    def last_messages_text(self) -> str:
+        return "\n".join(m.content for m in self.calls[-1].messages)
