@@ -46,6 +46,11 @@ def check_tensor(name: str, t: object, dtypes: tuple[torch.dtype, ...], ndim: in
             f"{name} is on {t.device}; Triton kernels need a CUDA tensor "
             "(set TRITON_INTERPRET=1 before importing triton to run them on CPU)"
         )
+    if t.device.type == "cuda" and torch.cuda.get_device_capability(t.device) < (8, 9):
+        cap = ".".join(map(str, torch.cuda.get_device_capability(t.device)))
+        raise ValueError(
+            f"{name} is on a GPU of compute capability {cap}; the FP8 kernels need 8.9+ (Ada, Hopper)"
+        )
     if t.stride(-1) != 1:
         raise ValueError(f"{name} must be contiguous in its last dimension, got strides {t.stride()}")
     return t

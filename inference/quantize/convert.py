@@ -113,7 +113,12 @@ def _pick_backend(device: str | torch.device | None, log: Callable[[str], None])
         else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     )
     if dev.type == "cuda":
-        return dev, "triton"
+        if torch.cuda.get_device_capability(dev) >= (8, 9):
+            return dev, "triton"
+        log(
+            "note: this GPU has no FP8 support in Triton (needs compute capability 8.9+); using the torch reference"
+        )
+        return dev, "torch"
     if interpreting():
         from inference.kernels.interpreter_check import interpreter_casts_exact
 
