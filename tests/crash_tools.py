@@ -1,0 +1,36 @@
+"""A test-only tool module, loaded into a real worker with AGENT_TOOL_MODULES.
+
+`gated_append` performs the real append_file effect, then signals that the effect happened (a marker
+file) and blocks until the test releases it, so the test can SIGKILL the worker at a known point.
+"""
+
+from __future__ import annotations
+
+import time
+
+from activities.tools.registry import ToolContext, tool
+from activities.tools.workspace_files import AppendFileArgs, append_file
+
+EFFECT_MARKER = "effect-applied"
+RELEASE_FILE = "release"
+
+
+def _gated(ctx: ToolContext, args: AppendFileArgs) -> dict:
+    result = append_file.handler(ctx, args)
+    (ctx.workspace / EFFECT_MARKER).touch()
+    deadline = time.monotonic() + 120
+    while not (ctx.workspace / RELEASE_FILE).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)  # waiting on the test, inside the tool; the test itself never sleeps
+    return result
+
+
+gated_append = tool(
+    name="gated_append",
+    description="append_file that waits for the test's release file after applying its effect",
+    risk_level=1,
+    idempotency="keyed",
+    heartbeat_timeout_s=2,
+    reconcile=append_file.reconcile,
+)(_gated)
+
+TOOLS = [gated_append]

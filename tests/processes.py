@@ -1,0 +1,75 @@
+"""Real processes for end-to-end tests: `python -m worker` and the `temporal` CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from worker.binaries import find_binary
+from worker.settings import REPO_ROOT
+
+
+class WorkerProcess:
+    """`python -m worker`, configured only through the environment, exactly as users run it."""
+
+    def __init__(self, address: str, task_queue: str, data_dir: Path, model_base_url: str,
+                 model_name: str = "scripted", schema_style: str = "json_schema", tool_modules: str | None = None) -> None:
+        self.env = {
+            **os.environ,
+            "TEMPORAL_ADDRESS": address,
+            "AGENT_TASK_QUEUE": task_queue,
+            "AGENT_DATA_DIR": str(data_dir),
+            "AGENT_MODEL_BASE_URL": model_base_url,
+            "AGENT_MODEL_NAME": model_name,
+            "AGENT_MODEL_SCHEMA_STYLE": schema_style,
+            "PYTHONPATH": str(REPO_ROOT),
+        }
+        if tool_modules:
+            self.env["AGENT_TOOL_MODULES"] = tool_modules
+        self.log_path = data_dir / "worker.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> WorkerProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "worker"], env=self.env, cwd=REPO_ROOT,
+                                        stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, as in a crash or an OOM kill."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def __enter__(self) -> WorkerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def temporal(address: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the real `temporal` CLI against `address`."""
+    done = subprocess.run([find_binary("temporal"), *args, "--address", address],
+                          capture_output=True, text=True, timeout=60)
+    if check and done.returncode != 0:
+        raise AssertionError(f"temporal {' '.join(args)} exited {done.returncode}: {done.stderr or done.stdout}")
+    return done
+
+
+def temporal_json(address: str, *args: str) -> Any:
+    return json.loads(temporal(address, *args, "-o", "json").stdout)

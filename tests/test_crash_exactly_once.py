@@ -1,0 +1,76 @@
+"""SIGKILL the worker around a side-effecting tool; the effect must still happen exactly once."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from temporalio.client import Client
+
+from activities.ledger import Ledger
+from tests.conftest import eventually
+from tests.crash_tools import EFFECT_MARKER, RELEASE_FILE
+from tests.openai_wire_server import OpenAIWireServer, tool_then_answer
+from tests.processes import WorkerProcess
+from workflows.contracts import RunRequest, RunResult, RunStatus
+
+LINE = "paid invoice 42"
+
+
+async def crash_run(client: Client, address: str, tmp_path: Path, kill_when: str) -> tuple[RunResult, Path, dict]:
+    queue, run_id = f"tq-{uuid.uuid4()}", f"crash-{uuid.uuid4()}"
+    data = tmp_path / "data"
+    workspace = data / "workspaces" / run_id
+    ledger = Ledger(data / "ledger.sqlite")
+    responder = tool_then_answer("gated_append", {"path": "ledger.txt", "line": LINE}, "appended")
+    with OpenAIWireServer(responder) as model:
+        worker_args = (address, queue, data, model.base_url)
+        first = WorkerProcess(*worker_args, tool_modules="activities.tools.workspace_files,tests.crash_tools").start()
+        try:
+            if kill_when == "after_completion":
+                workspace.mkdir(parents=True)
+                (workspace / RELEASE_FILE).touch()
+            handle = await client.start_workflow(
+                "AgentRun", RunRequest(goal="record the payment"), id=run_id, task_queue=queue, result_type=RunResult
+            )
+            if kill_when == "during_tool":
+                await eventually(_exists(workspace / EFFECT_MARKER), timeout_s=60, what="the side effect")
+            else:
+                await eventually(_succeeded(ledger, f"{run_id}/call-1-1"), timeout_s=60, what="the ledger receipt")
+            first.kill()
+        finally:
+            first.stop()
+        with WorkerProcess(*worker_args, tool_modules="activities.tools.workspace_files,tests.crash_tools"):
+            result = await handle.result()
+    return result, workspace / "ledger.txt", ledger.receipt(f"{run_id}/call-1-1")
+
+
+def _exists(path: Path):
+    async def check() -> bool:
+        return path.exists()
+
+    return check
+
+
+def _succeeded(ledger: Ledger, key: str):
+    async def check() -> bool:
+        receipt = ledger.receipt(key)
+        return receipt is not None and receipt["status"] == "succeeded"
+
+    return check
+
+
+async def test_kill_while_the_tool_runs_applies_the_effect_once(dev_client, dev_server, tmp_path):
+    """Killed after the effect but before completion: the retry reconciles instead of appending again."""
+    result, target, receipt = await crash_run(dev_client, dev_server.config.address, tmp_path, "during_tool")
+    assert result.status == RunStatus.COMPLETED
+    assert target.read_text().splitlines() == [LINE]
+    assert receipt["status"] == "succeeded" and receipt["attempts"] == 2
+
+
+async def test_kill_right_after_the_tool_completes_applies_the_effect_once(dev_client, dev_server, tmp_path):
+    """Killed once the receipt is recorded: a retry returns the receipt; the effect is not repeated."""
+    result, target, receipt = await crash_run(dev_client, dev_server.config.address, tmp_path, "after_completion")
+    assert result.status == RunStatus.COMPLETED
+    assert target.read_text().splitlines() == [LINE]
+    assert receipt["status"] == "succeeded" and receipt["attempts"] == 1
