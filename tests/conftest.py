@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.tools.registry import ToolRegistry
+from inference.embedded_model import DEFAULT_MODEL, ensure_model
+from inference.llama_server import LlamaServerConfig, start_llama_server
 from worker.binaries import find_binary
 from worker.devserver import DevServer, DevServerConfig, free_port, load_dev_config
 from worker.main import build_tool_activities, build_worker
@@ -93,3 +96,19 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 20
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+@dataclass(frozen=True)
+class LlamaServer:
+    base_url: str
+    model: str
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory):
+    """The embedded model behind llama.cpp's OpenAI-compatible server, as `python -m worker.dev up` runs it."""
+    config = LlamaServerConfig(model_path=ensure_model(), model_alias=DEFAULT_MODEL.name, port=free_port())
+    process = start_llama_server(config, tmp_path_factory.mktemp("llama") / "server.log")
+    yield LlamaServer(base_url=config.base_url, model=config.model_alias)
+    process.terminate()
+    process.wait(timeout=30)

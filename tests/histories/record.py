@@ -1,0 +1,124 @@
+"""Re-record the checked-in histories: `python -m tests.histories.record`.
+
+Runs each scenario on a fresh real dev server (temporal-dev.yaml, with a low continue-as-new
+threshold so the long scenario continues as new) with the real workflow and tool activities and a
+scripted model, then writes every run's history to tests/histories/<scenario>[-runN].json. Re-record
+after an intentional, patched change to AgentRun; the replay tests then prove old histories still
+replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from tests.conftest import dev_server_config, eventually, make_worker
+from tests.scripted import ScriptedModel, ask, call, final
+from worker.devserver import DevServer
+from worker.settings import Settings
+from workflows.agent_run import AgentRun
+from workflows.contracts import ApproveInput, Budgets, RejectInput, RunRequest, RunResult, RunStatus, UserMessageInput
+
+HERE = Path(__file__).parent
+CONTINUE_AS_NEW_AFTER_EVENTS = 40
+
+
+async def _waiting(handle: WorkflowHandle) -> str:
+    async def waiting() -> bool:
+        return bool((await handle.query(AgentRun.state)).pending_approvals)
+
+    await eventually(waiting, what="a pending approval")
+    return (await handle.query(AgentRun.state)).pending_approvals[0].tool_call_id
+
+
+async def approved(handle: WorkflowHandle) -> None:
+    await handle.execute_update(AgentRun.approve, ApproveInput(tool_call_id=await _waiting(handle), approver="alice"))
+
+
+async def rejected(handle: WorkflowHandle) -> None:
+    await handle.execute_update(AgentRun.reject, RejectInput(tool_call_id=await _waiting(handle), comment="no"))
+
+
+async def answered(handle: WorkflowHandle) -> None:
+    async def asked() -> bool:
+        return (await handle.query(AgentRun.state)).status == RunStatus.WAITING_FOR_HUMAN
+
+    await eventually(asked, what="the question")
+    await handle.signal(AgentRun.user_message, UserMessageInput(text="use notes.md"))
+
+
+async def nothing(handle: WorkflowHandle) -> None:
+    return None
+
+
+Scenario = tuple[RunRequest, ScriptedModel, Callable[[WorkflowHandle], Awaitable[None]]]
+
+
+def scenarios() -> dict[str, Scenario]:
+    return {
+        "approved_write": (
+            RunRequest(goal="compute then write"),
+            ScriptedModel(call("calculator", expression="6*7"), call("write_file", path="a.txt", content="42"), final("done")),
+            approved,
+        ),
+        "rejected_write": (
+            RunRequest(goal="write"),
+            ScriptedModel(call("write_file", path="b.txt", content="x"), final("not written")),
+            rejected,
+        ),
+        "ask_human": (RunRequest(goal="edit"), ScriptedModel(ask("which file?"), final("ok")), answered),
+        "budget_exceeded": (
+            RunRequest(goal="loop", budgets=Budgets(max_steps=3)),
+            ScriptedModel(call("calculator", expression="1+1")),
+            nothing,
+        ),
+        "continued_as_new": (
+            RunRequest(goal="long", budgets=Budgets(max_steps=12)),
+            ScriptedModel(*[call("calculator", expression=f"{i}*{i}") for i in range(1, 10)], final("done")),
+            nothing,
+        ),
+    }
+
+
+async def record(out_dir: Path = HERE) -> list[Path]:
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        config = dev_server_config(Path(tmp), **{"limit.historyCount.suggestContinueAsNew": CONTINUE_AS_NEW_AFTER_EVENTS})
+        server = DevServer(config, log_path=Path(tmp) / "server.log").start()
+        try:
+            client = await Client.connect(config.address, data_converter=pydantic_data_converter)
+            for name, (request, model, drive) in scenarios().items():
+                settings = Settings(task_queue=f"record-{uuid.uuid4()}", data_dir=Path(tmp) / name)
+                async with make_worker(client, settings, model):
+                    handle = await client.start_workflow(AgentRun.run, request, id=f"history-{name}",
+                                                         task_queue=settings.task_queue, result_type=RunResult)
+                    await drive(handle)
+                    await handle.result()
+                    written += await _save_runs(client, handle.id, name, out_dir)
+        finally:
+            server.stop()
+    return written
+
+
+async def _save_runs(client: Client, workflow_id: str, name: str, out_dir: Path) -> list[Path]:
+    """Save every run of the chain (continue-as-new starts a new run under the same id)."""
+    runs = [e async for e in client.list_workflows(f'WorkflowId="{workflow_id}"')]
+    runs.sort(key=lambda e: e.start_time)
+    paths = []
+    for index, execution in enumerate(runs, 1):
+        history = await client.get_workflow_handle(workflow_id, run_id=execution.run_id).fetch_history()
+        path = out_dir / (f"{name}.json" if len(runs) == 1 else f"{name}-run{index}.json")
+        path.write_text(history.to_json())
+        paths.append(path)
+    return paths
+
+
+if __name__ == "__main__":
+    for path in asyncio.run(record()):
+        print(f"wrote {path.relative_to(HERE.parent.parent)}")

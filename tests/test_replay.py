@@ -1,0 +1,51 @@
+"""Every checked-in history replays on the current AgentRun; an incompatible change is caught."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from worker.main import WORKFLOWS
+from worker.sandbox import workflow_runner
+from tests.nondeterministic_variant import AgentRunWithoutToolListing
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def replayer(workflows: list[type]) -> Replayer:
+    return Replayer(
+        workflows=workflows,
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+        workflow_failure_exception_types=[ValidationError],
+    )
+
+
+def load(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
+
+
+def test_histories_are_checked_in():
+    """The replay suite has histories to replay, including a continue-as-new chain."""
+    names = {p.stem for p in HISTORIES}
+    assert {"rejected_write", "ask_human", "continued_as_new-run1", "continued_as_new-run2"} <= names
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_history_replays_on_current_code(path: Path):
+    """Replaying a recorded run on today's workflow code raises no nondeterminism error."""
+    result = await replayer(WORKFLOWS).replay_workflow(load(path), raise_on_replay_failure=True)
+    assert result.replay_failure is None
+
+
+async def test_incompatible_change_is_caught_by_replay():
+    """Dropping the tools.list activity makes an old history fail to replay with a nondeterminism error."""
+    path = next(p for p in HISTORIES if p.stem == "rejected_write")
+    with pytest.raises(NondeterminismError):
+        await replayer([AgentRunWithoutToolListing]).replay_workflow(load(path))
