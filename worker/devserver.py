@@ -131,9 +131,9 @@ class DevServer:
         binary = find_binary("temporal")
         if (db := self.config.db_path()) is not None:
             db.parent.mkdir(parents=True, exist_ok=True)
-        out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
         if self.log_path:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [binary, *self.config.args()], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )

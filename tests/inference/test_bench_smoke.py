@@ -16,11 +16,12 @@ def test_bench_smoke_runs_and_checks_every_shape(tmp_path) -> None:
     """--smoke times every tiny shape, finds the kernel correct at each, and writes complete JSON."""
     out = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "bench_fp8_gemm.py"), "--smoke", "--json", str(out)],
+        [sys.executable, "-m", "inference.kernels.bench", "--smoke", "--json", str(out)],
         check=False,
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=REPO,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr

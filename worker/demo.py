@@ -1,0 +1,195 @@
+"""`python3 -m worker.dev up`: the embedded stack and a demo run, followed until it needs a person.
+
+Starts (or reuses, when already listening) the Temporal dev server from temporal-dev.yaml, the
+embedded model server and a worker; starts a demo run; prints its progress and the exact `temporal`
+commands to query, approve or reject it; then keeps everything running until Ctrl-C, which stops
+every process this command started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import asyncio
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlparse
+
+from inference.embedded_model import DEFAULT_MODEL, ensure_model
+from inference.llama_server import LlamaServerConfig, start_llama_server
+from worker.binaries import find_binary
+from worker.client import connect
+from worker.devserver import DEFAULT_CONFIG, DevServer, load_dev_config, port_open
+from worker.settings import REPO_ROOT, load_settings
+from workflows.agent_run import AgentRun
+from workflows.contracts import RunRequest, RunStatus
+
+DEMO_GOAL = "Write a two-line poem about durable workflows into the file poem.txt."
+TERMINAL = {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.BUDGET_EXCEEDED}
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+class Stack:
+    """The processes this command started, stopped in reverse order."""
+
+    def __init__(self) -> None:
+        self.stoppers: list[tuple[str, Callable[[], None]]] = []
+        self.watched: list[tuple[str, subprocess.Popen, Path]] = []
+
+    def add(self, name: str, stop: Callable[[], None]) -> None:
+        self.stoppers.append((name, stop))
+
+    def watch(self, name: str, process: subprocess.Popen, log: Path) -> None:
+        self.watched.append((name, process, log))
+
+    def check_alive(self) -> None:
+        for name, process, log in self.watched:
+            if process.poll() is not None:
+                raise SystemExit(f"the {name} exited with code {process.returncode}; see {log}")
+
+    def stop(self) -> None:
+        for name, stop in reversed(self.stoppers):
+            say(f"stopping {name}")
+            stop()
+        self.stoppers.clear()
+
+
+def _terminate(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def start_stack(config_path: Path, stack: Stack) -> tuple[str, Path]:
+    settings = load_settings()
+    logs = settings.data_dir / "logs"
+    dev = load_dev_config(config_path)
+    if port_open(dev.server.ip, dev.server.grpc_port):
+        say(f"Temporal dev server: reusing the one at {dev.address}")
+    else:
+        say(f"Temporal dev server: starting at {dev.address} (database {dev.db_path()})")
+        server = DevServer(dev, log_path=logs / "temporal.log").start()
+        stack.add("Temporal dev server", server.stop)
+    if not dev.server.headless:
+        say(f"  Web UI: {dev.ui_url}")
+
+    model_url = urlparse(settings.model_base_url)
+    if port_open(model_url.hostname or "127.0.0.1", model_url.port or 80):
+        say(f"Model server: reusing the one at {settings.model_base_url}")
+    else:
+        say(f"Model server: starting {DEFAULT_MODEL.name} (llama.cpp) at {settings.model_base_url}")
+        config = LlamaServerConfig(
+            model_path=ensure_model(), model_alias=settings.model_name,
+            host=model_url.hostname or "127.0.0.1", port=model_url.port or 8081,
+        )
+        model = start_llama_server(config, logs / "model.log")
+        stack.add("model server", lambda: _terminate(model))
+
+    say(f"Worker: starting on task queue {settings.task_queue!r} (log {logs / 'worker.log'})")
+    env = {**os.environ, "TEMPORAL_ADDRESS": dev.address}
+    logs.mkdir(parents=True, exist_ok=True)
+    worker = subprocess.Popen([sys.executable, "-m", "worker"], env=env, cwd=REPO_ROOT,
+                              stdout=(logs / "worker.log").open("ab"), stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    stack.add("worker", lambda: _terminate(worker))
+    stack.watch("worker", worker, logs / "worker.log")
+    return dev.address, settings.data_dir
+
+
+def cli_prefix(address: str) -> str:
+    """How to call the project's `temporal` from the user's shell, with the right address."""
+    binary = find_binary("temporal")
+    on_path = shutil.which("temporal") == binary
+    shown = "temporal" if on_path else os.path.relpath(binary, Path.cwd())
+    return shown if address in ("localhost:7233", "127.0.0.1:7233") else f"{shown} --address {address}"
+
+
+def print_commands(prefix: str, run_id: str, pending: list) -> None:
+    say("\nThe run is waiting for a person. From another terminal:")
+    say(f"  {prefix} workflow query -w {run_id} --name state")
+    for p in pending:
+        approve = shlex.quote(f'{{"tool_call_id": "{p.tool_call_id}", "approver": "{os.environ.get("USER", "me")}"}}')
+        reject = shlex.quote(f'{{"tool_call_id": "{p.tool_call_id}", "comment": "not this time"}}')
+        say(f"  # {p.tool} {json.dumps(p.arguments)} (risk {p.risk_level}; expires {p.expires_at:%Y-%m-%d %H:%M} UTC)")
+        say(f"  {prefix} workflow update execute -w {run_id} --name approve --input {approve}")
+        say(f"  {prefix} workflow update execute -w {run_id} --name reject --input {reject}")
+    say(f"  {prefix} workflow list -q 'AgentStatus=\"waiting_for_human\"'")
+    say("Press Ctrl-C here to stop the server, model and worker (runs are kept in the database).\n")
+
+
+async def follow(address: str, run_id: str, stack: Stack) -> None:
+    client = await connect(address)
+    handle = client.get_workflow_handle(run_id)
+    prefix = cli_prefix(address)
+    seen: tuple | None = None
+    started = time.monotonic()
+    while True:
+        stack.check_alive()
+        state = await handle.query(AgentRun.state)
+        now = (state.status, state.step, state.last_action)
+        if now != seen:
+            seen = now
+            say(f"[{time.monotonic() - started:6.1f}s] {state.status.value:<18} step {state.step}  {state.last_action or ''}")
+            if state.status == RunStatus.WAITING_FOR_HUMAN and state.pending_approvals:
+                print_commands(prefix, run_id, state.pending_approvals)
+        if state.status in TERMINAL:
+            result = state.result
+            say(f"\nRun {run_id} {state.status.value}: {result.answer or result.reason}")
+            say(f"  tokens: {state.usage.prompt_tokens} prompt + {state.usage.completion_tokens} completion; "
+                f"{state.usage.model_calls} model calls, {state.usage.tool_calls} tool calls")
+            say(f"  history: {prefix} workflow show -w {run_id}")
+            say("Press Ctrl-C to stop the server, model and worker.")
+            return
+        await asyncio.sleep(0.5)  # a person-facing progress display, not synchronisation
+
+
+async def start_demo(address: str) -> str:
+    client = await connect(address)
+    settings = load_settings()
+    run_id = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
+    await client.start_workflow(AgentRun.run, RunRequest(goal=DEMO_GOAL), id=run_id, task_queue=settings.task_queue)
+    prefix = cli_prefix(address)
+    say(f"\nStarted demo run {run_id}: {DEMO_GOAL}")
+    say(f"  state:  {prefix} workflow query -w {run_id} --name state")
+    return run_id
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def up(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python3 -m worker.dev up")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="dev cluster settings (temporal-dev.yaml)")
+    parser.add_argument("--no-demo", action="store_true", help="start the stack only")
+    args = parser.parse_args(argv)
+    stack = Stack()
+    # Ctrl-C reaches only this process (children run in their own sessions), so shutdown is ordered.
+    # Installed explicitly: a shell starts background jobs with SIGINT ignored, and Python keeps that.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        address, _ = start_stack(args.config, stack)
+        if not args.no_demo:
+            run_id = asyncio.run(start_demo(address))
+            asyncio.run(follow(address, run_id, stack))
+        signal.pause()
+    except KeyboardInterrupt:
+        say("\nCtrl-C: shutting down")
+    finally:
+        stack.stop()
+    return 0

@@ -1,0 +1,40 @@
+"""The two commands of the README.
+
+    python3 -m worker.dev up     install what is missing, start the dev cluster, model and worker, run the demo
+    python3 -m worker.dev test   install what is missing, run the whole test suite
+
+Runs first under the system Python (standard library only) to set up ./.venv, then re-executes
+itself inside it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from worker import bootstrap
+
+USAGE = "usage: python3 -m worker.dev {up|test} [args...]"
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("up", "test"):
+        print(USAGE, file=sys.stderr)
+        return 2
+    if not bootstrap.in_venv():
+        bootstrap.ensure_all()
+        python = str(bootstrap.venv_python())
+        os.execv(python, [python, "-m", "worker.dev", *argv])
+    command, rest = argv[0], argv[1:]
+    if command == "test":
+        import pytest
+
+        os.chdir(bootstrap.REPO)
+        return pytest.main(rest)
+    from worker.demo import up
+
+    return up(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
