@@ -11,10 +11,22 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-Responder = Callable[[dict[str, Any]], str]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """An HTTP error the server answers with instead of a completion."""
+
+    status: int
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Responder = Callable[[dict[str, Any]], "str | Fault"]
 
 
 def tool_then_answer(tool: str, arguments: dict[str, Any], answer: str) -> Responder:
@@ -53,6 +65,8 @@ class OpenAIWireServer:
                     return self._json(400, {"error": {"message": problem, "type": "invalid_request_error"}})
                 server.requests.append(body)
                 content = server.respond(body)
+                if isinstance(content, Fault):
+                    return self._json(content.status, {"error": {"message": content.message}}, content.headers)
                 prompt_tokens = sum(len(m["content"]) // 4 for m in body["messages"])
                 self._json(200, {
                     "id": f"chatcmpl-{len(server.requests)}",
@@ -65,9 +79,11 @@ class OpenAIWireServer:
                               "total_tokens": prompt_tokens + len(content) // 4},
                 })
 
-            def _json(self, status: int, payload: dict[str, Any]) -> None:
+            def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()

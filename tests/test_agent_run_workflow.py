@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import CancelledError
+from temporalio.exceptions import ApplicationError, CancelledError
 
 from tests.conftest import eventually, make_worker
 from tests.scripted import ScriptedModel, ask, call, final
@@ -215,3 +215,19 @@ async def test_allowed_tools_limits_what_the_model_sees_and_runs(ts_env, setting
     assert [t.name for t in model.calls[0].tools] == ["calculator"]
     assert "not in this run's allowed_tools" in model.last_messages_text()
     assert result.status == RunStatus.COMPLETED
+
+
+async def test_final_model_error_fails_the_run_without_retrying(ts_env, settings):
+    """A non-retryable provider error (bad key) fails the run once, with the provider's message."""
+
+    def bad_key(input):
+        raise ApplicationError("HTTP 401: Incorrect API key", type="Provider.authentication", non_retryable=True)
+
+    model = ScriptedModel(bad_key)
+    async with make_worker(ts_env.client, settings, model):
+        handle = await start(ts_env, settings, RunRequest(goal="g"))
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+        state = await handle.query(AgentRun.state)
+    assert "Incorrect API key" in str(failure.value.cause) and len(model.calls) == 1
+    assert state.status == RunStatus.FAILED and "Incorrect API key" in state.result.reason
