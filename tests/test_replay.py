@@ -49,3 +49,17 @@ async def test_incompatible_change_is_caught_by_replay():
     path = next(p for p in HISTORIES if p.stem == "rejected_write")
     with pytest.raises(NondeterminismError):
         await replayer([AgentRunWithoutToolListing]).replay_workflow(load(path))
+
+
+def test_replay_command_reports_ok_and_failure(tmp_path):
+    """`python -m worker.replay` exits 0 on a good history and 1 on one the code cannot reproduce."""
+    import subprocess
+    import sys
+
+    good = next(p for p in HISTORIES if p.stem == "ask_human")
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(good.read_text().replace('"tools.list"', '"tools.lost"'))
+    ok = subprocess.run([sys.executable, "-m", "worker.replay", str(good)], capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-m", "worker.replay", str(tampered)], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.startswith("ok")
+    assert bad.returncode == 1 and "FAILED" in bad.stdout

@@ -1,0 +1,51 @@
+"""Replay recorded histories against the current workflow code.
+
+    temporal workflow show -w RUN_ID --output json > run.json
+    python -m worker.replay run.json [more.json ...]
+
+Exit code 0 when every history replays; 1 with the nondeterminism error otherwise. Use it before
+deploying a change to AgentRun: a history that no longer replays means running workflows would fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from worker.main import WORKFLOWS
+from worker.sandbox import workflow_runner
+
+
+async def replay(paths: list[Path]) -> int:
+    replayer = Replayer(
+        workflows=WORKFLOWS,
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+        workflow_failure_exception_types=[ValidationError],
+    )
+    failures = 0
+    for path in paths:
+        history = WorkflowHistory.from_json(path.stem, path.read_text())
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        if result.replay_failure is None:
+            print(f"ok      {path}")
+        else:
+            failures += 1
+            print(f"FAILED  {path}: {result.replay_failure}")
+    return 1 if failures else 0
+
+
+def main() -> None:
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    sys.exit(asyncio.run(replay([Path(p) for p in sys.argv[1:]])))
+
+
+if __name__ == "__main__":
+    main()
