@@ -194,6 +194,7 @@ class AgentRun:
                 ExecuteToolInput(
                     run_id=run_id,
                     tenant_id=self.request.tenant_id,
+                    user_id=self.request.user_id,
                     tool_call=call,
                     idempotency_key=f"{run_id}/{call.id}",
                 ),

@@ -142,6 +142,7 @@ class ToolCall(_Wire):
 class ExecuteToolInput(_Wire):
     run_id: str = Field(description="the workflow id: stable across continue-as-new")
     tenant_id: str
+    user_id: str = "anonymous"
     tool_call: ToolCall
     idempotency_key: str
 

@@ -68,6 +68,8 @@ class ToolActivities:
             tool_call_id=call.id,
             idempotency_key=key,
             workspace=workspace,
+            tenant_id=input.tenant_id,
+            user_id=input.user_id,
             save_pre_state=lambda state: self.ledger.save_pre_state(key, state),
         )
         if begin.state == "interrupted":

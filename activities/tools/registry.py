@@ -41,6 +41,8 @@ class ToolContext:
     tool_call_id: str
     idempotency_key: str
     workspace: Path
+    tenant_id: str
+    user_id: str
     # Keyed tools write what they need to recognise their own effect after a crash here; the
     # ledger persists it before the side effect happens (see activities/tools/execute.py).
     save_pre_state: Callable[[dict[str, Any]], None]
