@@ -1,9 +1,14 @@
-"""The tool activities: list the registry, and execute one call exactly once through the ledger."""
+"""The tool activities: list the registry, and execute one call exactly once through the ledger.
+
+Tools come from the registry, or from `dynamic_tools` (a lookup by name, e.g. the MCP connector's
+`mcp__<server>__<tool>` names), so every call, built-in or remote, passes the same ledger.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +18,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.heartbeat import with_heartbeats
-from activities.ledger import Ledger, LedgerConflict
+from activities.ledger import LedgerBackend, LedgerConflict
 from activities.tools.registry import Tool, ToolContext, ToolError, ToolRegistry
 from workflows.contracts import ExecuteToolInput, ListToolsResult, ToolResult, arguments_hash
 
@@ -26,10 +31,12 @@ def _error(error_type: str, message: str, retryable: bool = False) -> ToolResult
 
 
 class ToolActivities:
-    def __init__(self, registry: ToolRegistry, ledger: Ledger, workspaces: Path) -> None:
+    def __init__(self, registry: ToolRegistry, ledger: LedgerBackend, workspaces: Path,
+                 dynamic_tools: Callable[[str], Tool | None] | None = None) -> None:
         self.registry = registry
         self.ledger = ledger
         self.workspaces = workspaces
+        self.dynamic_tools = dynamic_tools
 
     def workspace_for(self, run_id: str) -> Path:
         return self.workspaces / _UNSAFE.sub("_", run_id)
@@ -42,6 +49,8 @@ class ToolActivities:
     async def execute(self, input: ExecuteToolInput) -> ToolResult:
         call = input.tool_call
         t = self.registry.get(call.tool)
+        if t is None and self.dynamic_tools is not None:
+            t = self.dynamic_tools(call.tool)
         if t is None:
             return _error("unknown_tool", f"no tool named {call.tool!r} is registered on this worker")
         try:
@@ -60,6 +69,11 @@ class ToolActivities:
         if begin.state == "recorded":
             bound.info("tool.receipt_returned", status=begin.status)
             return ToolResult.model_validate({**(begin.result or {}), "from_ledger": True})
+        if begin.state == "not_approved":
+            # Defence in depth: the workflow proposed this call as needing approval and never approved it.
+            bound.warning("tool.not_approved")
+            return ToolResult(status="denied", error_type="not_approved",
+                              message=f"call {call.id} of {t.name} needs an approval that was not recorded")
 
         workspace = self.workspace_for(input.run_id)
         workspace.mkdir(parents=True, exist_ok=True)
@@ -105,7 +119,11 @@ class ToolActivities:
         )
 
     def _record(self, key: str, result: ToolResult) -> ToolResult:
-        status = "succeeded" if result.status == "ok" else "failed"
+        # outcome_unknown is a state of its own: never retried, until a person resolves it.
+        if result.error_type == "outcome_unknown":
+            status = "outcome_unknown"
+        else:
+            status = "succeeded" if result.status == "ok" else "failed"
         self.ledger.finish(key, status, result.model_dump(mode="json", exclude={"from_ledger"}))
         return result
 
