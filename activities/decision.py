@@ -48,15 +48,22 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": list(properties)}
 
 
-def render_prompt(messages: list[Message], tools: list[ToolSpec]) -> list[Message]:
+NATIVE_INSTRUCTIONS = (
+    "\n\nDecide by calling exactly one tool: one of the run's tools, final_answer when the goal is met, "
+    "or ask_human when you need the person."
+)
+
+
+def render_prompt(messages: list[Message], tools: list[ToolSpec], native_tools: bool = False) -> list[Message]:
     """Append the tool catalogue and reply format to the system message, canonically serialized so
     consecutive steps share a byte-identical prefix; tool results become user turns because the
-    decision protocol does not use vendor tool-call ids."""
+    decision protocol does not use vendor tool-call ids. With native tool use the provider sends the
+    catalogue itself, so only the instruction is added."""
     catalogue = "\n".join(
         f"- {t.name} (risk {t.risk_level}): {t.description} Arguments schema: {canonical_json(_args(t))}"
         for t in sorted(tools, key=lambda t: t.name)
     )
-    instructions = (
+    instructions = NATIVE_INSTRUCTIONS if native_tools else (
         "\n\nTools you can call:\n"
         + (catalogue or "(none)")
         + '\n\nReply with exactly one JSON object and nothing else, one of:\n'
@@ -79,6 +86,15 @@ def render_prompt(messages: list[Message], tools: list[ToolSpec]) -> list[Messag
 
 def _args(spec: ToolSpec) -> dict[str, Any]:
     return {k: v for k, v in spec.parameters.items() if k in ("properties", "required", "type")}
+
+
+def decision_from_tool_call(call: ProposedToolCall) -> Decision:
+    """Map a native tool-use reply onto the same Decision the JSON protocol yields."""
+    if call.tool == "final_answer":
+        return parse_decision(canonical_json({"action": "final_answer", **call.arguments}), [])
+    if call.tool == "ask_human":
+        return parse_decision(canonical_json({"action": "ask_human", **call.arguments}), [])
+    return Decision(kind="tool_calls", tool_calls=[call])
 
 
 def parse_decision(text: str, tools: list[ToolSpec]) -> Decision:

@@ -1,4 +1,4 @@
-"""The model activity: one decision per call, with bounded repair of malformed replies."""
+"""The model activities: the catalogue for routing, and one decision per call with bounded repair."""
 
 from __future__ import annotations
 
@@ -8,46 +8,61 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.decision import MalformedDecision, decision_schema, parse_decision, render_prompt
+from activities.decision import (
+    MalformedDecision,
+    decision_from_tool_call,
+    decision_schema,
+    parse_decision,
+    render_prompt,
+)
+from activities.gateway.gateway import Gateway, tenant_cache_salt
 from activities.heartbeat import with_heartbeats
-from activities.providers.base import ChatRequest, ModelProvider, ProviderError
-from workflows.contracts import DecideInput, DecideResult, Message, Usage
+from activities.providers.base import ChatRequest, ProviderError
+from workflows.contracts import DecideInput, DecideResult, Message, ModelCatalogue, Usage
 
 log = structlog.get_logger(__name__)
 
-# Error types the workflow's retry policy treats as final (see workflows/retry.py).
+# Error types the workflow acts on by name (see workflows/retry.py and workflows/routing.py).
 MALFORMED_DECISION = "MalformedDecision"
 
 
 class ModelActivities:
-    def __init__(self, provider: ModelProvider, default_model: str, max_repairs: int = 2) -> None:
-        self.provider = provider
-        self.default_model = default_model
+    def __init__(self, gateway: Gateway, max_repairs: int = 2) -> None:
+        self.gateway = gateway
         self.max_repairs = max_repairs
+
+    @activity.defn(name="models.catalogue")
+    async def catalogue(self) -> ModelCatalogue:
+        return self.gateway.catalogue()
 
     @activity.defn(name="model.decide")
     async def decide(self, input: DecideInput) -> DecideResult:
-        model = input.model or self.default_model
-        prompt = render_prompt(input.messages, input.tools)
-        schema = decision_schema(input.tools)
+        model = input.model or self.gateway.catalogue().routes["act"][0]
+        try:
+            native = self.gateway.uses_native_tools(model)
+        except ProviderError as e:
+            raise _to_application_error(e) from e
+        prompt = render_prompt(input.messages, input.tools, native_tools=native)
+        schema = None if native else decision_schema(input.tools)
         usage = Usage()
         latency_ms = 0.0
         problem = ""
         for attempt in range(self.max_repairs + 1):
-            request = ChatRequest(model=model, messages=prompt, max_output_tokens=input.max_output_tokens, json_schema=schema)
-            try:
-                response = await with_heartbeats(self.provider.chat(request), {"model": model, "repair": attempt})
-            except ProviderError as e:
-                raise _to_application_error(e) from e
-            usage = Usage(
-                prompt_tokens=usage.prompt_tokens + response.usage.prompt_tokens,
-                completion_tokens=usage.completion_tokens + response.usage.completion_tokens,
-                cached_prompt_tokens=usage.cached_prompt_tokens + response.usage.cached_prompt_tokens,
-                cost_usd=usage.cost_usd + response.usage.cost_usd,
+            request = ChatRequest(
+                model=model, messages=prompt, max_output_tokens=input.max_output_tokens, json_schema=schema,
+                tools=input.tools, cache_salt=tenant_cache_salt(input.tenant_id),
+                on_progress=lambda n, a=attempt: activity.heartbeat({"model": model, "repair": a, "tokens_so_far": n}),
             )
+            try:
+                response = await with_heartbeats(self.gateway.chat(model, request), {"model": model, "repair": attempt})
+            except ProviderError as e:
+                log.warning("model.failed", model=model, kind=e.kind, status=e.status_code, message=str(e))
+                raise _to_application_error(e) from e
+            usage = _sum(usage, response.usage)
             latency_ms += response.latency_ms
             try:
-                decision = parse_decision(response.text, input.tools)
+                decision = (decision_from_tool_call(response.tool_call) if response.tool_call
+                            else parse_decision(response.text, input.tools))
             except MalformedDecision as e:
                 problem = str(e)
                 log.warning("model.malformed_decision", model=model, attempt=attempt, problem=problem)
@@ -57,20 +72,27 @@ class ModelActivities:
                     Message(role="user", content=f"That reply was invalid: {problem}. Reply again with one valid JSON object."),
                 ]
                 continue
-            log.info("model.decided", model=model, kind=decision.kind, repairs=attempt, latency_ms=round(latency_ms))
-            return DecideResult(
-                decision=decision,
-                usage=usage,
-                model=response.model,
-                provider=response.provider,
-                latency_ms=latency_ms,
-                repair_attempts=attempt,
-            )
+            log.info("model.decided", model=model, provider=response.provider, kind=decision.kind, repairs=attempt,
+                     latency_ms=round(latency_ms), prompt_tokens=usage.prompt_tokens,
+                     cached_tokens=usage.cached_prompt_tokens, cost_usd=usage.cost_usd)
+            return DecideResult(decision=decision, usage=usage, model=model, provider=response.provider,
+                                latency_ms=latency_ms, repair_attempts=attempt)
         raise ApplicationError(
             f"model {model} gave no valid decision after {self.max_repairs} repair attempts: {problem}",
+            {"usage": usage.model_dump()},
             type=MALFORMED_DECISION,
             non_retryable=True,
         )
+
+
+def _sum(a: Usage, b: Usage) -> Usage:
+    return Usage(
+        prompt_tokens=a.prompt_tokens + b.prompt_tokens,
+        completion_tokens=a.completion_tokens + b.completion_tokens,
+        cached_prompt_tokens=a.cached_prompt_tokens + b.cached_prompt_tokens,
+        cache_write_tokens=a.cache_write_tokens + b.cache_write_tokens,
+        cost_usd=a.cost_usd + b.cost_usd,
+    )
 
 
 def _to_application_error(e: ProviderError) -> ApplicationError:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
@@ -86,7 +87,7 @@ def registry_with(*extra_modules: str) -> ToolRegistry:
 def make_worker(client: Client, settings: Settings, model: object, *extra_tool_modules: str) -> Worker:
     """A real worker with the real tool activities and a scripted model activity."""
     tools = build_tool_activities(settings, registry_with(*extra_tool_modules))
-    return build_worker(client, settings, [model.decide, tools.list_tools, tools.execute])
+    return build_worker(client, settings, [model.catalogue, model.decide, tools.list_tools, tools.execute])
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 20, what: str = "condition") -> None:
@@ -112,3 +113,18 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory):
     yield LlamaServer(base_url=config.base_url, model=config.model_alias)
     process.terminate()
     process.wait(timeout=30)
+
+
+def wire_model(name: str, server: object, provider: str = "openai", **fields: object) -> dict:
+    """A models-file entry for a model served by a tests.wire_server.ModelWireServer."""
+    base_url = server.root_url if provider == "anthropic" else server.base_url
+    entry = {"name": name, "provider": provider, "base_url": base_url, "context_window": 8192,
+             "max_output_tokens": 256, "data_classes": ["public", "internal"], "timeout_s": 5}
+    return {**entry, **fields}
+
+
+def write_models_file(path: Path, *models: dict, routes: dict | None = None) -> Path:
+    names = [m["name"] for m in models]
+    routes = routes or {"plan": names, "act": names, "summarize": names}
+    path.write_text(yaml.safe_dump({"models": list(models), "routes": routes}))
+    return path

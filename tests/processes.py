@@ -18,17 +18,18 @@ class WorkerProcess:
     """`python -m worker`, configured only through the environment, exactly as users run it."""
 
     def __init__(self, address: str, task_queue: str, data_dir: Path, model_base_url: str,
-                 model_name: str = "scripted", schema_style: str = "json_schema", tool_modules: str | None = None) -> None:
+                 tool_modules: str | None = None, models_file: Path | None = None, **extra_env: str) -> None:
         self.env = {
             **os.environ,
             "TEMPORAL_ADDRESS": address,
             "AGENT_TASK_QUEUE": task_queue,
             "AGENT_DATA_DIR": str(data_dir),
             "AGENT_MODEL_BASE_URL": model_base_url,
-            "AGENT_MODEL_NAME": model_name,
-            "AGENT_MODEL_SCHEMA_STYLE": schema_style,
             "PYTHONPATH": str(REPO_ROOT),
+            **extra_env,
         }
+        if models_file is not None:
+            self.env["AGENT_MODELS_FILE"] = str(models_file)
         if tool_modules:
             self.env["AGENT_TOOL_MODULES"] = tool_modules
         self.log_path = data_dir / "worker.log"

@@ -12,9 +12,14 @@ from typing import Any
 
 from temporalio import activity
 
-from workflows.contracts import DecideInput, DecideResult, Decision, ProposedToolCall, Usage
+from workflows.contracts import DecideInput, DecideResult, Decision, ModelCatalogue, ModelInfo, ProposedToolCall, Usage
 
 Step = Decision | Callable[[DecideInput], Decision]
+SCRIPTED_CATALOGUE = ModelCatalogue(
+    models=[ModelInfo(name="scripted", provider="llamacpp", self_hosted=True, context_window=1_000_000,
+                      max_output_tokens=4096, data_classes=["public", "internal", "confidential"])],
+    routes={"plan": ["scripted"], "act": ["scripted"], "summarize": ["scripted"]},
+)
 
 
 def final(answer: str) -> Decision:
@@ -37,6 +42,10 @@ class ScriptedModel:
         self.cancelled = asyncio.Event()
         self.hang = False
 
+    @activity.defn(name="models.catalogue")
+    async def catalogue(self) -> ModelCatalogue:
+        return SCRIPTED_CATALOGUE
+
     @activity.defn(name="model.decide")
     async def decide(self, input: DecideInput) -> DecideResult:
         self.calls.append(input)
@@ -51,7 +60,8 @@ class ScriptedModel:
                 raise
         step = self.script[min(len(self.calls), len(self.script)) - 1]
         decision = step(input) if callable(step) else step
-        return DecideResult(decision=decision, usage=self.usage, model="scripted", provider="scripted", latency_ms=0.0)
+        return DecideResult(decision=decision, usage=self.usage, model=input.model or "scripted",
+                            provider="scripted", latency_ms=0.0)
 
     def last_messages_text(self) -> str:
         return "\n".join(m.content for m in self.calls[-1].messages)

@@ -6,7 +6,7 @@ import json
 import uuid
 
 from tests.conftest import eventually
-from tests.openai_wire_server import OpenAIWireServer, tool_then_answer
+from tests.wire_server import ModelWireServer, tool_then_answer
 from tests.processes import WorkerProcess, temporal, temporal_json
 
 
@@ -15,7 +15,7 @@ async def test_start_query_list_approve_describe_with_the_cli(dev_server, tmp_pa
     address = dev_server.config.address
     queue, run_id = f"tq-{uuid.uuid4()}", f"cli-{uuid.uuid4()}"
     responder = tool_then_answer("write_file", {"path": "hello.txt", "content": "hi"}, "hello.txt written")
-    with OpenAIWireServer(responder) as model, WorkerProcess(address, queue, tmp_path / "data", model.base_url):
+    with ModelWireServer(responder) as model, WorkerProcess(address, queue, tmp_path / "data", model.base_url):
         temporal(address, "workflow", "start", "--type", "AgentRun", "--task-queue", queue, "-w", run_id,
                  "--input", json.dumps({"goal": "write hi to hello.txt", "tenant_id": "acme"}))
 

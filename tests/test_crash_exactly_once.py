@@ -10,7 +10,7 @@ from temporalio.client import Client
 from activities.ledger import Ledger
 from tests.conftest import eventually
 from tests.crash_tools import EFFECT_MARKER, RELEASE_FILE
-from tests.openai_wire_server import OpenAIWireServer, tool_then_answer
+from tests.wire_server import ModelWireServer, tool_then_answer
 from tests.processes import WorkerProcess
 from workflows.contracts import RunRequest, RunResult, RunStatus
 
@@ -23,7 +23,7 @@ async def crash_run(client: Client, address: str, tmp_path: Path, kill_when: str
     workspace = data / "workspaces" / run_id
     ledger = Ledger(data / "ledger.sqlite")
     responder = tool_then_answer("gated_append", {"path": "ledger.txt", "line": LINE}, "appended")
-    with OpenAIWireServer(responder) as model:
+    with ModelWireServer(responder) as model:
         worker_args = (address, queue, data, model.base_url)
         first = WorkerProcess(*worker_args, tool_modules="activities.tools.workspace_files,tests.crash_tools").start()
         try:

@@ -12,8 +12,7 @@ from workflows.contracts import RunRequest, RunResult, RunStatus
 async def test_embedded_model_calls_a_tool_and_answers(dev_client, dev_server, llama_server, tmp_path):
     """The small local model calls the calculator, reads its result and gives the final answer."""
     queue = f"tq-{uuid.uuid4()}"
-    with WorkerProcess(dev_server.config.address, queue, tmp_path / "data", llama_server.base_url,
-                       model_name=llama_server.model, schema_style="json_object_schema"):
+    with WorkerProcess(dev_server.config.address, queue, tmp_path / "data", llama_server.base_url):
         handle = await dev_client.start_workflow(
             AgentRun.run,
             RunRequest(goal="What is 1234 * 5678? Use the calculator tool, then give the number."),
@@ -29,4 +28,4 @@ async def test_embedded_model_calls_a_tool_and_answers(dev_client, dev_server, l
     assert result.usage.prompt_tokens > 0 and result.usage.completion_tokens > 0
     scheduled = [e.activity_task_scheduled_event_attributes.activity_type.name
                  for e in history.events if e.HasField("activity_task_scheduled_event_attributes")]
-    assert scheduled[:3] == ["tools.list", "model.decide", "tools.execute"]
+    assert scheduled[:4] == ["tools.list", "models.catalogue", "model.decide", "tools.execute"]

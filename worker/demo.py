@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 
 from inference.embedded_model import DEFAULT_MODEL, ensure_model
 from inference.llama_server import LlamaServerConfig, start_llama_server
+from activities.gateway.catalogue import load_models_file
 from worker.binaries import find_binary
 from worker.client import connect
 from worker.devserver import DEFAULT_CONFIG, DevServer, load_dev_config, port_open
@@ -87,15 +88,16 @@ def start_stack(config_path: Path, stack: Stack) -> tuple[str, Path]:
     if not dev.server.headless:
         say(f"  Web UI: {dev.ui_url}")
 
-    model_url = urlparse(settings.model_base_url)
-    if port_open(model_url.hostname or "127.0.0.1", model_url.port or 80):
-        say(f"Model server: reusing the one at {settings.model_base_url}")
+    embedded = next((m for m in load_models_file(settings.models_file).models if m.provider == "llamacpp"), None)
+    if embedded is None or embedded.base_url is None:
+        say(f"Model server: none to start ({settings.models_file} lists no llamacpp model)")
+    elif port_open(*_host_port(embedded.base_url)):
+        say(f"Model server: reusing the one at {embedded.base_url}")
     else:
-        say(f"Model server: starting {DEFAULT_MODEL.name} (llama.cpp) at {settings.model_base_url}")
-        config = LlamaServerConfig(
-            model_path=ensure_model(), model_alias=settings.model_name,
-            host=model_url.hostname or "127.0.0.1", port=model_url.port or 8081,
-        )
+        say(f"Model server: starting {DEFAULT_MODEL.name} (llama.cpp) at {embedded.base_url}")
+        host, port = _host_port(embedded.base_url)
+        config = LlamaServerConfig(model_path=ensure_model(), model_alias=embedded.remote_name or embedded.name,
+                                   host=host, port=port, n_ctx=embedded.context_window)
         model = start_llama_server(config, logs / "model.log")
         stack.add("model server", lambda: _terminate(model))
 
@@ -108,6 +110,11 @@ def start_stack(config_path: Path, stack: Stack) -> tuple[str, Path]:
     stack.add("worker", lambda: _terminate(worker))
     stack.watch("worker", worker, logs / "worker.log")
     return dev.address, settings.data_dir
+
+
+def _host_port(base_url: str) -> tuple[str, int]:
+    url = urlparse(base_url)
+    return url.hostname or "127.0.0.1", url.port or 80
 
 
 def cli_prefix(address: str) -> str:

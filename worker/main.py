@@ -10,11 +10,16 @@ from concurrent.futures import ThreadPoolExecutor
 import structlog
 from pydantic import ValidationError
 from temporalio.client import Client
+from temporalio.common import MetricMeter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.ledger import Ledger
 from activities.model import ModelActivities
-from activities.providers.openai_compat import OpenAICompatibleProvider
+from activities.gateway.breaker import BreakerRegistry
+from activities.gateway.catalogue import load_models_file
+from activities.gateway.gateway import Gateway
+from activities.gateway.metrics import TemporalBreakerMetrics
 from activities.tools.execute import ToolActivities
 from activities.tools.registry import ToolRegistry
 from worker.client import connect
@@ -35,17 +40,20 @@ def build_tool_activities(settings: Settings, registry: ToolRegistry | None = No
     )
 
 
-def build_activities(settings: Settings) -> list:
-    provider = OpenAICompatibleProvider(
-        base_url=settings.model_base_url,
-        api_key=settings.model_api_key(),
-        name=settings.model_provider,
-        schema_style=settings.model_schema_style,  # type: ignore[arg-type]
-        timeout_s=settings.model_timeout_s,
+def build_gateway(settings: Settings, meter: MetricMeter | None = None) -> Gateway:
+    """Load the models file (a bad one stops the worker here, with file, key and reason)."""
+    breakers = BreakerRegistry(
+        failure_threshold=settings.breaker_failures,
+        cooldown_s=settings.breaker_cooldown_s,
+        metrics=TemporalBreakerMetrics(meter) if meter is not None else None,
     )
-    model = ModelActivities(provider, default_model=settings.model_name)
+    return Gateway(load_models_file(settings.models_file), breakers)
+
+
+def build_activities(settings: Settings, meter: MetricMeter | None = None) -> list:
+    model = ModelActivities(build_gateway(settings, meter))
     tools = build_tool_activities(settings)
-    return [model.decide, tools.list_tools, tools.execute]
+    return [model.catalogue, model.decide, tools.list_tools, tools.execute]
 
 
 def build_worker(client: Client, settings: Settings, activities: list | None = None) -> Worker:
@@ -64,14 +72,18 @@ def build_worker(client: Client, settings: Settings, activities: list | None = N
 
 
 async def run_worker(settings: Settings) -> None:
-    client = await connect(settings.temporal_address, settings.namespace)
-    worker = build_worker(client, settings)
+    runtime = None
+    if settings.metrics_address:
+        runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.metrics_address)))
+    client = await connect(settings.temporal_address, settings.namespace, runtime=runtime)
+    meter = (runtime or Runtime.default()).metric_meter
+    worker = build_worker(client, settings, build_activities(settings, meter))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info("worker.start", address=settings.temporal_address, task_queue=settings.task_queue,
-             model=settings.model_name, model_base_url=settings.model_base_url)
+             models_file=str(settings.models_file), metrics=settings.metrics_address)
     async with worker:
         await stop.wait()
         log.info("worker.stopping")

@@ -18,14 +18,10 @@ class Settings(BaseModel):
     namespace: str = Field("default", description="TEMPORAL_NAMESPACE")
     task_queue: str = Field(TASK_QUEUE, description="AGENT_TASK_QUEUE")
     data_dir: Path = Field(REPO_ROOT / ".data", description="AGENT_DATA_DIR: ledger, workspaces, logs")
-    model_provider: str = Field("embedded", description="AGENT_MODEL_PROVIDER: the name history records")
-    model_base_url: str = Field("http://127.0.0.1:8081/v1", description="AGENT_MODEL_BASE_URL")
-    model_name: str = Field("qwen2.5-coder-0.5b-instruct", description="AGENT_MODEL_NAME")
-    model_api_key_env: str = Field(
-        "AGENT_MODEL_API_KEY", description="AGENT_MODEL_API_KEY_ENV: NAME of the variable holding the key"
-    )
-    model_schema_style: str = Field("json_object_schema", description="AGENT_MODEL_SCHEMA_STYLE")
-    model_timeout_s: float = Field(240.0, description="AGENT_MODEL_TIMEOUT_S")
+    models_file: Path = Field(REPO_ROOT / "worker" / "models.yaml", description="AGENT_MODELS_FILE")
+    breaker_failures: int = Field(3, ge=1, description="AGENT_BREAKER_FAILURES: consecutive failures that open it")
+    breaker_cooldown_s: float = Field(30.0, gt=0, description="AGENT_BREAKER_COOLDOWN_S: open time before a probe")
+    metrics_address: str | None = Field(None, description="AGENT_METRICS_ADDRESS: host:port for Prometheus")
     tool_modules: list[str] = Field(list(DEFAULT_TOOL_MODULES), description="AGENT_TOOL_MODULES, comma-separated")
     log_level: str = Field("info", description="AGENT_LOG_LEVEL")
 
@@ -37,22 +33,16 @@ class Settings(BaseModel):
     def workspaces(self) -> Path:
         return self.data_dir / "workspaces"
 
-    def model_api_key(self) -> str:
-        # The key itself never lands in settings dumps, payloads or history: only its variable's name.
-        return os.environ.get(self.model_api_key_env, "not-needed")
-
 
 _ENV = {
     "temporal_address": "TEMPORAL_ADDRESS",
     "namespace": "TEMPORAL_NAMESPACE",
     "task_queue": "AGENT_TASK_QUEUE",
     "data_dir": "AGENT_DATA_DIR",
-    "model_provider": "AGENT_MODEL_PROVIDER",
-    "model_base_url": "AGENT_MODEL_BASE_URL",
-    "model_name": "AGENT_MODEL_NAME",
-    "model_api_key_env": "AGENT_MODEL_API_KEY_ENV",
-    "model_schema_style": "AGENT_MODEL_SCHEMA_STYLE",
-    "model_timeout_s": "AGENT_MODEL_TIMEOUT_S",
+    "models_file": "AGENT_MODELS_FILE",
+    "breaker_failures": "AGENT_BREAKER_FAILURES",
+    "breaker_cooldown_s": "AGENT_BREAKER_COOLDOWN_S",
+    "metrics_address": "AGENT_METRICS_ADDRESS",
     "tool_modules": "AGENT_TOOL_MODULES",
     "log_level": "AGENT_LOG_LEVEL",
 }

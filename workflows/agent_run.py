@@ -25,6 +25,8 @@ from workflows.contracts import (
     ExecuteToolInput,
     ListToolsResult,
     Message,
+    ModelCatalogue,
+    ModelEvent,
     PendingApproval,
     ProposedToolCall,
     RejectInput,
@@ -42,6 +44,7 @@ from workflows.contracts import (
     canonical_json,
 )
 from workflows.policy import judge
+from workflows.routing import CONTEXT_TOO_LONG, FALLBACK_ERRORS, estimate_tokens, next_call_cost, route
 from workflows.retry import BOOKKEEPING_RETRY, MODEL_FINAL_ERRORS, MODEL_RETRY, tool_retry_policy, with_non_retryable
 
 MODEL_TIMEOUT = timedelta(minutes=5)
@@ -68,6 +71,9 @@ class AgentRun:
         self.question: str | None = None
         self.last_action: str | None = "continued as new" if carry else None
         self.result: RunResult | None = None
+        self.models: ModelCatalogue | None = carry.models if carry else None
+        self.model_events: list[ModelEvent] = list(carry.model_events) if carry else []
+        self.current_model: str | None = None
         self._published: tuple | None = None
 
     @workflow.run
@@ -75,6 +81,13 @@ class AgentRun:
         try:
             if not self.tools:
                 self.tools = await self._load_tools()
+            if self.models is None and workflow.patched("model-gateway"):
+                self.models = await workflow.execute_activity(
+                    "models.catalogue",
+                    result_type=ModelCatalogue,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=BOOKKEEPING_RETRY,
+                )
             while True:
                 await self._hold_while_paused()
                 if stop := self._budget_stop():
@@ -94,26 +107,11 @@ class AgentRun:
     async def _step(self) -> RunResult | None:
         self._set_status(RunStatus.WAITING_FOR_MODEL)
         self._drain_inbox()
-        try:
-            decided = await workflow.execute_activity(
-                "model.decide",
-                DecideInput(
-                    messages=assemble(self.request, self.transcript),
-                    tools=self.tools,
-                    model=self.request.model,
-                    max_output_tokens=self.request.max_output_tokens,
-                ),
-                result_type=DecideResult,
-                start_to_close_timeout=MODEL_TIMEOUT,
-                heartbeat_timeout=MODEL_HEARTBEAT,
-                retry_policy=with_non_retryable(MODEL_RETRY, MODEL_FINAL_ERRORS),
-                cancellation_type=_CANCEL_WAITS,
-            )
-        except ActivityError as e:
-            _raise_if_cancelled(e)
-            self._fail(f"model call failed: {_cause(e)}")
+        decided = await self._decide()
+        if isinstance(decided, str):
+            return self._finish(RunStatus.BUDGET_EXCEEDED, None, decided)
         self.step += 1
-        self.usage.add(decided.usage)
+        self.usage.add(decided.usage, decided.model)
         decision = decided.decision
         self.transcript.append(Message(role="assistant", content=canonical_json(decision.model_dump(exclude_none=True))))
 
@@ -127,6 +125,72 @@ class AgentRun:
             await self._handle_tool_call(f"call-{self.step}-{index}", proposed)
         self._publish()
         return None
+
+    async def _decide(self) -> DecideResult | str:
+        """Route, call, and fall back along the route; a str is the reason the cost budget stops the run."""
+        messages = assemble(self.request, self.transcript)
+        kind = "plan" if self.step == 0 else "act"
+        if self.models is None:  # a run started before the model gateway existed
+            return await self._call_model(None, messages, kind)
+        needed = estimate_tokens(messages, self.tools) + self.request.max_output_tokens
+        excluded: set[str] = set()
+        reason = ""
+        while True:
+            candidates = route(self.models, kind, self.request.data_class, needed, self.request.model, frozenset(excluded))
+            if not candidates.models:
+                self._model_event("exhausted", None, "; ".join(candidates.skipped))
+                self._fail(f"no model could take step {self.step + 1} of this {self.request.data_class} run: "
+                           + "; ".join(candidates.skipped))
+            model = candidates.models[0]
+            if (limit := self.request.budgets.max_cost_usd) is not None:
+                worst = next_call_cost(model, needed, self.request.max_output_tokens)
+                if self.usage.cost_usd + worst > limit:
+                    return (f"cost budget: ${self.usage.cost_usd:.6f} spent, the next call to {model.name} may cost "
+                            f"${worst:.6f}, limit ${limit:.6f}")
+            if excluded:
+                self._model_event("fallback", model.name, reason)
+            elif model.name != self.current_model:
+                self._model_event("routed", model.name, f"first eligible model of the {kind} route")
+            self.current_model = model.name
+            try:
+                return await self._call_model(model.name, messages, kind)
+            except ActivityError as e:
+                _raise_if_cancelled(e)
+                error_type = getattr(e.cause, "type", None)
+                if error_type == CONTEXT_TOO_LONG:
+                    needed = max(needed, model.context_window + 1)
+                elif error_type not in FALLBACK_ERRORS:
+                    self._fail(f"model call to {model.name} failed: {_cause(e)}")
+                excluded.add(model.name)
+                reason = f"{model.name} failed with {error_type}: {_cause(e)}"
+
+    async def _call_model(self, model: str | None, messages: list[Message], kind: str) -> DecideResult:
+        try:
+            return await workflow.execute_activity(
+                "model.decide",
+                DecideInput(
+                    messages=messages,
+                    tools=self.tools,
+                    model=model or self.request.model,
+                    max_output_tokens=self.request.max_output_tokens,
+                    step_kind=kind,
+                    tenant_id=self.request.tenant_id,
+                ),
+                result_type=DecideResult,
+                start_to_close_timeout=MODEL_TIMEOUT,
+                heartbeat_timeout=MODEL_HEARTBEAT,
+                retry_policy=with_non_retryable(MODEL_RETRY, MODEL_FINAL_ERRORS),
+                cancellation_type=_CANCEL_WAITS,
+            )
+        except ActivityError as e:
+            _raise_if_cancelled(e)
+            if model is None:
+                self._fail(f"model call failed: {_cause(e)}")
+            raise
+
+    def _model_event(self, kind: str, model: str | None, reason: str) -> None:
+        self.model_events.append(ModelEvent(step=self.step + 1, kind=kind, model=model, reason=reason))
+        self.last_action = f"model {kind}: {model or '-'} ({reason})"[:300]
 
     async def _handle_tool_call(self, call_id: str, proposed: ProposedToolCall) -> None:
         spec = next((t for t in self.tools if t.name == proposed.tool), None)
@@ -239,6 +303,7 @@ class AgentRun:
             approvals=self.approvals.history,
             result=self.result,
             continued_runs=self.continued_runs,
+            model_events=self.model_events,
         )
 
     @workflow.update(name="approve")
@@ -375,6 +440,8 @@ class AgentRun:
             pending_user_messages=self.inbox,
             paused=self.paused,
             continued_runs=self.continued_runs + 1,
+            models=self.models,
+            model_events=self.model_events,
         )
 
 

@@ -45,10 +45,16 @@ class RunStatus(StrEnum):
     BUDGET_EXCEEDED = "budget_exceeded"
 
 
+DataClass = Literal["public", "internal", "confidential"]
+StepKind = Literal["plan", "act", "summarize"]
+ProviderKind = Literal["openai", "anthropic", "sglang", "vllm", "llamacpp"]
+
+
 class Budgets(_Wire):
     max_steps: int = Field(default=20, ge=1, description="model calls allowed in the run")
     max_tokens: int = Field(default=100_000, ge=1, description="prompt + completion tokens")
     max_wall_time_s: float = Field(default=24 * 3600, gt=0, description="from the run's start")
+    max_cost_usd: float | None = Field(default=None, ge=0, description="None means no cost limit")
 
 
 class RunRequest(_Wire):
@@ -61,7 +67,8 @@ class RunRequest(_Wire):
     approval_risk_level: int = Field(default=2, ge=0, le=5, description="tools at or above it need approval")
     budgets: Budgets = Field(default_factory=Budgets)
     approval_timeout_s: float = Field(default=24 * 3600, gt=0)
-    model: str | None = Field(default=None, description="model name; None means the worker's default")
+    model: str | None = Field(default=None, description="model to try first; None means the route's order")
+    data_class: DataClass = Field(default="internal", description="confidential runs reach self-hosted models only")
     max_output_tokens: int = Field(default=512, ge=16)
     carry: RunCheckpoint | None = Field(default=None, description="set by continue-as-new only")
 
@@ -107,7 +114,8 @@ class Decision(_Wire):
 class Usage(_Wire):
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cached_prompt_tokens: int = 0
+    cached_prompt_tokens: int = Field(default=0, description="prompt tokens served from a prefix cache")
+    cache_write_tokens: int = Field(default=0, description="prompt tokens written to a cache (Anthropic)")
     cost_usd: float = 0.0
 
     @property
@@ -115,11 +123,45 @@ class Usage(_Wire):
         return self.prompt_tokens + self.completion_tokens
 
 
+class Price(_Wire):
+    """US dollars per million tokens."""
+
+    input: float = Field(default=0.0, ge=0)
+    cached_input: float = Field(default=0.0, ge=0)
+    output: float = Field(default=0.0, ge=0)
+
+    def cost(self, usage: Usage) -> float:
+        uncached = max(usage.prompt_tokens - usage.cached_prompt_tokens, 0)
+        return (uncached * self.input + usage.cached_prompt_tokens * self.cached_input
+                + usage.completion_tokens * self.output) / 1_000_000
+
+
+class ModelInfo(_Wire):
+    """What workflow routing knows of a model; endpoints and keys stay in the worker."""
+
+    name: str
+    provider: ProviderKind
+    self_hosted: bool
+    context_window: int = Field(gt=0)
+    max_output_tokens: int = Field(gt=0)
+    price: Price = Field(default_factory=Price)
+    data_classes: list[DataClass]
+    available: bool = True
+    unavailable_reason: str | None = None
+
+
+class ModelCatalogue(_Wire):
+    models: list[ModelInfo]
+    routes: dict[StepKind, list[str]]
+
+
 class DecideInput(_Wire):
     messages: list[Message]
     tools: list[ToolSpec]
     model: str | None = None
     max_output_tokens: int = 512
+    step_kind: StepKind = "act"
+    tenant_id: str = "default"
 
 
 class DecideResult(_Wire):
@@ -195,6 +237,21 @@ class ApprovalRecord(_Wire):
     comment: str | None = None
 
 
+class ModelUsage(_Wire):
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_prompt_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def add(self, usage: Usage) -> None:
+        self.calls += 1
+        self.prompt_tokens += usage.prompt_tokens
+        self.completion_tokens += usage.completion_tokens
+        self.cached_prompt_tokens += usage.cached_prompt_tokens
+        self.cost_usd += usage.cost_usd
+
+
 class RunUsage(_Wire):
     model_calls: int = 0
     tool_calls: int = 0
@@ -202,17 +259,29 @@ class RunUsage(_Wire):
     completion_tokens: int = 0
     cached_prompt_tokens: int = 0
     cost_usd: float = 0.0
+    by_model: dict[str, ModelUsage] = Field(default_factory=dict)
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def add(self, usage: Usage) -> None:
+    def add(self, usage: Usage, model: str | None = None) -> None:
         self.model_calls += 1
         self.prompt_tokens += usage.prompt_tokens
         self.completion_tokens += usage.completion_tokens
         self.cached_prompt_tokens += usage.cached_prompt_tokens
         self.cost_usd += usage.cost_usd
+        if model is not None:
+            self.by_model.setdefault(model, ModelUsage()).add(usage)
+
+
+class ModelEvent(_Wire):
+    """A routing decision, recorded so a person can see why a step used the model it did."""
+
+    step: int
+    kind: Literal["routed", "fallback", "exhausted"]
+    model: str | None
+    reason: str
 
 
 class RunCheckpoint(_Wire):
@@ -227,6 +296,8 @@ class RunCheckpoint(_Wire):
     pending_user_messages: list[str]
     paused: bool
     continued_runs: int
+    models: ModelCatalogue | None = None
+    model_events: list[ModelEvent] = Field(default_factory=list)
 
 
 class RunState(_Wire):
@@ -244,6 +315,7 @@ class RunState(_Wire):
     approvals: list[ApprovalRecord]
     result: RunResult | None = None
     continued_runs: int = 0
+    model_events: list[ModelEvent] = Field(default_factory=list)
 
 
 class RunResult(_Wire):

@@ -15,13 +15,19 @@ MODEL_FINAL_ERRORS = [
     "Provider.permission",
     "Provider.not_found",
     "Provider.invalid_request",
+    "Provider.context_length_exceeded",
+    "Provider.refusal",
+    "Provider.content_filter",
+    "Provider.circuit_open",
 ]
 
 MODEL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
-    maximum_attempts=6,
+    # With the default breaker (3 consecutive failures) the 4th attempt already fails fast and the
+    # workflow falls back; the 5th bounds the wait when breakers are configured more leniently.
+    maximum_attempts=5,
 )
 
 # Idempotent and keyed tools are safe to retry: the ledger returns the receipt or reconciles.

@@ -1,16 +1,27 @@
 """The provider interface every model backend implements, and its normalized errors.
 
-Providers only speak their wire protocol: they never retry (Temporal does) and never decide what a
-reply means (activities/decision.py does). Gateway features (routing, fallback, breakers, cost)
-build on this interface without changing it.
+Providers only speak their wire protocol: they never retry (Temporal does), never decide what a reply
+means (activities/decision.py does), and never route (the workflow does). They classify failures once,
+here, into kinds the rest of the system acts on.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from workflows.contracts import Message, Usage
+from workflows.contracts import Message, ProposedToolCall, ToolSpec, Usage
+
+# Kinds Temporal retries on the same provider (with backoff; 429 after Retry-After).
+RETRYABLE_KINDS = {"rate_limited", "unavailable", "timeout", "connection", "malformed_reply", "truncated_stream"}
+# Kinds that say the endpoint is unhealthy: they count towards its circuit breaker.
+OUTAGE_KINDS = RETRYABLE_KINDS
+_CONTEXT_LENGTH = re.compile(
+    r"context[_ ]length|context window|maximum context|prompt is too long|too many tokens|exceeds? the (max|limit)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -19,7 +30,11 @@ class ChatRequest:
     messages: list[Message]
     max_output_tokens: int
     json_schema: dict[str, Any] | None = None  # constrain the reply to this schema where supported
+    tools: list[ToolSpec] = field(default_factory=list)  # for providers that decide through native tool use
     temperature: float = 0.0
+    cache_salt: str | None = None  # isolates a tenant's prefix cache on servers that support it (SGLang)
+    regex: str | None = None  # regex-constrained decoding (SGLang)
+    on_progress: Callable[[int], None] | None = None  # called with tokens generated so far while streaming
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,7 @@ class ChatResponse:
     provider: str
     finish_reason: str | None
     latency_ms: float
+    tool_call: ProposedToolCall | None = None
 
 
 class ProviderError(Exception):
@@ -40,15 +56,35 @@ class ProviderError(Exception):
         message: str,
         *,
         kind: str,
-        retryable: bool,
+        retryable: bool | None = None,
         status_code: int | None = None,
         retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
-        self.retryable = retryable
+        self.retryable = kind in RETRYABLE_KINDS if retryable is None else retryable
         self.status_code = status_code
         self.retry_after_s = retry_after_s
+
+
+def classify_status(status: int, message: str, retry_after: str | None = None) -> ProviderError:
+    """408/409/429/5xx are transient; a context overflow is typed; every other 4xx is final."""
+    delay = _seconds(retry_after)
+    if status == 429:
+        return ProviderError(message, kind="rate_limited", status_code=status, retry_after_s=delay)
+    if status in (408, 409) or status >= 500:
+        return ProviderError(message, kind="unavailable", status_code=status, retry_after_s=delay)
+    if status in (400, 413) and _CONTEXT_LENGTH.search(message):
+        return ProviderError(message, kind="context_length_exceeded", status_code=status)
+    kind = {401: "authentication", 403: "permission", 404: "not_found"}.get(status, "invalid_request")
+    return ProviderError(message, kind=kind, status_code=status)
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: the retry policy's backoff decides instead
 
 
 class ModelProvider(Protocol):

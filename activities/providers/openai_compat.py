@@ -1,13 +1,14 @@
-"""Chat completions over the OpenAI wire protocol: OpenAI itself, llama.cpp, SGLang, vLLM."""
+"""Chat completions over the OpenAI wire protocol: OpenAI itself, SGLang, vLLM and llama.cpp."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any, Literal
 
 import openai
 
-from activities.providers.base import ChatRequest, ChatResponse, ProviderError
+from activities.providers.base import ChatRequest, ChatResponse, ProviderError, classify_status
 from workflows.contracts import Usage
 
 # How a server takes a JSON schema: OpenAI, SGLang and vLLM use `json_schema`; llama-cpp-python's
@@ -19,17 +20,21 @@ class OpenAICompatibleProvider:
     def __init__(
         self,
         *,
-        base_url: str,
-        api_key: str = "not-needed",
+        base_url: str | None,
+        api_key: str | None = None,
         name: str = "openai_compatible",
         schema_style: SchemaStyle = "json_schema",
         timeout_s: float = 120.0,
+        stream: bool = False,
+        send_cache_salt: bool = False,
     ) -> None:
         self.name = name
         self.schema_style = schema_style
+        self.stream = stream
+        self.send_cache_salt = send_cache_salt
         # Temporal owns retries: the SDK's own would hide failures from history and double the wait.
         self._client = openai.AsyncOpenAI(
-            base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout_s
+            base_url=base_url, api_key=api_key or "not-needed", max_retries=0, timeout=timeout_s
         )
 
     def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
@@ -37,67 +42,100 @@ class OpenAICompatibleProvider:
             return {"type": "json_object", "schema": schema}
         return {"type": "json_schema", "json_schema": {"name": "decision", "schema": schema, "strict": False}}
 
-    async def chat(self, request: ChatRequest) -> ChatResponse:
-        kwargs: dict[str, Any] = {}
+    def _arguments(self, request: ChatRequest) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "model": request.model,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "max_tokens": request.max_output_tokens,
+            "temperature": request.temperature,
+        }
         if request.json_schema is not None:
             kwargs["response_format"] = self._response_format(request.json_schema)
+        extra: dict[str, Any] = {}
+        if self.send_cache_salt and request.cache_salt:
+            extra["cache_salt"] = request.cache_salt
+        if request.regex:
+            extra["regex"] = request.regex
+        if extra:
+            kwargs["extra_body"] = extra
+        return kwargs
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
         started = time.perf_counter()
         try:
-            completion = await self._client.chat.completions.create(
-                model=request.model,
-                messages=[m.model_dump(exclude_none=True, exclude={"tool_call_id", "name"}) for m in request.messages],
-                max_tokens=request.max_output_tokens,
-                temperature=request.temperature,
-                **kwargs,
-            )
+            if self.stream:
+                text, finish, usage, model = await self._streamed(request)
+            else:
+                text, finish, usage, model = await self._whole(request)
         except openai.APIStatusError as e:
             raise classify_status(e.status_code, _message_of(e), e.response.headers.get("retry-after")) from e
         except openai.APITimeoutError as e:
-            raise ProviderError(f"{self.name}: request timed out", kind="timeout", retryable=True) from e
+            raise ProviderError(f"{self.name}: request timed out", kind="timeout") from e
         except openai.APIConnectionError as e:
-            raise ProviderError(f"{self.name}: cannot connect: {e}", kind="connection", retryable=True) from e
-        latency_ms = (time.perf_counter() - started) * 1000
+            kind = "truncated_stream" if self.stream else "connection"
+            raise ProviderError(f"{self.name}: {kind.replace('_', ' ')}: {e.__cause__ or e}", kind=kind) from e
+        except (openai.APIResponseValidationError, json.JSONDecodeError, ValueError) as e:
+            raise ProviderError(f"{self.name}: unreadable reply: {e}", kind="malformed_reply") from e
+        if finish == "content_filter":
+            raise ProviderError(f"{self.name}: the reply was blocked by a content filter", kind="content_filter",
+                                retryable=False)
+        return ChatResponse(text=text, usage=usage, model=model or request.model, provider=self.name,
+                            finish_reason=finish, latency_ms=(time.perf_counter() - started) * 1000)
+
+    async def _whole(self, request: ChatRequest) -> tuple[str, str | None, Usage, str | None]:
+        completion = await self._client.chat.completions.create(**self._arguments(request))
         if not completion.choices:
-            raise ProviderError(f"{self.name}: reply has no choices", kind="malformed_reply", retryable=True)
+            raise ProviderError(f"{self.name}: reply has no choices", kind="malformed_reply")
         choice = completion.choices[0]
-        usage = completion.usage
-        details = getattr(usage, "prompt_tokens_details", None) if usage else None
-        return ChatResponse(
-            text=choice.message.content or "",
-            usage=Usage(
-                prompt_tokens=usage.prompt_tokens if usage else 0,
-                completion_tokens=usage.completion_tokens if usage else 0,
-                # Absent means the server reported no cache hit.
-                cached_prompt_tokens=(getattr(details, "cached_tokens", None) or 0) if details else 0,
-            ),
-            model=completion.model or request.model,
-            provider=self.name,
-            finish_reason=choice.finish_reason,
-            latency_ms=latency_ms,
+        refusal = getattr(choice.message, "refusal", None)
+        if refusal:
+            raise ProviderError(f"{self.name} refused: {refusal}", kind="refusal", retryable=False)
+        return choice.message.content or "", choice.finish_reason, _usage(completion.usage), completion.model
+
+    async def _streamed(self, request: ChatRequest) -> tuple[str, str | None, Usage, str | None]:
+        stream = await self._client.chat.completions.create(
+            **self._arguments(request), stream=True, stream_options={"include_usage": True}
         )
+        parts: list[str] = []
+        finish: str | None = None
+        usage: Usage | None = None
+        model: str | None = None
+        chunks = 0
+        async for chunk in stream:
+            model = chunk.model or model
+            if chunk.usage is not None:
+                usage = _usage(chunk.usage)
+            for choice in chunk.choices:
+                if choice.delta and choice.delta.content:
+                    parts.append(choice.delta.content)
+                    chunks += 1
+                    if request.on_progress:
+                        request.on_progress(chunks)
+                if getattr(choice.delta, "refusal", None):
+                    raise ProviderError(f"{self.name} refused: {choice.delta.refusal}", kind="refusal", retryable=False)
+                finish = choice.finish_reason or finish
+        if finish is None:
+            # The server closed the stream before saying it was done: the text may be cut anywhere.
+            raise ProviderError(f"{self.name}: stream ended after {chunks} chunks without a finish reason",
+                                kind="truncated_stream")
+        return "".join(parts), finish, usage or Usage(completion_tokens=chunks), model
 
 
-def classify_status(status: int, message: str, retry_after: str | None) -> ProviderError:
-    """408/409/429/5xx are transient; every other 4xx is the request's fault and is final."""
-    delay = _seconds(retry_after)
-    if status == 429:
-        return ProviderError(message, kind="rate_limited", retryable=True, status_code=status, retry_after_s=delay)
-    if status in (408, 409) or status >= 500:
-        return ProviderError(message, kind="unavailable", retryable=True, status_code=status, retry_after_s=delay)
-    kind = {401: "authentication", 403: "permission", 404: "not_found"}.get(status, "invalid_request")
-    return ProviderError(message, kind=kind, retryable=False, status_code=status)
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None  # an HTTP date: let the retry policy's backoff decide
+def _usage(usage: Any) -> Usage:
+    if usage is None:
+        return Usage()
+    details = getattr(usage, "prompt_tokens_details", None)
+    return Usage(
+        prompt_tokens=usage.prompt_tokens or 0,
+        completion_tokens=usage.completion_tokens or 0,
+        # Absent means the server reported no cache hit (SGLang without --enable-cache-report too).
+        cached_prompt_tokens=(getattr(details, "cached_tokens", None) or 0) if details else 0,
+    )
 
 
 def _message_of(e: openai.APIStatusError) -> str:
     body = e.body if isinstance(e.body, dict) else {}
-    detail = body.get("error", body) if isinstance(body, dict) else body
+    detail: Any = body.get("error", body) if isinstance(body, dict) else body
     if isinstance(detail, dict):
         detail = detail.get("message", detail)
     return f"HTTP {e.status_code}: {detail or e.message}"

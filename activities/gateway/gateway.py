@@ -1,0 +1,80 @@
+"""One call to one named model: provider lookup, circuit breaker, cost from the price table."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+from activities.gateway.breaker import BreakerRegistry
+from activities.gateway.catalogue import ModelConfig, ModelsFile
+from activities.providers.anthropic_messages import AnthropicProvider
+from activities.providers.base import OUTAGE_KINDS, ChatRequest, ChatResponse, ModelProvider, ProviderError
+from activities.providers.openai_compat import OpenAICompatibleProvider
+from workflows.contracts import ModelCatalogue
+
+
+def build_provider(config: ModelConfig) -> ModelProvider:
+    if config.provider == "anthropic":
+        return AnthropicProvider(base_url=config.base_url, api_key=config.api_key(), name=config.provider,
+                                 timeout_s=config.timeout_s)
+    return OpenAICompatibleProvider(
+        base_url=config.base_url,
+        api_key=config.api_key(),
+        name=config.provider,
+        schema_style=config.schema_style,  # type: ignore[arg-type]
+        timeout_s=config.timeout_s,
+        stream=config.stream,
+        send_cache_salt=config.provider == "sglang",
+    )
+
+
+def tenant_cache_salt(tenant_id: str) -> str:
+    """Tenants never share prefix-cache entries; the salt reveals nothing about the tenant id."""
+    return hashlib.sha256(f"agent-engine/{tenant_id}".encode()).hexdigest()[:32]
+
+
+class Gateway:
+    def __init__(self, models: ModelsFile, breakers: BreakerRegistry) -> None:
+        self.models = models
+        self.breakers = breakers
+        self._providers: dict[str, ModelProvider] = {}
+
+    def catalogue(self) -> ModelCatalogue:
+        return self.models.catalogue()
+
+    def config(self, name: str) -> ModelConfig:
+        config = self.models.get(name)
+        if config is None:
+            known = ", ".join(m.name for m in self.models.models)
+            raise ProviderError(f"no model named {name!r} in the models file (known: {known})",
+                                kind="invalid_request", retryable=False)
+        return config
+
+    def uses_native_tools(self, name: str) -> bool:
+        return self.config(name).provider == "anthropic"
+
+    async def chat(self, name: str, request: ChatRequest) -> ChatResponse:
+        config = self.config(name)
+        if (key_env := config.api_key_env) and not config.api_key():
+            raise ProviderError(f"{name}: environment variable {key_env} is not set", kind="authentication",
+                                retryable=False)
+        breaker = self.breakers.for_endpoint(config.endpoint)
+        if not breaker.allow():
+            raise ProviderError(
+                f"circuit open for {config.endpoint} after repeated failures; next probe in {breaker.retry_in():.0f} s",
+                kind="circuit_open", retryable=False,
+            )
+        provider = self._providers.get(name) or self._providers.setdefault(name, build_provider(config))
+        try:
+            response = await provider.chat(replace(request, model=config.remote_name or config.name))
+        except ProviderError as e:
+            if e.kind in OUTAGE_KINDS:
+                breaker.record_failure()
+            else:
+                breaker.record_success()  # the endpoint answered; the request was the problem
+            raise
+        breaker.record_success()
+        usage = response.usage.model_copy(update={"cost_usd": config.price_per_mtok.cost(response.usage)})
+        return ChatResponse(text=response.text, usage=usage, model=name, provider=response.provider,
+                            finish_reason=response.finish_reason, latency_ms=response.latency_ms,
+                            tool_call=response.tool_call)

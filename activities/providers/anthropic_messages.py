@@ -1,0 +1,110 @@
+"""Anthropic's Messages API: decisions through native tool use, the stable prefix cached.
+
+Every run tool becomes an Anthropic tool, plus two decision tools (`final_answer`, `ask_human`), and
+`tool_choice: any` makes the model pick exactly one. `cache_control` marks the end of the tool list and
+of the system prompt: Anthropic caches that prefix, so later steps of a run pay the cached-input price
+for it. Cache reads and writes come back in usage.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anthropic
+
+from activities.providers.base import ChatRequest, ChatResponse, ProviderError, classify_status
+from workflows.contracts import Message, ProposedToolCall, ToolSpec, Usage
+
+DECISION_TOOLS = [
+    {"name": "final_answer", "description": "Give the final answer to the user and end the run.",
+     "input_schema": {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}},
+    {"name": "ask_human", "description": "Ask the person a question and wait for the reply.",
+     "input_schema": {"type": "object", "properties": {"question": {"type": "string"}}, "required": ["question"]}},
+]
+_EPHEMERAL = {"type": "ephemeral"}
+
+
+def anthropic_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:
+    defs = [
+        {"name": t.name, "description": t.description,
+         "input_schema": {k: v for k, v in t.parameters.items() if k in ("type", "properties", "required")}}
+        for t in sorted(tools, key=lambda t: t.name)
+    ] + [dict(d) for d in DECISION_TOOLS]
+    defs[-1] = {**defs[-1], "cache_control": _EPHEMERAL}
+    return defs
+
+
+def anthropic_messages(messages: list[Message]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """System blocks and alternating turns: the API refuses two turns of the same role in a row."""
+    system = [{"type": "text", "text": m.content} for m in messages if m.role == "system"]
+    if system:
+        system[-1]["cache_control"] = _EPHEMERAL
+    turns: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role == "system":
+            continue
+        role = "assistant" if m.role == "assistant" else "user"
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["content"] += "\n\n" + m.content
+        else:
+            turns.append({"role": role, "content": m.content})
+    if not turns or turns[0]["role"] != "user":
+        turns.insert(0, {"role": "user", "content": "(start)"})
+    return system, turns
+
+
+class AnthropicProvider:
+    def __init__(self, *, base_url: str | None, api_key: str | None, name: str = "anthropic",
+                 timeout_s: float = 120.0) -> None:
+        self.name = name
+        self._client = anthropic.AsyncAnthropic(
+            base_url=base_url, api_key=api_key or "not-set", max_retries=0, timeout=timeout_s
+        )
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        system, turns = anthropic_messages(request.messages)
+        started = time.perf_counter()
+        try:
+            reply = await self._client.messages.create(
+                model=request.model,
+                max_tokens=request.max_output_tokens,
+                temperature=request.temperature,
+                system=system,
+                messages=turns,
+                tools=anthropic_tools(request.tools),
+                tool_choice={"type": "any"},
+            )
+        except anthropic.APIStatusError as e:
+            raise classify_status(e.status_code, _message_of(e), e.response.headers.get("retry-after")) from e
+        except anthropic.APITimeoutError as e:
+            raise ProviderError(f"{self.name}: request timed out", kind="timeout") from e
+        except anthropic.APIConnectionError as e:
+            raise ProviderError(f"{self.name}: cannot connect: {e.__cause__ or e}", kind="connection") from e
+        except (anthropic.APIResponseValidationError, ValueError) as e:
+            raise ProviderError(f"{self.name}: unreadable reply: {e}", kind="malformed_reply") from e
+        if reply.stop_reason == "refusal":
+            raise ProviderError(f"{self.name} refused to answer", kind="refusal", retryable=False)
+        text = "".join(b.text for b in reply.content if b.type == "text")
+        call = next((ProposedToolCall(tool=b.name, arguments=dict(b.input)) for b in reply.content
+                     if b.type == "tool_use"), None)
+        u = reply.usage
+        usage = Usage(
+            # Anthropic counts cached and cache-written tokens apart from input_tokens; our prompt
+            # tokens are all of them, so cost and budgets see the whole prompt.
+            prompt_tokens=u.input_tokens + (u.cache_read_input_tokens or 0) + (u.cache_creation_input_tokens or 0),
+            completion_tokens=u.output_tokens,
+            cached_prompt_tokens=u.cache_read_input_tokens or 0,
+            cache_write_tokens=u.cache_creation_input_tokens or 0,
+        )
+        return ChatResponse(text=text, usage=usage, model=reply.model, provider=self.name,
+                            finish_reason=reply.stop_reason, latency_ms=(time.perf_counter() - started) * 1000,
+                            tool_call=call)
+
+
+def _message_of(e: anthropic.APIStatusError) -> str:
+    body = e.body if isinstance(e.body, dict) else {}
+    detail: Any = body.get("error", body) if isinstance(body, dict) else body
+    if isinstance(detail, dict):
+        detail = detail.get("message", detail)
+    return f"HTTP {e.status_code}: {detail or e.message}"
