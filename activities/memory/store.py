@@ -8,7 +8,6 @@ quietly re-learn it: a near-duplicate proposal of a deleted memory is refused.
 
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import UTC, datetime
 from typing import Literal

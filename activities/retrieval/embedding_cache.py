@@ -40,14 +40,15 @@ class CachedEmbedder:
         found = self._lookup(set(digests))
         missing = list(dict.fromkeys(d for d in digests if d not in found))
         if missing:
-            by_digest = {d: t for d, t in zip(digests, texts)}
+            by_digest = {d: t for d, t in zip(digests, texts, strict=True)}
             vectors = self.inner.embed([by_digest[d] for d in missing])
             self.misses += len(missing)
-            rows = [(self.model_id, d, np.asarray(v, dtype=np.float32).tobytes()) for d, v in zip(missing, vectors)]
+            rows = [(self.model_id, d, np.asarray(v, dtype=np.float32).tobytes())
+                    for d, v in zip(missing, vectors, strict=True)]
             with self._lock:
                 self._db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)", rows)
                 self._db.commit()
-            found.update(zip(missing, vectors))
+            found.update(zip(missing, vectors, strict=True))
         return [list(map(float, found[d])) for d in digests]
 
     def _lookup(self, digests: set[str]) -> dict[str, list[float]]:

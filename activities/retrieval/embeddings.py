@@ -64,7 +64,7 @@ class MiniLMEmbedder:
         out: list[list[float]] = [[] for _ in texts]
         for i in range(0, len(order), self.batch_size):
             idx = order[i : i + self.batch_size]
-            for j, vector in zip(idx, self._embed_batch([texts[k] for k in idx])):
+            for j, vector in zip(idx, self._embed_batch([texts[k] for k in idx]), strict=True):
                 out[j] = vector
         return out
 

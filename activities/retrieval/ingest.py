@@ -102,7 +102,7 @@ class Ingestor:
         now = time.time()
         doc_digest = text_digest(doc.text)
         points = []
-        for (pid, chunk), dense in zip(items, vectors):
+        for (pid, chunk), dense in zip(items, vectors, strict=True):
             sv = sparse.document_vector(chunk.embedding_text())
             points.append(models.PointStruct(
                 id=pid,

@@ -8,6 +8,7 @@ a tool used before `configure` fails with a message that says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from activities.retrieval.embedding_cache import CachedEmbedder
 from activities.retrieval.embeddings import Embedder, MiniLMEmbedder, OpenAIEmbedder
@@ -15,6 +16,9 @@ from activities.retrieval.ingest import Ingestor
 from activities.retrieval.search import Retriever
 from activities.retrieval.settings import RetrievalSettings
 from activities.retrieval.store import QdrantStore
+
+if TYPE_CHECKING:  # memory imports retrieval modules; a runtime import here would be circular
+    from activities.memory.store import MemoryStore
 
 
 class RetrievalNotConfigured(RuntimeError):
@@ -30,7 +34,7 @@ class KnowledgeBase:
     embedder: CachedEmbedder
     retriever: Retriever
     ingestor: Ingestor
-    memory: "MemoryStore"  # noqa: F821 - imported lazily below to keep the packages acyclic
+    memory: MemoryStore
 
     def close(self) -> None:
         self.store.close()

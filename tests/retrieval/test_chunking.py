@@ -31,7 +31,7 @@ def test_chunks_follow_headings() -> None:
 def test_consecutive_chunks_overlap_within_a_section() -> None:
     """The next chunk of the same section repeats the tail of the previous one."""
     chunks = chunk_text(DOC)
-    pairs = [(a, b) for a, b in zip(chunks, chunks[1:]) if a.section == b.section]
+    pairs = [(a, b) for a, b in zip(chunks, chunks[1:], strict=False) if a.section == b.section]
     assert pairs
     assert all(b.start < a.end for a, b in pairs)
 
