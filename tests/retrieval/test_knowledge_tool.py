@@ -25,10 +25,12 @@ from activities.tools.registry import ToolContext, ToolError
 from tests.conftest import make_worker
 from tests.retrieval.conftest import CORPUS
 from tests.scripted import ScriptedModel, call, final
+from worker.settings import DEFAULT_TOOL_MODULES
 from workflows.agent_run import AgentRun
 from workflows.contracts import DecideInput, Decision, RunRequest, RunResult, RunStatus
 
 ANSWER = "An expired approval counts as a rejection"
+KNOWLEDGE_TOOLS = "activities.tools.knowledge"
 
 
 @pytest.fixture
@@ -112,7 +114,9 @@ async def test_run_cites_a_passage_from_search_knowledge(ts_env, settings, bound
         return final(f"{first['text'][:40]} [{first['citation']}]")
 
     model = ScriptedModel(call("search_knowledge", query="what happens when nobody approves in time?"), answer)
-    async with make_worker(ts_env.client, settings, model, "activities.tools.knowledge"):
+    # Registered once whether or not the worker's default tool modules already include it.
+    extra = [] if KNOWLEDGE_TOOLS in DEFAULT_TOOL_MODULES else [KNOWLEDGE_TOOLS]
+    async with make_worker(ts_env.client, settings, model, *extra):
         handle = await ts_env.client.start_workflow(
             AgentRun.run, RunRequest(goal="What happens when an approval expires?", tenant_id="acme", user_id="alice"),
             id=f"run-{uuid.uuid4()}", task_queue=settings.task_queue, result_type=RunResult)
