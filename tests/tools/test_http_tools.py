@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
+import httpx
 import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.tools.http_fetch import HttpPolicy, build_http_tools
-import httpx
-
 from activities.tools.registry import ToolRegistrationError
 from tests.tools.helpers import call_input, tool_activities
 from tests.tools.http_server import LocalHttpServer
