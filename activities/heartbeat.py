@@ -14,9 +14,9 @@ T = TypeVar("T")
 
 
 async def with_heartbeats(work: Awaitable[T], *details: object) -> T:
-    """Await `work`, heartbeating at a third of the heartbeat timeout (or every 5 s without one)."""
+    """Await `work`, heartbeating every second or at a third of the heartbeat timeout if shorter."""
     timeout = activity.info().heartbeat_timeout or timedelta(seconds=15)
-    interval = max(timeout.total_seconds() / 3, 0.1)
+    interval = max(min(timeout.total_seconds() / 3, 1.0), 0.1)
     task = asyncio.ensure_future(work)
     try:
         while True:

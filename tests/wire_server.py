@@ -78,6 +78,7 @@ class ModelWireServer:
     def __init__(self, respond: Responder) -> None:
         self.respond = respond
         self.requests: list[dict[str, Any]] = []
+        self.usages: list[dict[str, Any]] = []  # what each reply reported, to check cost against
         self.disconnects = 0
         self._seen_prefixes: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -85,6 +86,7 @@ class ModelWireServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as separate writes
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -181,9 +183,11 @@ class ModelWireServer:
         key = f"openai/{body['model']}/{body.get('cache_salt', '')}"
         cached = _common_prefix(self._remember(key, prompt), prompt) // 4
         prompt_tokens = max(len(prompt) // 4, 1)
-        return {"prompt_tokens": prompt_tokens, "completion_tokens": max(len(text) // 4, 1),
-                "total_tokens": prompt_tokens + max(len(text) // 4, 1),
-                "prompt_tokens_details": {"cached_tokens": min(cached, prompt_tokens)}}
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": max(len(text) // 4, 1),
+                 "total_tokens": prompt_tokens + max(len(text) // 4, 1),
+                 "prompt_tokens_details": {"cached_tokens": min(cached, prompt_tokens)}}
+        self.usages.append(usage)
+        return usage
 
     def _openai_reply(self, body: dict[str, Any], text: str) -> dict[str, Any]:
         return {"id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": int(time.time()),
@@ -259,8 +263,8 @@ def _validate_openai(body: dict[str, Any]) -> str | None:
 
 
 def _validate_anthropic(body: dict[str, Any], headers: Any) -> str | None:
-    if not headers.get("x-api-key"):
-        return "x-api-key header is required"
+    if not headers.get("x-api-key") and not (headers.get("authorization") or "").startswith("Bearer "):
+        return "an API key (x-api-key or a bearer token) is required"
     if not isinstance(body.get("model"), str) or not isinstance(body.get("max_tokens"), int):
         return "model and max_tokens are required"
     messages = body.get("messages") or []

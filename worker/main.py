@@ -68,6 +68,10 @@ def build_worker(client: Client, settings: Settings, activities: list | None = N
         workflow_failure_exception_types=[ValidationError],
         # Give running activities this long to finish on SIGTERM before they are cancelled.
         graceful_shutdown_timeout=timedelta(seconds=10),
+        # A cancelled run reaches its activity only through a heartbeat reply: send them often enough
+        # that cancelling a run stops its HTTP call within a couple of seconds, not 24 s.
+        max_heartbeat_throttle_interval=timedelta(seconds=2),
+        default_heartbeat_throttle_interval=timedelta(seconds=2),
     )
 
 
