@@ -69,7 +69,6 @@ class AnthropicProvider:
             reply = await self._client.messages.create(
                 model=request.model,
                 max_tokens=request.max_output_tokens,
-                temperature=request.temperature,
                 system=system,
                 messages=turns,
                 tools=anthropic_tools(request.tools),
