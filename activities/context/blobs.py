@@ -1,0 +1,146 @@
+"""A content-addressed blob store: bytes stored once, named by their sha256.
+
+Two backends behind one interface: `LocalBlobStore` (files under the data dir, the embedded default)
+and `S3BlobStore` (any S3-compatible service by URL, the scale-out option). Both are idempotent
+(putting the same bytes twice is one object) and check integrity on read, so a corrupted or swapped
+object is an error, never a wrong prompt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+DIGEST_PREFIX = "sha256:"
+
+
+class BlobNotFound(KeyError):
+    pass
+
+
+class BlobCorrupted(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class BlobStat:
+    digest: str
+    size: int
+
+
+def digest_of(data: bytes) -> str:
+    return DIGEST_PREFIX + hashlib.sha256(data).hexdigest()
+
+
+def check_digest(digest: str) -> str:
+    """Return the hex part of a well-formed digest; anything else could escape the store's root."""
+    hex_part = digest[len(DIGEST_PREFIX):] if digest.startswith(DIGEST_PREFIX) else ""
+    if len(hex_part) != 64 or any(c not in "0123456789abcdef" for c in hex_part):
+        raise ValueError(f"not a blob digest (expected sha256:<64 hex>): {digest!r}")
+    return hex_part
+
+
+class BlobStore(ABC):
+    """put(bytes) -> digest; get(digest) -> bytes; content never changes under a digest."""
+
+    url: str
+
+    @abstractmethod
+    def put(self, data: bytes) -> str: ...
+
+    @abstractmethod
+    def _read(self, digest: str) -> bytes: ...
+
+    @abstractmethod
+    def stat(self, digest: str) -> BlobStat | None: ...
+
+    def get(self, digest: str) -> bytes:
+        check_digest(digest)
+        data = self._read(digest)
+        if digest_of(data) != digest:
+            raise BlobCorrupted(f"blob {digest} in {self.url} does not match its digest (got {digest_of(data)})")
+        return data
+
+    def exists(self, digest: str) -> bool:
+        return self.stat(digest) is not None
+
+    def put_text(self, text: str) -> str:
+        return self.put(text.encode("utf-8"))
+
+    def get_text(self, digest: str) -> str:
+        return self.get(digest).decode("utf-8")
+
+
+class LocalBlobStore(BlobStore):
+    """Files at `<root>/ab/cdef...` (root is usually `<data_dir>/blobs`), written atomically."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self.url = f"file://{self.root}"
+
+    def path_of(self, digest: str) -> Path:
+        hex_part = check_digest(digest)
+        return self.root / hex_part[:2] / hex_part[2:]
+
+    def put(self, data: bytes) -> str:
+        digest = digest_of(data)
+        path = self.path_of(digest)
+        if path.is_file() and path.stat().st_size == len(data):
+            return digest  # idempotent: same digest, same bytes
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write, fsync, rename: a crash leaves either no file or the whole file, never a torn one
+        # that a later put would take for "already stored".
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest
+
+    def _read(self, digest: str) -> bytes:
+        try:
+            return self.path_of(digest).read_bytes()
+        except FileNotFoundError:
+            raise BlobNotFound(f"no blob {digest} in {self.url}") from None
+
+    def stat(self, digest: str) -> BlobStat | None:
+        try:
+            return BlobStat(digest, self.path_of(digest).stat().st_size)
+        except FileNotFoundError:
+            return None
+
+
+def open_blob_store(url_or_path: str | Path | None = None, data_dir: Path | str | None = None) -> BlobStore:
+    """`s3://bucket/prefix?endpoint=http://host:port&region=...`, `file:///dir`, a path, or None.
+
+    None reads AGENT_BLOB_STORE, and falls back to `<data_dir>/blobs` (data_dir defaults to
+    AGENT_DATA_DIR, then `./.data`), the same place the worker keeps its ledger.
+    """
+    target = str(url_or_path) if url_or_path is not None else os.environ.get("AGENT_BLOB_STORE", "")
+    if target.startswith("s3://"):
+        from activities.context.s3 import S3BlobStore  # httpx only where S3 is used
+
+        parsed = urlparse(target)
+        query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        return S3BlobStore(
+            bucket=parsed.netloc,
+            prefix=parsed.path.strip("/"),
+            endpoint=query.get("endpoint") or os.environ.get("AWS_ENDPOINT_URL") or "https://s3.amazonaws.com",
+            region=query.get("region") or os.environ.get("AWS_REGION") or "us-east-1",
+        )
+    if target.startswith("file://"):
+        return LocalBlobStore(Path(urlparse(target).path))
+    if target:
+        return LocalBlobStore(Path(target))
+    base = Path(data_dir) if data_dir is not None else Path(os.environ.get("AGENT_DATA_DIR", ".data"))
+    return LocalBlobStore(base / "blobs")
