@@ -1,0 +1,180 @@
+"""Token counting per model: the model's own tokenizer where one is available offline, else an
+estimate that each call's reported usage corrects.
+
+- `GGUFTokenizer`: the GGUF's own vocabulary through llama.cpp (`vocab_only=True` loads no weights,
+  ~0.3 s), and its own chat template, so counts match what llama.cpp's server evaluates.
+- `HFTokenizer`: a `tokenizer.json` of a self-hosted model (SGLang, vLLM) through `tokenizers`.
+- `EstimatingCounter`: hosted models (OpenAI, Anthropic) whose tokenizer is not available offline:
+  characters / 4, scaled by a per-model running ratio of reported prompt_tokens to our estimates.
+The budget is exact in every case: context window minus the output tokens we reserve.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+from workflows.contracts import Message
+
+# ChatML-style framing (<|im_start|>role\n ... <|im_end|>\n) costs about this many tokens per message;
+# used where no chat template is known.
+DEFAULT_MESSAGE_OVERHEAD = 4
+
+
+class TokenCounter(Protocol):
+    name: str
+    exact: bool
+
+    def count(self, text: str) -> int: ...
+
+    def count_messages(self, messages: list[Message]) -> int: ...
+
+
+def budget_tokens(context_window: int, reserved_output: int) -> int:
+    """The prompt budget: exact, and an error when nothing is left for the prompt."""
+    if reserved_output >= context_window:
+        raise ValueError(f"reserved output {reserved_output} leaves no room in a {context_window}-token window")
+    return context_window - reserved_output
+
+
+class GGUFTokenizer:
+    """Exact counts with the GGUF's tokenizer and chat template, as llama.cpp's server applies them."""
+
+    exact = True
+
+    def __init__(self, model_path: Path | str) -> None:
+        import llama_cpp  # imported here: activity modules have no import-time side effects
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self.name = f"gguf:{Path(model_path).name}"
+        self._llama = llama_cpp.Llama(str(model_path), vocab_only=True, verbose=False)
+        self._lock = threading.Lock()  # the llama.cpp vocabulary is not documented as thread-safe
+        template = self._llama.metadata.get("tokenizer.chat_template")
+        self._formatter = None
+        if template:
+            eos = self._token_text("tokenizer.ggml.eos_token_id")
+            bos = self._token_text("tokenizer.ggml.bos_token_id")
+            self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos,
+                                                  add_generation_prompt=True)
+
+    def _token_text(self, key: str) -> str:
+        token_id = self._llama.metadata.get(key)
+        if token_id is None:
+            return ""
+        return self._llama.detokenize([int(token_id)], special=True).decode("utf-8", errors="replace")
+
+    def encode(self, text: str, special: bool = False) -> list[int]:
+        with self._lock:
+            return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=special)
+
+    def count(self, text: str) -> int:
+        return len(self.encode(text))
+
+    def render(self, messages: list[Message]) -> str:
+        """The prompt text the server builds from these messages (its chat template, generation prompt)."""
+        if self._formatter is None:
+            return "".join(f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in messages) + "<|im_start|>assistant\n"
+        return self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages]).prompt
+
+    def encode_messages(self, messages: list[Message]) -> list[int]:
+        return self.encode(self.render(messages), special=True)
+
+    def count_messages(self, messages: list[Message]) -> int:
+        return len(self.encode_messages(messages))
+
+
+class HFTokenizer:
+    """Exact content counts with a Hugging Face `tokenizer.json`; framing by a fixed per-message overhead."""
+
+    exact = True
+
+    def __init__(self, tokenizer_file: Path | str, message_overhead: int = DEFAULT_MESSAGE_OVERHEAD) -> None:
+        from tokenizers import Tokenizer
+
+        self.name = f"tokenizer.json:{Path(tokenizer_file).parent.name or Path(tokenizer_file).name}"
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        self.message_overhead = message_overhead
+
+    def encode(self, text: str) -> list[int]:
+        return self._tokenizer.encode(text, add_special_tokens=False).ids
+
+    def count(self, text: str) -> int:
+        return len(self.encode(text))
+
+    def count_messages(self, messages: list[Message]) -> int:
+        return sum(self.count(m.content) + self.message_overhead for m in messages)
+
+
+class EstimatingCounter:
+    """chars/4 scaled by the model's observed ratio reported/estimated; `observe` after every call."""
+
+    exact = False
+
+    def __init__(self, model: str, chars_per_token: float = 4.0,
+                 message_overhead: int = DEFAULT_MESSAGE_OVERHEAD) -> None:
+        self.name = f"estimate:{model}"
+        self.model = model
+        self.chars_per_token = chars_per_token
+        self.message_overhead = message_overhead
+        self._estimated = 0
+        self._reported = 0
+        self._lock = threading.Lock()
+
+    @property
+    def ratio(self) -> float:
+        """Reported / estimated over every observed call; 1.0 before the first."""
+        with self._lock:
+            return self._reported / self._estimated if self._estimated else 1.0
+
+    def _raw(self, messages: list[Message]) -> int:
+        return sum(math.ceil(len(m.content) / self.chars_per_token) + self.message_overhead for m in messages)
+
+    def count(self, text: str) -> int:
+        return math.ceil(math.ceil(len(text) / self.chars_per_token) * self.ratio)
+
+    def count_messages(self, messages: list[Message]) -> int:
+        return math.ceil(self._raw(messages) * self.ratio)
+
+    def observe(self, messages: list[Message], reported_prompt_tokens: int) -> None:
+        """Correct the ratio with a call's reported prompt_tokens for the prompt we estimated."""
+        if reported_prompt_tokens <= 0:
+            return
+        raw = self._raw(messages)
+        with self._lock:
+            self._estimated += raw
+            self._reported += reported_prompt_tokens
+
+
+_estimators: dict[str, EstimatingCounter] = {}
+_estimators_lock = threading.Lock()
+
+
+def estimator_for(model: str) -> EstimatingCounter:
+    """One running estimator per model name in this worker process."""
+    with _estimators_lock:
+        return _estimators.setdefault(model, EstimatingCounter(model))
+
+
+@lru_cache(maxsize=8)
+def gguf_tokenizer(model_path: str) -> GGUFTokenizer:
+    return GGUFTokenizer(model_path)
+
+
+@lru_cache(maxsize=8)
+def hf_tokenizer(tokenizer_file: str) -> HFTokenizer:
+    return HFTokenizer(tokenizer_file)
+
+
+def counter_for(model: str, *, gguf_path: Path | str | None = None,
+                tokenizer_file: Path | str | None = None) -> TokenCounter:
+    """The best counter available for a model: its GGUF, its tokenizer file, else the estimator."""
+    if gguf_path is not None:
+        return gguf_tokenizer(str(gguf_path))
+    if tokenizer_file is not None:
+        return hf_tokenizer(str(tokenizer_file))
+    return estimator_for(model)
