@@ -30,6 +30,10 @@ class TokenCounter(Protocol):
 
     def count(self, text: str) -> int: ...
 
+    def message_tokens(self, message: Message) -> int:
+        """One message's tokens including its framing (role markers), for per-item budgeting."""
+        ...
+
     def count_messages(self, messages: list[Message]) -> int: ...
 
 
@@ -59,6 +63,9 @@ class GGUFTokenizer:
             bos = self._token_text("tokenizer.ggml.bos_token_id")
             self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos,
                                                   add_generation_prompt=True)
+        # Framing of one message in this template: the difference a second, empty message makes.
+        one = [Message(role="system", content="")]
+        self.message_overhead = self.count_messages([*one, Message(role="user", content="")]) - self.count_messages(one)
 
     def _token_text(self, key: str) -> str:
         token_id = self._llama.metadata.get(key)
@@ -85,6 +92,9 @@ class GGUFTokenizer:
     def count_messages(self, messages: list[Message]) -> int:
         return len(self.encode_messages(messages))
 
+    def message_tokens(self, message: Message) -> int:
+        return self.count(message.content) + self.message_overhead
+
 
 class HFTokenizer:
     """Exact content counts with a Hugging Face `tokenizer.json`; framing by a fixed per-message overhead."""
@@ -106,8 +116,11 @@ class HFTokenizer:
     def count(self, text: str) -> int:
         return len(self.encode(text))
 
+    def message_tokens(self, message: Message) -> int:
+        return self.count(message.content) + self.message_overhead
+
     def count_messages(self, messages: list[Message]) -> int:
-        return sum(self.count(m.content) + self.message_overhead for m in messages)
+        return sum(self.message_tokens(m) for m in messages)
 
 
 class EstimatingCounter:
@@ -136,6 +149,9 @@ class EstimatingCounter:
 
     def count(self, text: str) -> int:
         return math.ceil(math.ceil(len(text) / self.chars_per_token) * self.ratio)
+
+    def message_tokens(self, message: Message) -> int:
+        return self.count_messages([message])
 
     def count_messages(self, messages: list[Message]) -> int:
         return math.ceil(self._raw(messages) * self.ratio)
