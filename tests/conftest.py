@@ -23,7 +23,7 @@ from inference.embedded_model import DEFAULT_MODEL, ensure_model
 from inference.llama_server import LlamaServerConfig, start_llama_server
 from worker.binaries import find_binary
 from worker.devserver import DevServer, DevServerConfig, free_port, load_dev_config
-from worker.main import build_tool_activities, build_worker
+from worker.main import build_tool_layer, build_worker
 from worker.settings import DEFAULT_TOOL_MODULES, Settings
 from workflows import search_attributes
 
@@ -86,8 +86,8 @@ def registry_with(*extra_modules: str) -> ToolRegistry:
 
 def make_worker(client: Client, settings: Settings, model: object, *extra_tool_modules: str) -> Worker:
     """A real worker with the real tool activities and a scripted model activity."""
-    tools = build_tool_activities(settings, registry_with(*extra_tool_modules))
-    return build_worker(client, settings, [model.catalogue, model.decide, tools.list_tools, tools.execute])
+    layer = build_tool_layer(settings, registry_with(*extra_tool_modules))
+    return build_worker(client, settings, [model.catalogue, model.decide, *layer.activities()])
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 20, what: str = "condition") -> None:

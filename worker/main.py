@@ -6,6 +6,7 @@ import asyncio
 import signal
 from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import structlog
 from pydantic import ValidationError
@@ -14,7 +15,13 @@ from temporalio.common import MetricMeter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
-from activities.ledger import Ledger
+from activities.ledger import open_ledger
+from activities.ledger.activities import LedgerActivities
+from activities.mcp import MCPActivities, MCPConfig, MCPConnector, load_mcp_config
+from activities.memory.activities import MemoryActivities
+from activities.retrieval.activities import RetrievalActivities
+from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base, configure
+from activities.retrieval.settings import load_retrieval_settings
 from activities.model import ModelActivities
 from activities.gateway.breaker import BreakerRegistry
 from activities.gateway.catalogue import load_models_file
@@ -32,12 +39,24 @@ log = structlog.get_logger(__name__)
 WORKFLOWS = [AgentRun]
 
 
-def build_tool_activities(settings: Settings, registry: ToolRegistry | None = None) -> ToolActivities:
-    return ToolActivities(
-        registry or ToolRegistry.from_modules(settings.tool_modules),
-        Ledger(settings.ledger_path),
-        settings.workspaces,
-    )
+@dataclass
+class ToolLayer:
+    tools: ToolActivities
+    ledger: LedgerActivities
+    mcp: MCPActivities
+
+    def activities(self) -> list:
+        return [self.tools.list_tools, self.tools.execute, self.ledger.propose, self.ledger.approve_call,
+                self.ledger.resolve_unknown, self.mcp.list_tools]
+
+
+def build_tool_layer(settings: Settings, registry: ToolRegistry | None = None) -> ToolLayer:
+    """Registry, ledger and MCP servers; a bad tool module or MCP file stops the worker here."""
+    ledger = open_ledger(settings.ledger_url or settings.ledger_path)
+    mcp = MCPConnector(load_mcp_config(settings.mcp_config) if settings.mcp_config else MCPConfig())
+    tools = ToolActivities(registry or ToolRegistry.from_modules(settings.tool_modules), ledger,
+                           settings.workspaces, dynamic_tools=mcp.tool_for)
+    return ToolLayer(tools, LedgerActivities(ledger), MCPActivities(mcp))
 
 
 def build_gateway(settings: Settings, meter: MetricMeter | None = None) -> Gateway:
@@ -50,10 +69,20 @@ def build_gateway(settings: Settings, meter: MetricMeter | None = None) -> Gatew
     return Gateway(load_models_file(settings.models_file), breakers)
 
 
-def build_activities(settings: Settings, meter: MetricMeter | None = None) -> list:
+def build_knowledge(settings: Settings) -> KnowledgeBase:
+    """Open Qdrant and the embedder once per process and bind them for the knowledge tools."""
+    kb = build_knowledge_base(load_retrieval_settings(settings.data_dir))
+    configure(kb)
+    return kb
+
+
+def build_activities(settings: Settings, meter: MetricMeter | None = None, kb: KnowledgeBase | None = None) -> list:
     model = ModelActivities(build_gateway(settings, meter))
-    tools = build_tool_activities(settings)
-    return [model.catalogue, model.decide, tools.list_tools, tools.execute]
+    activities = [model.catalogue, model.decide, *build_tool_layer(settings).activities()]
+    if kb is not None:
+        retrieval, memory = RetrievalActivities(kb), MemoryActivities(kb.memory)
+        activities += [retrieval.search, retrieval.ingest, retrieval.context, memory.propose, memory.recall]
+    return activities
 
 
 def build_worker(client: Client, settings: Settings, activities: list | None = None) -> Worker:
@@ -81,16 +110,21 @@ async def run_worker(settings: Settings) -> None:
         runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.metrics_address)))
     client = await connect(settings.temporal_address, settings.namespace, runtime=runtime)
     meter = (runtime or Runtime.default()).metric_meter
-    worker = build_worker(client, settings, build_activities(settings, meter))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    log.info("worker.start", address=settings.temporal_address, task_queue=settings.task_queue,
-             models_file=str(settings.models_file), metrics=settings.metrics_address)
-    async with worker:
-        await stop.wait()
-        log.info("worker.stopping")
+    kb = build_knowledge(settings)
+    try:
+        worker = build_worker(client, settings, build_activities(settings, meter, kb))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("worker.start", address=settings.temporal_address, task_queue=settings.task_queue,
+                 models_file=str(settings.models_file), metrics=settings.metrics_address)
+        async with worker:
+            await stop.wait()
+            log.info("worker.stopping")
+    finally:
+        configure(None)
+        kb.close()  # qdrant local mode must close before interpreter shutdown, or the exit can abort
     log.info("worker.stopped")
 
 

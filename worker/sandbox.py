@@ -10,5 +10,6 @@ def workflow_runner() -> SandboxedWorkflowRunner:
         "pydantic",  # pure data validation; re-importing it per workflow run costs ~100 ms
         "pydantic_core",  # compiled extension of pydantic: cannot be re-imported safely
         "workflows.contracts",  # wire types: identical classes inside and outside the sandbox
+        "activities.retrieval.contracts",  # retrieval wire types: pydantic only, same classes both sides
     )
     return SandboxedWorkflowRunner(restrictions=restrictions)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, ValidationError
 from workflows.contracts import TASK_QUEUE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_TOOL_MODULES = ("activities.tools.calculator", "activities.tools.workspace_files")
+DEFAULT_TOOL_MODULES = ("activities.tools.calculator", "activities.tools.workspace_files", "activities.tools.knowledge")
 
 
 class Settings(BaseModel):
@@ -22,6 +22,8 @@ class Settings(BaseModel):
     breaker_failures: int = Field(3, ge=1, description="AGENT_BREAKER_FAILURES: consecutive failures that open it")
     breaker_cooldown_s: float = Field(30.0, gt=0, description="AGENT_BREAKER_COOLDOWN_S: open time before a probe")
     metrics_address: str | None = Field(None, description="AGENT_METRICS_ADDRESS: host:port for Prometheus")
+    ledger_url: str | None = Field(None, description="AGENT_LEDGER_URL: postgresql://...; empty = SQLite in data_dir")
+    mcp_config: Path | None = Field(None, description="AGENT_MCP_CONFIG: MCP servers file (YAML)")
     tool_modules: list[str] = Field(list(DEFAULT_TOOL_MODULES), description="AGENT_TOOL_MODULES, comma-separated")
     log_level: str = Field("info", description="AGENT_LOG_LEVEL")
 
@@ -43,6 +45,8 @@ _ENV = {
     "breaker_failures": "AGENT_BREAKER_FAILURES",
     "breaker_cooldown_s": "AGENT_BREAKER_COOLDOWN_S",
     "metrics_address": "AGENT_METRICS_ADDRESS",
+    "ledger_url": "AGENT_LEDGER_URL",
+    "mcp_config": "AGENT_MCP_CONFIG",
     "tool_modules": "AGENT_TOOL_MODULES",
     "log_level": "AGENT_LOG_LEVEL",
 }

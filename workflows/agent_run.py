@@ -7,28 +7,19 @@ module imports no activity code. Time and ids come from workflow.now() and the s
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import NoReturn
 
 from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
-from temporalio.workflow import ActivityCancellationType
+from temporalio.exceptions import ApplicationError
 
 from workflows import search_attributes as sa
 from workflows.approvals import Approvals
-from workflows.context import TOOL_RESULT_HINT, assemble
 from workflows.contracts import (
     ApproveInput,
-    DecideInput,
-    DecideResult,
-    ExecuteToolInput,
-    ListToolsResult,
     Message,
     ModelCatalogue,
     ModelEvent,
-    PendingApproval,
-    ProposedToolCall,
     RejectInput,
     RunCheckpoint,
     RunRequest,
@@ -36,24 +27,16 @@ from workflows.contracts import (
     RunState,
     RunStatus,
     RunUsage,
-    ToolCall,
-    ToolResult,
     ToolSpec,
     UserMessageInput,
-    arguments_hash,
     canonical_json,
 )
-from workflows.policy import judge
-from workflows.routing import CONTEXT_TOO_LONG, FALLBACK_ERRORS, estimate_tokens, next_call_cost, route
-from workflows.retry import BOOKKEEPING_RETRY, MODEL_FINAL_ERRORS, MODEL_RETRY, tool_retry_policy, with_non_retryable
-
-MODEL_TIMEOUT = timedelta(minutes=5)
-MODEL_HEARTBEAT = timedelta(seconds=30)
-_CANCEL_WAITS = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+from workflows.model_steps import ModelSteps
+from workflows.tool_steps import ToolSteps
 
 
 @workflow.defn(name="AgentRun", failure_exception_types=[ValidationError])
-class AgentRun:
+class AgentRun(ModelSteps, ToolSteps):
     @workflow.init
     def __init__(self, request: RunRequest) -> None:
         self.request = request
@@ -82,12 +65,10 @@ class AgentRun:
             if not self.tools:
                 self.tools = await self._load_tools()
             if self.models is None and workflow.patched("model-gateway"):
-                self.models = await workflow.execute_activity(
-                    "models.catalogue",
-                    result_type=ModelCatalogue,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=BOOKKEEPING_RETRY,
-                )
+                self.models = await self._load_models()
+            # Only new runs can ask for it, so histories recorded before it existed never reach it.
+            if self.request.retrieve_first and self.request.carry is None and self.step == 0:
+                await self._retrieve_first()
             while True:
                 await self._hold_while_paused()
                 if stop := self._budget_stop():
@@ -125,166 +106,6 @@ class AgentRun:
             await self._handle_tool_call(f"call-{self.step}-{index}", proposed)
         self._publish()
         return None
-
-    async def _decide(self) -> DecideResult | str:
-        """Route, call, and fall back along the route; a str is the reason the cost budget stops the run."""
-        messages = assemble(self.request, self.transcript)
-        kind = "plan" if self.step == 0 else "act"
-        if self.models is None:  # a run started before the model gateway existed
-            return await self._call_model(None, messages, kind)
-        needed = estimate_tokens(messages, self.tools) + self.request.max_output_tokens
-        excluded: set[str] = set()
-        reason = ""
-        while True:
-            candidates = route(self.models, kind, self.request.data_class, needed, self.request.model, frozenset(excluded))
-            if not candidates.models:
-                self._model_event("exhausted", None, "; ".join(candidates.skipped))
-                self._fail(f"no model could take step {self.step + 1} of this {self.request.data_class} run: "
-                           + "; ".join(candidates.skipped))
-            model = candidates.models[0]
-            if (limit := self.request.budgets.max_cost_usd) is not None:
-                worst = next_call_cost(model, needed, self.request.max_output_tokens)
-                if self.usage.cost_usd + worst > limit:
-                    return (f"cost budget: ${self.usage.cost_usd:.6f} spent, the next call to {model.name} may cost "
-                            f"${worst:.6f}, limit ${limit:.6f}")
-            if excluded:
-                self._model_event("fallback", model.name, reason)
-            elif model.name != self.current_model:
-                self._model_event("routed", model.name, f"first eligible model of the {kind} route")
-            self.current_model = model.name
-            try:
-                return await self._call_model(model.name, messages, kind)
-            except ActivityError as e:
-                _raise_if_cancelled(e)
-                error_type = getattr(e.cause, "type", None)
-                if error_type == CONTEXT_TOO_LONG:
-                    needed = max(needed, model.context_window + 1)
-                elif error_type not in FALLBACK_ERRORS:
-                    self._fail(f"model call to {model.name} failed: {_cause(e)}")
-                excluded.add(model.name)
-                reason = f"{model.name} failed with {error_type}: {_cause(e)}"
-
-    async def _call_model(self, model: str | None, messages: list[Message], kind: str) -> DecideResult:
-        try:
-            return await workflow.execute_activity(
-                "model.decide",
-                DecideInput(
-                    messages=messages,
-                    tools=self.tools,
-                    model=model or self.request.model,
-                    max_output_tokens=self.request.max_output_tokens,
-                    step_kind=kind,
-                    tenant_id=self.request.tenant_id,
-                ),
-                result_type=DecideResult,
-                start_to_close_timeout=MODEL_TIMEOUT,
-                heartbeat_timeout=MODEL_HEARTBEAT,
-                retry_policy=with_non_retryable(MODEL_RETRY, MODEL_FINAL_ERRORS),
-                cancellation_type=_CANCEL_WAITS,
-            )
-        except ActivityError as e:
-            _raise_if_cancelled(e)
-            if model is None:
-                self._fail(f"model call failed: {_cause(e)}")
-            raise
-
-    def _model_event(self, kind: str, model: str | None, reason: str) -> None:
-        self.model_events.append(ModelEvent(step=self.step + 1, kind=kind, model=model, reason=reason))
-        self.last_action = f"model {kind}: {model or '-'} ({reason})"[:300]
-
-    async def _handle_tool_call(self, call_id: str, proposed: ProposedToolCall) -> None:
-        spec = next((t for t in self.tools if t.name == proposed.tool), None)
-        verdict = judge(spec, proposed.tool, self.request)
-        self.last_action = f"{proposed.tool} proposed ({call_id}): {verdict.action}"
-        if verdict.action == "deny" or spec is None:
-            result = ToolResult(status="denied", error_type="policy", message=verdict.reason)
-        else:
-            call = ToolCall(
-                id=call_id,
-                tool=spec.name,
-                arguments=proposed.arguments,
-                arguments_hash=arguments_hash(proposed.arguments),
-                risk_level=spec.risk_level,
-            )
-            denial = await self._approval(call, verdict.reason) if verdict.action == "ask" else None
-            result = denial or await self._execute(call, spec)
-        self.transcript.append(
-            Message(
-                role="tool",
-                name=proposed.tool,
-                tool_call_id=call_id,
-                content=canonical_json(result.model_dump(exclude_none=True, exclude={"from_ledger"}))
-                + "\n"
-                + TOOL_RESULT_HINT,
-            )
-        )
-
-    async def _approval(self, call: ToolCall, reason: str) -> ToolResult | None:
-        """Wait for a person's decision; None means approved. Expiry is a durable timer."""
-        now = workflow.now()
-        timeout = timedelta(seconds=self.request.approval_timeout_s)
-        self.approvals.pending[call.id] = PendingApproval(
-            tool_call_id=call.id,
-            tool=call.tool,
-            arguments=call.arguments,
-            arguments_hash=call.arguments_hash,
-            risk_level=call.risk_level,
-            reason=reason,
-            requested_at=now,
-            expires_at=now + timeout,
-        )
-        self.last_action = f"waiting for approval of {call.tool} ({call.id})"
-        self._set_status(RunStatus.WAITING_FOR_HUMAN)
-        try:
-            await workflow.wait_condition(lambda: call.id in self.approvals.decided, timeout=timeout)
-        except asyncio.TimeoutError:
-            self.approvals.decide(call.id, "expired", "system:approval_timer", workflow.now())
-        record = self.approvals.close(call.id)
-        self.last_action = f"{call.tool} ({call.id}) {record.decision} by {record.by}"
-        if record.decision == "approved":
-            return None
-        if record.decision == "expired":
-            message = f"nobody approved this call within {self.request.approval_timeout_s:g} s, so it was not run"
-            return ToolResult(status="denied", error_type="approval_expired", message=message)
-        comment = f": {record.comment}" if record.comment else ""
-        return ToolResult(status="denied", error_type="rejected", message=f"{record.by} rejected this call{comment}")
-
-    async def _execute(self, call: ToolCall, spec: ToolSpec) -> ToolResult:
-        self._set_status(RunStatus.RUNNING_TOOL)
-        run_id = workflow.info().workflow_id
-        try:
-            result = await workflow.execute_activity(
-                "tools.execute",
-                ExecuteToolInput(
-                    run_id=run_id,
-                    tenant_id=self.request.tenant_id,
-                    user_id=self.request.user_id,
-                    tool_call=call,
-                    idempotency_key=f"{run_id}/{call.id}",
-                ),
-                result_type=ToolResult,
-                start_to_close_timeout=timedelta(seconds=spec.timeout_s),
-                heartbeat_timeout=timedelta(seconds=spec.heartbeat_timeout_s) if spec.heartbeat_timeout_s else None,
-                retry_policy=tool_retry_policy(spec.idempotency),
-                cancellation_type=_CANCEL_WAITS,
-            )
-        except ActivityError as e:
-            _raise_if_cancelled(e)
-            result = ToolResult(status="error", error_type="tool_failed", message=_cause(e))
-        self.usage.tool_calls += 1
-        self.last_action = f"{call.tool} ({call.id}) {result.status}"
-        return result
-
-    async def _ask_human(self, question: str) -> None:
-        self.question = question
-        self.last_action = "asked a person"
-        self._set_status(RunStatus.WAITING_FOR_HUMAN)
-        timeout = timedelta(seconds=self.request.approval_timeout_s)
-        try:
-            await workflow.wait_condition(lambda: bool(self.inbox), timeout=timeout)
-        except asyncio.TimeoutError:
-            self.inbox.append(f"(no answer within {self.request.approval_timeout_s:g} s; continue without one)")
-        self.question = None
 
     # ---- handlers ------------------------------------------------------------------------------
 
@@ -354,21 +175,6 @@ class AgentRun:
         self.inbox.append(f"Message from {input.user}: {input.text}")
 
     # ---- helpers -------------------------------------------------------------------------------
-
-    async def _load_tools(self) -> list[ToolSpec]:
-        listed = await workflow.execute_activity(
-            "tools.list",
-            result_type=ListToolsResult,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=BOOKKEEPING_RETRY,
-        )
-        allowed = self.request.allowed_tools
-        if allowed is None:
-            return listed.tools
-        known = {t.name for t in listed.tools}
-        if unknown := sorted(set(allowed) - known):
-            self._fail(f"allowed_tools names unknown tools {unknown}; registered: {sorted(known)}")
-        return [t for t in listed.tools if t.name in allowed]
 
     async def _hold_while_paused(self) -> None:
         if self.paused:
@@ -443,16 +249,3 @@ class AgentRun:
             models=self.models,
             model_events=self.model_events,
         )
-
-
-def _raise_if_cancelled(e: ActivityError) -> None:
-    """An activity cancelled because the run was cancelled ends the run as cancelled, not failed."""
-    if isinstance(e.cause, CancelledError):
-        raise asyncio.CancelledError(str(e.cause)) from e
-
-
-def _cause(e: BaseException) -> str:
-    """The innermost message: an ActivityError's own text only says 'Activity task failed'."""
-    while e.__cause__ is not None:
-        e = e.__cause__
-    return str(e)

@@ -70,6 +70,9 @@ class RunRequest(_Wire):
     model: str | None = Field(default=None, description="model to try first; None means the route's order")
     data_class: DataClass = Field(default="internal", description="confidential runs reach self-hosted models only")
     max_output_tokens: int = Field(default=512, ge=16)
+    retrieve_first: bool = Field(
+        default=False, description="before the first model call, add retrieved passages and memories (untrusted, cited)"
+    )
     carry: RunCheckpoint | None = Field(default=None, description="set by continue-as-new only")
 
 

@@ -52,3 +52,5 @@ def with_non_retryable(policy: RetryPolicy, error_types: Iterable[str]) -> Retry
 
 def tool_retry_policy(idempotency: str) -> RetryPolicy:
     return ONCE if idempotency == "not_idempotent" else TOOL_RETRY
+
+RETRIEVAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10), maximum_attempts=3)

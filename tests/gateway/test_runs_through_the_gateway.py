@@ -17,7 +17,7 @@ from activities.gateway.gateway import Gateway
 from activities.model import ModelActivities
 from tests.conftest import eventually, registry_with, wire_model, write_models_file
 from tests.wire_server import Fault, Hang, ModelWireServer, final_answer, tool_then_answer
-from worker.main import build_tool_activities, build_worker
+from worker.main import build_tool_layer, build_worker
 from worker.settings import Settings
 from workflows.agent_run import AgentRun
 from workflows.context import assemble
@@ -38,8 +38,7 @@ class Clock:
 
 def gateway_worker(client: Client, settings: Settings, models_path, breakers: BreakerRegistry) -> Worker:
     model = ModelActivities(Gateway(load_models_file(models_path), breakers))
-    tools = build_tool_activities(settings)
-    return build_worker(client, settings, [model.catalogue, model.decide, tools.list_tools, tools.execute])
+    return build_worker(client, settings, [model.catalogue, model.decide, *build_tool_layer(settings).activities()])
 
 
 async def run(client: Client, settings: Settings, request: RunRequest):

@@ -1,0 +1,123 @@
+"""The model half of a step: route, call, fall back; and the run-start lookups it needs.
+
+A mixin of AgentRun, split out so the loop reads in one file and the model policy in another. It uses
+the run's state (request, transcript, tools, usage, models, model_events) and its _fail.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+from temporalio.workflow import ActivityCancellationType
+
+from activities.retrieval.contracts import Access, RetrieveContextInput, RetrieveContextResult
+from workflows.context import assemble
+from workflows.contracts import DecideInput, DecideResult, Message, ModelCatalogue, ModelEvent
+from workflows.errors import cause_of, raise_if_cancelled
+from workflows.retry import BOOKKEEPING_RETRY, MODEL_FINAL_ERRORS, MODEL_RETRY, RETRIEVAL_RETRY, with_non_retryable
+from workflows.routing import CONTEXT_TOO_LONG, FALLBACK_ERRORS, estimate_tokens, next_call_cost, route
+
+MODEL_TIMEOUT = timedelta(minutes=5)
+MODEL_HEARTBEAT = timedelta(seconds=30)
+CANCEL_WAITS = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+
+
+class ModelSteps:
+    async def _load_models(self) -> ModelCatalogue:
+        return await workflow.execute_activity(
+            "models.catalogue",
+            result_type=ModelCatalogue,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=BOOKKEEPING_RETRY,
+        )
+
+    async def _retrieve_first(self) -> None:
+        """Documents and memories for the goal, as one untrusted, cited user message after the goal."""
+        try:
+            found = await workflow.execute_activity(
+                "retrieval.context",
+                RetrieveContextInput(
+                    query=self.request.goal,
+                    access=Access(tenant_id=self.request.tenant_id, user_id=self.request.user_id,
+                                  run_id=workflow.info().workflow_id),
+                ),
+                result_type=RetrieveContextResult,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=RETRIEVAL_RETRY,
+                cancellation_type=CANCEL_WAITS,
+            )
+        except ActivityError as e:
+            raise_if_cancelled(e)
+            self.last_action = f"automatic retrieval failed, going on without it: {cause_of(e)}"
+            return
+        if found.message:
+            self.transcript.append(Message(role="user", content=found.message))
+        self.last_action = f"retrieved {len(found.passages)} passages, {len(found.memory_ids)} memories"
+
+    async def _decide(self) -> DecideResult | str:
+        """Route, call, and fall back along the route; a str is the reason the cost budget stops the run."""
+        messages = assemble(self.request, self.transcript)
+        kind = "plan" if self.step == 0 else "act"
+        if self.models is None:  # a run started before the model gateway existed
+            return await self._call_model(None, messages, kind)
+        needed = estimate_tokens(messages, self.tools) + self.request.max_output_tokens
+        excluded: set[str] = set()
+        reason = ""
+        while True:
+            candidates = route(self.models, kind, self.request.data_class, needed, self.request.model, frozenset(excluded))
+            if not candidates.models:
+                self._model_event("exhausted", None, "; ".join(candidates.skipped))
+                self._fail(f"no model could take step {self.step + 1} of this {self.request.data_class} run: "
+                           + "; ".join(candidates.skipped))
+            model = candidates.models[0]
+            if (limit := self.request.budgets.max_cost_usd) is not None:
+                worst = next_call_cost(model, needed, self.request.max_output_tokens)
+                if self.usage.cost_usd + worst > limit:
+                    return (f"cost budget: ${self.usage.cost_usd:.6f} spent, the next call to {model.name} may cost "
+                            f"${worst:.6f}, limit ${limit:.6f}")
+            if excluded:
+                self._model_event("fallback", model.name, reason)
+            elif model.name != self.current_model:
+                self._model_event("routed", model.name, f"first eligible model of the {kind} route")
+            self.current_model = model.name
+            try:
+                return await self._call_model(model.name, messages, kind)
+            except ActivityError as e:
+                raise_if_cancelled(e)
+                error_type = getattr(e.cause, "type", None)
+                if error_type == CONTEXT_TOO_LONG:
+                    needed = max(needed, model.context_window + 1)
+                elif error_type not in FALLBACK_ERRORS:
+                    self._fail(f"model call to {model.name} failed: {cause_of(e)}")
+                excluded.add(model.name)
+                reason = f"{model.name} failed with {error_type}: {cause_of(e)}"
+
+    async def _call_model(self, model: str | None, messages: list[Message], kind: str) -> DecideResult:
+        try:
+            return await workflow.execute_activity(
+                "model.decide",
+                DecideInput(
+                    messages=messages,
+                    tools=self.tools,
+                    model=model or self.request.model,
+                    max_output_tokens=self.request.max_output_tokens,
+                    step_kind=kind,
+                    tenant_id=self.request.tenant_id,
+                ),
+                result_type=DecideResult,
+                start_to_close_timeout=MODEL_TIMEOUT,
+                heartbeat_timeout=MODEL_HEARTBEAT,
+                retry_policy=with_non_retryable(MODEL_RETRY, MODEL_FINAL_ERRORS),
+                cancellation_type=CANCEL_WAITS,
+            )
+        except ActivityError as e:
+            raise_if_cancelled(e)
+            if model is None:
+                self._fail(f"model call failed: {cause_of(e)}")
+            raise
+
+    def _model_event(self, kind: str, model: str | None, reason: str) -> None:
+        self.model_events.append(ModelEvent(step=self.step + 1, kind=kind, model=model, reason=reason))
+        self.last_action = f"model {kind}: {model or '-'} ({reason})"[:300]
