@@ -76,6 +76,7 @@ class PackContextInput(_Wire):
     current_task: list[Message] = Field(default_factory=list)
     volatile: list[Message] = Field(default_factory=list)
     recent_turns: int = Field(default=6, ge=0, description="newest history messages kept as P1")
+    protected: int = Field(default=0, ge=0, description="leading history messages that are P0 (never evicted)")
     budget: ContextBudget
 
 
@@ -127,7 +128,8 @@ class SummarizeContextInput(_Wire):
 
 
 class SummarizeContextResult(_Wire):
-    transcript: TranscriptRef
+    transcript: TranscriptRef = Field(description="the compacted chain: [kept P0] + [summary] + later turns")
+    previous: TranscriptRef = Field(description="the chain before: still names every original message")
     summary: BlobRef
     start: int
     end: int

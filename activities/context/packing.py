@@ -88,7 +88,9 @@ def pack(request: PackContextInput, counter: TokenCounter) -> PackedContext:
             tools_tokens = 0
     recent_start = max(len(request.history) - request.recent_turns, 0)
     for i, m in enumerate(request.history):
-        if is_debug_output(m):
+        if i < request.protected:
+            item = _Item("history", i, "P0", m, counter.message_tokens(m))
+        elif is_debug_output(m):
             before = counter.message_tokens(m)
             m = m.model_copy(update={"content": sanitize_line(m.content)})
             item = _Item("history", i, "P3", m, counter.message_tokens(m))
@@ -141,14 +143,14 @@ def pack(request: PackContextInput, counter: TokenCounter) -> PackedContext:
 
 
 def _compaction_range(request: PackContextInput, items: list[_Item], total: int) -> tuple[int | None, int | None]:
-    """The oldest P2 turns [0, k) whose summary brings the pack to the target: the smallest such k,
+    """The oldest P2 turns [protected, k) whose summary brings the pack to the target: the smallest such k,
     never into the P1 window, never ending between a tool call and its result."""
     history = [it for it in items if it.section == "history"]
     older = [it for it in history if it.priority in ("P2", "P3") and it.index < len(history) - request.recent_turns]
     if not older or all(it.message.name == SUMMARY_NAME for it in older):
         return None, None
     target = request.budget.target_tokens
-    removed, end = 0, 0
+    removed, end = 0, request.protected
     for it in older:
         removed += it.tokens
         end = it.index + 1
@@ -157,7 +159,7 @@ def _compaction_range(request: PackContextInput, items: list[_Item], total: int)
     limit = len(history) - request.recent_turns
     while end < limit and request.history[end].role == "tool":
         end += 1  # keep a call and its result together
-    return 0, end
+    return request.protected, end
 
 
 def _eviction_order(items: list[_Item]) -> list[_Item]:
