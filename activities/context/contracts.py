@@ -109,15 +109,6 @@ class PackReport(_Wire):
     compact_end: int | None = Field(default=None, description="end (exclusive) of the range to summarize")
 
 
-class AppendTranscriptInput(_Wire):
-    transcript: TranscriptRef
-    messages: list[Message]
-
-
-class AppendTranscriptResult(_Wire):
-    transcript: TranscriptRef
-
-
 class SummarizeContextInput(_Wire):
     transcript: TranscriptRef
     start: int = Field(ge=0)
