@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflows.contracts import Message, ToolSpec
+from workflows.contracts import DecideInput, DecideResult, Message, ToolSpec
 
 Priority = Literal["P0", "P1", "P2", "P3"]
 PREVIEW_CHARS = 200
@@ -107,6 +107,25 @@ class PackReport(_Wire):
     needs_compaction: bool = False
     compact_start: int | None = Field(default=None, description="first transcript index to summarize")
     compact_end: int | None = Field(default=None, description="end (exclusive) of the range to summarize")
+
+
+class DecideWithContextInput(_Wire):
+    """`model.decide` by reference: the activity appends `append` to the chain, loads it, packs, calls."""
+
+    decide: DecideInput = Field(description="model, tools, max_output_tokens...; its `messages` stay empty")
+    pinned: list[Message] = Field(description="P0: system prompt + policy, goal")
+    transcript: TranscriptRef
+    append: list[Message] = Field(default_factory=list, description="messages since the last call (O(1) per step)")
+    current_task: list[Message] = Field(default_factory=list)
+    volatile: list[Message] = Field(default_factory=list)
+    protected: int = 0
+    budget: ContextBudget
+
+
+class DecideWithContextResult(_Wire):
+    result: DecideResult
+    transcript: TranscriptRef = Field(description="the head after `append`: the workflow's new state")
+    pack: PackReport
 
 
 class SummarizeContextInput(_Wire):

@@ -103,3 +103,18 @@ def test_message_ref_carries_digest_and_short_preview(store) -> None:
     assert transcript.get_message(store, ref.digest) == message
     assert len(ref.preview) == 200 and ref.preview.startswith("line one yyy") and ref.preview.endswith("…")
     assert preview("short\ntext") == "short text"
+
+
+def test_decide_with_context_input_is_o1_in_run_length(store) -> None:
+    """The model-call input for a 300-message run serializes to the same size as for a 3-message run."""
+    from activities.context.contracts import ContextBudget, DecideWithContextInput
+    from workflows.contracts import DecideInput
+
+    def size(n: int) -> int:
+        ref = transcript.append_ref(store, TranscriptRef(), _turns(n))
+        payload = DecideWithContextInput(decide=DecideInput(messages=[], tools=[]), pinned=[Message(role="system", content="s")],
+                                         transcript=ref, append=_turns(2, n),
+                                         budget=ContextBudget(context_window=4096, reserved_output=512))
+        return len(DecideWithContextInput.model_validate_json(payload.model_dump_json()).model_dump_json())
+
+    assert size(300) - size(3) == 6  # only digits differ: `length` (+2) and the two new turns' numbers (+4)
