@@ -29,6 +29,7 @@ from activities.gateway.gateway import Gateway
 from activities.gateway.metrics import TemporalBreakerMetrics
 from activities.tools.execute import ToolActivities
 from activities.tools.registry import ToolRegistry
+from activities.tools.tenant_policy import load_tenant_policy
 from worker.client import connect
 from worker.logging import configure_logging
 from worker.sandbox import workflow_runner
@@ -37,6 +38,7 @@ from workflows.agent_run import AgentRun
 
 log = structlog.get_logger(__name__)
 WORKFLOWS = [AgentRun]
+TOOL_ENTRY_POINTS = "agent_engine.tools"  # installed packages register tool modules here
 
 
 @dataclass
@@ -54,8 +56,9 @@ def build_tool_layer(settings: Settings, registry: ToolRegistry | None = None) -
     """Registry, ledger and MCP servers; a bad tool module or MCP file stops the worker here."""
     ledger = open_ledger(settings.ledger_url or settings.ledger_path)
     mcp = MCPConnector(load_mcp_config(settings.mcp_config) if settings.mcp_config else MCPConfig())
-    tools = ToolActivities(registry or ToolRegistry.from_modules(settings.tool_modules), ledger,
-                           settings.workspaces, dynamic_tools=mcp.tool_for)
+    registry = registry or ToolRegistry.from_modules(settings.tool_modules, entry_point_group=TOOL_ENTRY_POINTS)
+    tenant_tools = load_tenant_policy(settings.tenant_policy) if settings.tenant_policy else None
+    tools = ToolActivities(registry, ledger, settings.workspaces, dynamic_tools=mcp.tool_for, tenant_tools=tenant_tools)
     return ToolLayer(tools, LedgerActivities(ledger), MCPActivities(mcp))
 
 

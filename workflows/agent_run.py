@@ -16,11 +16,13 @@ from temporalio.exceptions import ApplicationError
 from workflows import search_attributes as sa
 from workflows.approvals import Approvals
 from workflows.contracts import (
+    ApproveAllInput,
     ApproveInput,
     Message,
     ModelCatalogue,
     ModelEvent,
     RejectInput,
+    ResolveOutcomeInput,
     RunCheckpoint,
     RunRequest,
     RunResult,
@@ -54,6 +56,7 @@ class AgentRun(ModelSteps, ToolSteps):
         self.question: str | None = None
         self.last_action: str | None = "continued as new" if carry else None
         self.result: RunResult | None = None
+        self.tenant_allowed: list[str] | None = carry.tenant_allowed_tools if carry else None
         self.models: ModelCatalogue | None = carry.models if carry else None
         self.model_events: list[ModelEvent] = list(carry.model_events) if carry else []
         self.current_model: str | None = None
@@ -118,6 +121,7 @@ class AgentRun(ModelSteps, ToolSteps):
             tenant_id=self.request.tenant_id,
             last_action=self.last_action,
             pending_approvals=list(self.approvals.pending.values()),
+            pending_resolutions=list(self.approvals.unresolved.values()),
             question=self.question,
             usage=self.usage,
             budgets=self.request.budgets,
@@ -129,12 +133,36 @@ class AgentRun(ModelSteps, ToolSteps):
 
     @workflow.update(name="approve")
     def approve(self, input: ApproveInput) -> str:
-        self.approvals.decide(input.tool_call_id, "approved", input.approver, workflow.now(), input.comment)
-        return f"approved {input.tool_call_id}"
+        self.approvals.decide(input.tool_call_id, "approved", input.approver, workflow.now(), input.comment,
+                              edited_arguments=input.arguments)
+        edited = " with edited arguments" if input.arguments is not None else ""
+        return f"approved {input.tool_call_id}{edited}"
 
     @approve.validator
     def _validate_approve(self, input: ApproveInput) -> None:
         if problem := self.approvals.problem_with(input.tool_call_id):
+            raise ValueError(problem)
+
+    @workflow.update(name="approve_all")
+    def approve_all(self, input: ApproveAllInput) -> list[str]:
+        ids = sorted(i for i in self.approvals.pending if i not in self.approvals.decided)
+        for tool_call_id in ids:
+            self.approvals.decide(tool_call_id, "approved", input.approver, workflow.now(), input.comment)
+        return ids
+
+    @approve_all.validator
+    def _validate_approve_all(self, input: ApproveAllInput) -> None:
+        if not any(i not in self.approvals.decided for i in self.approvals.pending):
+            raise ValueError("no pending approvals in this run")
+
+    @workflow.update(name="resolve_outcome")
+    def resolve_outcome(self, input: ResolveOutcomeInput) -> str:
+        self.approvals.resolutions[input.tool_call_id] = input
+        return f"{input.decision} recorded for {input.tool_call_id}"
+
+    @resolve_outcome.validator
+    def _validate_resolve_outcome(self, input: ResolveOutcomeInput) -> None:
+        if problem := self.approvals.problem_with_resolution(input.tool_call_id):
             raise ValueError(problem)
 
     @workflow.update(name="reject")
@@ -248,4 +276,5 @@ class AgentRun(ModelSteps, ToolSteps):
             continued_runs=self.continued_runs + 1,
             models=self.models,
             model_events=self.model_events,
+            tenant_allowed_tools=self.tenant_allowed,
         )

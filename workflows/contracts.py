@@ -93,10 +93,19 @@ class ToolSpec(_Wire):
     idempotency: Literal["idempotent", "keyed", "not_idempotent"]
     timeout_s: float = 60.0
     heartbeat_timeout_s: float | None = None
+    approval: Literal["by_risk", "always"] = Field(
+        default="by_risk", description="always: every call waits for a person, whatever the run's threshold"
+    )
+    result_schema: dict[str, Any] | None = None
+
+
+class ListToolsInput(_Wire):
+    tenant_id: str = "default"
 
 
 class ListToolsResult(_Wire):
     tools: list[ToolSpec]
+    tenant_allowed_tools: list[str] | None = Field(default=None, description="the tenant's allow-list, if any")
 
 
 class ProposedToolCall(_Wire):
@@ -207,6 +216,32 @@ class ApproveInput(_Wire):
     tool_call_id: str
     approver: str = "anonymous"
     comment: str | None = None
+    arguments: dict[str, Any] | None = Field(
+        default=None, description="edit before approving: these arguments (and their hash) are what runs"
+    )
+
+
+class ApproveAllInput(_Wire):
+    approver: str = "anonymous"
+    comment: str | None = None
+
+
+class ResolveOutcomeInput(_Wire):
+    """A person's decision on a call whose outcome is unknown."""
+
+    tool_call_id: str
+    decision: Literal["mark_done", "retry", "abandon"]
+    by: str = "anonymous"
+    comment: str | None = None
+    data: Any = Field(default=None, description="mark_done: the result the person observed, shown to the model")
+
+
+class PendingResolution(_Wire):
+    tool_call_id: str
+    tool: str
+    arguments: dict[str, Any]
+    reason: Literal["outcome_unknown"] = "outcome_unknown"
+    message: str
 
 
 class RejectInput(_Wire):
@@ -232,12 +267,17 @@ class PendingApproval(_Wire):
 
 
 class ApprovalRecord(_Wire):
+    """One line of a run's audit trail: who decided what about which call, and when."""
+
     tool_call_id: str
     tool: str
-    decision: Literal["approved", "rejected", "expired"]
+    decision: Literal["approved", "rejected", "expired", "mark_done", "retry", "abandon"]
     by: str
     at: datetime
     comment: str | None = None
+    arguments_hash: str | None = None
+    edited_arguments: dict[str, Any] | None = None
+    reason: str | None = Field(default=None, description="why a person was asked")
 
 
 class ModelUsage(_Wire):
@@ -301,6 +341,7 @@ class RunCheckpoint(_Wire):
     continued_runs: int
     models: ModelCatalogue | None = None
     model_events: list[ModelEvent] = Field(default_factory=list)
+    tenant_allowed_tools: list[str] | None = None
 
 
 class RunState(_Wire):
@@ -312,6 +353,7 @@ class RunState(_Wire):
     tenant_id: str
     last_action: str | None
     pending_approvals: list[PendingApproval]
+    pending_resolutions: list[PendingResolution] = Field(default_factory=list)
     question: str | None = None
     usage: RunUsage
     budgets: Budgets

@@ -14,11 +14,24 @@ class Verdict:
     reason: str
 
 
-def judge(spec: ToolSpec | None, tool_name: str, request: RunRequest) -> Verdict:
+# External side effects and irreversible actions always wait for a person, whatever a run asks for:
+# a run's input (or anything the model reads) must not be able to waive that.
+ALWAYS_ASK_FROM_RISK = 3
+
+
+def judge(
+    spec: ToolSpec | None, tool_name: str, request: RunRequest, tenant_allowed: list[str] | None = None
+) -> Verdict:
+    if tenant_allowed is not None and tool_name not in tenant_allowed:
+        return Verdict("deny", f"tool {tool_name!r} is not allowed for tenant {request.tenant_id!r}")
     if request.allowed_tools is not None and tool_name not in request.allowed_tools:
         return Verdict("deny", f"tool {tool_name!r} is not in this run's allowed_tools {request.allowed_tools}")
     if spec is None:
         return Verdict("deny", f"unknown tool {tool_name!r}")
+    if spec.risk_level >= ALWAYS_ASK_FROM_RISK:
+        return Verdict("ask", f"risk level {spec.risk_level} (external side effect or irreversible) always needs approval")
+    if spec.approval == "always":
+        return Verdict("ask", f"tool {spec.name!r} declares that every call needs approval")
     if spec.risk_level >= request.approval_risk_level:
         return Verdict(
             "ask",

@@ -11,11 +11,21 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 from workflows.context import TOOL_RESULT_HINT
+from activities.ledger.wire import (
+    ApproveToolCallInput,
+    LedgerReceipt,
+    ProposeToolCallInput,
+    ResolveUnknownInput,
+    ResolveUnknownResult,
+)
 from workflows.contracts import (
+    ApprovalRecord,
     ExecuteToolInput,
+    ListToolsInput,
     ListToolsResult,
     Message,
     PendingApproval,
+    PendingResolution,
     ProposedToolCall,
     RunStatus,
     ToolCall,
@@ -33,7 +43,7 @@ from workflows.retry import BOOKKEEPING_RETRY, tool_retry_policy
 class ToolSteps:
     async def _handle_tool_call(self, call_id: str, proposed: ProposedToolCall) -> None:
         spec = next((t for t in self.tools if t.name == proposed.tool), None)
-        verdict = judge(spec, proposed.tool, self.request)
+        verdict = judge(spec, proposed.tool, self.request, self.tenant_allowed)
         self.last_action = f"{proposed.tool} proposed ({call_id}): {verdict.action}"
         if verdict.action == "deny" or spec is None:
             result = ToolResult(status="denied", error_type="policy", message=verdict.reason)
@@ -45,8 +55,15 @@ class ToolSteps:
                 arguments_hash=arguments_hash(proposed.arguments),
                 risk_level=spec.risk_level,
             )
-            denial = await self._approval(call, verdict.reason) if verdict.action == "ask" else None
-            result = denial or await self._execute(call, spec)
+            key = f"{workflow.info().workflow_id}/{call.id}"
+            decided = await self._approval(call, key, verdict.reason) if verdict.action == "ask" else (call, key)
+            if isinstance(decided, ToolResult):
+                result = decided
+            else:
+                call, key = decided
+                result = await self._execute(call, spec, key)
+                if result.error_type == "outcome_unknown" and workflow.patched("outcome-resolution"):
+                    result = await self._resolve_unknown(call, spec, key, result)
         self.transcript.append(
             Message(
                 role="tool",
@@ -58,8 +75,16 @@ class ToolSteps:
             )
         )
 
-    async def _approval(self, call: ToolCall, reason: str) -> ToolResult | None:
-        """Wait for a person's decision; None means approved. Expiry is a durable timer."""
+    async def _approval(self, call: ToolCall, key: str, reason: str) -> tuple[ToolCall, str] | ToolResult:
+        """Wait for a person's decision: the (possibly edited) call and its key, or a denial.
+
+        The ledger holds the call as `proposed` while it waits and `approved` after, and refuses to
+        run a proposed call that was never approved, so no path around this wait executes it.
+        """
+        guarded = workflow.patched("ledger-approvals")
+        if guarded:
+            await self._ledger("tools.propose", ProposeToolCallInput(
+                run_id=workflow.info().workflow_id, tool_call=call, idempotency_key=key, requires_approval=True))
         now = workflow.now()
         timeout = timedelta(seconds=self.request.approval_timeout_s)
         self.approvals.pending[call.id] = PendingApproval(
@@ -80,26 +105,43 @@ class ToolSteps:
             self.approvals.decide(call.id, "expired", "system:approval_timer", workflow.now())
         record = self.approvals.close(call.id)
         self.last_action = f"{call.tool} ({call.id}) {record.decision} by {record.by}"
-        if record.decision == "approved":
-            return None
         if record.decision == "expired":
             message = f"nobody approved this call within {self.request.approval_timeout_s:g} s, so it was not run"
             return ToolResult(status="denied", error_type="approval_expired", message=message)
-        comment = f": {record.comment}" if record.comment else ""
-        return ToolResult(status="denied", error_type="rejected", message=f"{record.by} rejected this call{comment}")
+        if record.decision != "approved":
+            comment = f": {record.comment}" if record.comment else ""
+            return ToolResult(status="denied", error_type="rejected", message=f"{record.by} rejected this call{comment}")
+        if record.edited_arguments is not None:
+            # What runs is what the person approved: new arguments, new hash, and a new key so the
+            # ledger never confuses it with the call the model proposed.
+            edited = record.edited_arguments
+            call = call.model_copy(update={"arguments": edited, "arguments_hash": arguments_hash(edited)})
+            key = f"{key}~{call.arguments_hash[:12]}"
+            if guarded:
+                await self._ledger("tools.propose", ProposeToolCallInput(
+                    run_id=workflow.info().workflow_id, tool_call=call, idempotency_key=key, requires_approval=True))
+        if guarded:
+            await self._ledger("tools.approve_call", ApproveToolCallInput(
+                idempotency_key=key, arguments_hash=call.arguments_hash, approver=record.by))
+        return call, key
 
-    async def _execute(self, call: ToolCall, spec: ToolSpec) -> ToolResult:
+    async def _ledger(self, activity: str, input: object) -> LedgerReceipt:
+        return await workflow.execute_activity(
+            activity, input, result_type=LedgerReceipt, start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=BOOKKEEPING_RETRY,
+        )
+
+    async def _execute(self, call: ToolCall, spec: ToolSpec, key: str) -> ToolResult:
         self._set_status(RunStatus.RUNNING_TOOL)
-        run_id = workflow.info().workflow_id
         try:
             result = await workflow.execute_activity(
                 "tools.execute",
                 ExecuteToolInput(
-                    run_id=run_id,
+                    run_id=workflow.info().workflow_id,
                     tenant_id=self.request.tenant_id,
                     user_id=self.request.user_id,
                     tool_call=call,
-                    idempotency_key=f"{run_id}/{call.id}",
+                    idempotency_key=key,
                 ),
                 result_type=ToolResult,
                 start_to_close_timeout=timedelta(seconds=spec.timeout_s),
@@ -112,6 +154,34 @@ class ToolSteps:
             result = ToolResult(status="error", error_type="tool_failed", message=cause_of(e))
         self.usage.tool_calls += 1
         self.last_action = f"{call.tool} ({call.id}) {result.status}"
+        return result
+
+    async def _resolve_unknown(self, call: ToolCall, spec: ToolSpec, key: str, result: ToolResult) -> ToolResult:
+        """A non-idempotent call may or may not have acted: never guess; a person decides."""
+        while result.error_type == "outcome_unknown":
+            self.approvals.unresolved[call.id] = PendingResolution(
+                tool_call_id=call.id, tool=call.tool, arguments=call.arguments, message=result.message)
+            self.last_action = f"{call.tool} ({call.id}) outcome unknown: waiting for a person"
+            self._set_status(RunStatus.WAITING_FOR_HUMAN)
+            await workflow.wait_condition(lambda: call.id in self.approvals.resolutions)
+            decision = self.approvals.resolutions.pop(call.id)
+            self.approvals.unresolved.pop(call.id)
+            self.approvals.history.append(ApprovalRecord(
+                tool_call_id=call.id, tool=call.tool, decision=decision.decision, by=decision.by,
+                at=workflow.now(), comment=decision.comment, arguments_hash=call.arguments_hash,
+                reason="outcome_unknown"))
+            resolved = await workflow.execute_activity(
+                "tools.resolve_unknown",
+                ResolveUnknownInput(run_id=workflow.info().workflow_id, idempotency_key=key,
+                                    decision=decision.decision, by=decision.by, comment=decision.comment,
+                                    data=decision.data),
+                result_type=ResolveUnknownResult,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=BOOKKEEPING_RETRY,
+            )
+            if not resolved.rerun:
+                return resolved.tool_result or ToolResult(status="error", error_type="abandoned", message="abandoned")
+            result = await self._execute(call, spec, key)
         return result
 
     async def _ask_human(self, question: str) -> None:
@@ -128,14 +198,27 @@ class ToolSteps:
     async def _load_tools(self) -> list[ToolSpec]:
         listed = await workflow.execute_activity(
             "tools.list",
+            ListToolsInput(tenant_id=self.request.tenant_id),
             result_type=ListToolsResult,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=BOOKKEEPING_RETRY,
         )
+        tools = list(listed.tools)
+        self.tenant_allowed = listed.tenant_allowed_tools
+        if workflow.patched("mcp-tools"):
+            # The MCP servers' tool lists are read once, here, and kept in history: a worker restart
+            # or a server that changes its tools never changes what a running run sees.
+            mcp = await workflow.execute_activity(
+                "mcp.list_tools", result_type=ListToolsResult, start_to_close_timeout=timedelta(seconds=120),
+                heartbeat_timeout=timedelta(seconds=30), retry_policy=BOOKKEEPING_RETRY,
+            )
+            tools += mcp.tools
+        if self.tenant_allowed is not None:
+            tools = [t for t in tools if t.name in self.tenant_allowed]
         allowed = self.request.allowed_tools
         if allowed is None:
-            return listed.tools
-        known = {t.name for t in listed.tools}
+            return tools
+        known = {t.name for t in tools}
         if unknown := sorted(set(allowed) - known):
-            self._fail(f"allowed_tools names unknown tools {unknown}; registered: {sorted(known)}")
-        return [t for t in listed.tools if t.name in allowed]
+            self._fail(f"allowed_tools names tools this run cannot use {unknown}; available: {sorted(known)}")
+        return [t for t in tools if t.name in allowed]

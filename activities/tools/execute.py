@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 from activities.heartbeat import with_heartbeats
 from activities.ledger import LedgerBackend, LedgerConflict
 from activities.tools.registry import Tool, ToolContext, ToolError, ToolRegistry
-from workflows.contracts import ExecuteToolInput, ListToolsResult, ToolResult, arguments_hash
+from workflows.contracts import ExecuteToolInput, ListToolsInput, ListToolsResult, ToolResult, arguments_hash
 
 log = structlog.get_logger(__name__)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -32,8 +32,10 @@ def _error(error_type: str, message: str, retryable: bool = False) -> ToolResult
 
 class ToolActivities:
     def __init__(self, registry: ToolRegistry, ledger: LedgerBackend, workspaces: Path,
-                 dynamic_tools: Callable[[str], Tool | None] | None = None) -> None:
+                 dynamic_tools: Callable[[str], Tool | None] | None = None,
+                 tenant_tools: dict[str, list[str]] | None = None) -> None:
         self.registry = registry
+        self.tenant_tools = tenant_tools or {}
         self.ledger = ledger
         self.workspaces = workspaces
         self.dynamic_tools = dynamic_tools
@@ -42,8 +44,9 @@ class ToolActivities:
         return self.workspaces / _UNSAFE.sub("_", run_id)
 
     @activity.defn(name="tools.list")
-    async def list_tools(self) -> ListToolsResult:
-        return ListToolsResult(tools=self.registry.specs())
+    async def list_tools(self, input: ListToolsInput | None = None) -> ListToolsResult:
+        tenant = (input or ListToolsInput()).tenant_id
+        return ListToolsResult(tools=self.registry.specs(), tenant_allowed_tools=self.tenant_tools.get(tenant))
 
     @activity.defn(name="tools.execute")
     async def execute(self, input: ExecuteToolInput) -> ToolResult:

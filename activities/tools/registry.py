@@ -8,6 +8,7 @@ never leaves the worker.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import inspect
 import re
 from collections.abc import Callable, Iterable
@@ -61,6 +62,8 @@ class Tool:
     reconcile: Callable[[ToolContext, Any, dict[str, Any]], Any] | None = None
     timeout_s: float = 60.0
     heartbeat_timeout_s: float | None = None
+    approval: Literal["by_risk", "always"] = "by_risk"
+    result_model: type[BaseModel] | None = None
 
     def spec(self) -> ToolSpec:
         return ToolSpec(
@@ -71,6 +74,8 @@ class Tool:
             idempotency=self.idempotency,
             timeout_s=self.timeout_s,
             heartbeat_timeout_s=self.heartbeat_timeout_s,
+            approval=self.approval,
+            result_schema=self.result_model.model_json_schema() if self.result_model else None,
         )
 
 
@@ -83,6 +88,7 @@ def tool(
     timeout_s: float = 60.0,
     heartbeat_timeout_s: float | None = None,
     reconcile: Callable[[ToolContext, Any, dict[str, Any]], Any] | None = None,
+    approval: Literal["by_risk", "always"] = "by_risk",
 ) -> Callable[[Callable[..., Any]], Tool]:
     """Turn `handler(ctx, args: SomeModel)` into a Tool; the args model comes from the annotation."""
 
@@ -90,6 +96,8 @@ def tool(
         params = list(inspect.signature(handler).parameters)
         hints = get_type_hints(handler)
         args_model = hints.get(params[1]) if len(params) == 2 else None
+        result_model = hints.get("return")
+        result_model = result_model if isinstance(result_model, type) and issubclass(result_model, BaseModel) else None
         if not (isinstance(args_model, type) and issubclass(args_model, BaseModel)):
             raise ToolRegistrationError(
                 f"tool {name!r}: handler must be `def f(ctx, args: <pydantic model>)`"
@@ -104,6 +112,8 @@ def tool(
             timeout_s=timeout_s,
             heartbeat_timeout_s=heartbeat_timeout_s,
             reconcile=reconcile,
+            approval=approval,
+            result_model=result_model,
         )
 
     return wrap
@@ -136,16 +146,24 @@ class ToolRegistry:
         return [self._tools[n].spec() for n in sorted(self._tools)]
 
     @classmethod
-    def from_modules(cls, modules: Iterable[str]) -> ToolRegistry:
-        """Each module lists its tools in a module-level `TOOLS` sequence."""
+    def from_modules(cls, modules: Iterable[str], entry_point_group: str | None = None) -> ToolRegistry:
+        """Each module lists its tools in a module-level `TOOLS` sequence. Installed packages add
+        modules through entry points in `entry_point_group` (each entry point names a module)."""
         registry = cls()
-        for module_name in modules:
-            module = importlib.import_module(module_name)
+        sources = [(m, m) for m in modules]
+        if entry_point_group:
+            sources += [(f"entry point {ep.name!r} ({ep.value})", ep.value)
+                        for ep in importlib.metadata.entry_points(group=entry_point_group)]
+        for label, module_name in sources:
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError as e:
+                raise ToolRegistrationError(f"tool module {label}: cannot import: {e}") from e
             tools = getattr(module, "TOOLS", None)
             if tools is None:
-                raise ToolRegistrationError(f"tool module {module_name!r} has no TOOLS list")
+                raise ToolRegistrationError(f"tool module {label} has no TOOLS list")
             for t in tools:
                 if not isinstance(t, Tool):
-                    raise ToolRegistrationError(f"{module_name}.TOOLS holds {t!r}, not a Tool")
+                    raise ToolRegistrationError(f"{label}: TOOLS holds {t!r}, not a Tool")
                 registry.register(t)
         return registry
