@@ -15,7 +15,8 @@ from worker.main import WORKFLOWS
 from worker.sandbox import workflow_runner
 from tests.nondeterministic_variant import AgentRunWithoutToolListing
 
-# v1/ holds histories recorded before the model gateway (workflow.patched("model-gateway")).
+# v1/: recorded before the model gateway (patched "model-gateway"); v2/: before ledger-guarded
+# approvals and MCP listing (patched "ledger-approvals", "mcp-tools"). Top level: current code.
 HISTORIES = sorted((Path(__file__).parent / "histories").rglob("*.json"))
 
 
@@ -34,9 +35,9 @@ def load(path: Path) -> WorkflowHistory:
 
 def test_histories_are_checked_in():
     """The replay suite has histories to replay, including a continue-as-new chain."""
-    names = {str(p.relative_to(p.parent.parent)) if p.parent.name == "v1" else p.stem for p in HISTORIES}
+    names = {str(p.relative_to(p.parent.parent)) if p.parent.name in ("v1", "v2") else p.stem for p in HISTORIES}
     assert {"rejected_write", "ask_human", "continued_as_new-run1", "continued_as_new-run2"} <= names
-    assert {"v1/rejected_write.json", "v1/continued_as_new-run2.json"} <= names
+    assert {"v1/rejected_write.json", "v1/continued_as_new-run2.json", "v2/approved_write-run1.json"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[str(p.relative_to(p.parents[1])) for p in HISTORIES])

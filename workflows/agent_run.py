@@ -105,8 +105,7 @@ class AgentRun(ModelSteps, ToolSteps):
         if decision.kind == "ask_human":
             await self._ask_human(decision.question or "")
             return None
-        for index, proposed in enumerate(decision.tool_calls, 1):
-            await self._handle_tool_call(f"call-{self.step}-{index}", proposed)
+        await self._handle_tool_calls(decision.tool_calls)
         self._publish()
         return None
 

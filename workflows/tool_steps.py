@@ -5,6 +5,7 @@ a person. A mixin of AgentRun; it uses the run's state and its _set_status.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
@@ -40,40 +41,61 @@ from workflows.policy import judge
 from workflows.retry import BOOKKEEPING_RETRY, tool_retry_policy
 
 
+@dataclass
+class _Plan:
+    call_id: str
+    tool: str
+    outcome: ToolResult | None = None  # set when the call will not run (denied, rejected, expired)
+    spec: ToolSpec | None = None
+    call: ToolCall | None = None
+    ask: bool = False
+    reason: str = ""
+    key: str = ""
+
+
 class ToolSteps:
-    async def _handle_tool_call(self, call_id: str, proposed: ProposedToolCall) -> None:
-        spec = next((t for t in self.tools if t.name == proposed.tool), None)
-        verdict = judge(spec, proposed.tool, self.request, self.tenant_allowed)
-        self.last_action = f"{proposed.tool} proposed ({call_id}): {verdict.action}"
-        if verdict.action == "deny" or spec is None:
-            result = ToolResult(status="denied", error_type="policy", message=verdict.reason)
-        else:
-            call = ToolCall(
-                id=call_id,
-                tool=spec.name,
-                arguments=proposed.arguments,
-                arguments_hash=arguments_hash(proposed.arguments),
-                risk_level=spec.risk_level,
-            )
-            key = f"{workflow.info().workflow_id}/{call.id}"
-            decided = await self._approval(call, key, verdict.reason) if verdict.action == "ask" else (call, key)
+    async def _handle_tool_calls(self, proposals: list[ProposedToolCall]) -> None:
+        """Judge every call of the step, ask for all needed approvals at once (so a person sees them
+        together and can approve_all), then run the approved calls in the order the model gave."""
+        plans: list[_Plan] = []
+        for index, proposed in enumerate(proposals, 1):
+            call_id = f"call-{self.step}-{index}"
+            spec = next((t for t in self.tools if t.name == proposed.tool), None)
+            verdict = judge(spec, proposed.tool, self.request, self.tenant_allowed)
+            self.last_action = f"{proposed.tool} proposed ({call_id}): {verdict.action}"
+            if verdict.action == "deny" or spec is None:
+                plans.append(_Plan(call_id, proposed.tool, ToolResult(status="denied", error_type="policy",
+                                                                      message=verdict.reason)))
+                continue
+            call = ToolCall(id=call_id, tool=spec.name, arguments=proposed.arguments,
+                            arguments_hash=arguments_hash(proposed.arguments), risk_level=spec.risk_level)
+            plans.append(_Plan(call_id, proposed.tool, spec=spec, call=call, ask=verdict.action == "ask",
+                               reason=verdict.reason, key=f"{workflow.info().workflow_id}/{call.id}"))
+        asking = [p for p in plans if p.ask]
+        decisions = await asyncio.gather(*(self._approval(p.call, p.key, p.reason) for p in asking))
+        for plan, decided in zip(asking, decisions):
             if isinstance(decided, ToolResult):
-                result = decided
+                plan.outcome = decided
             else:
-                call, key = decided
-                result = await self._execute(call, spec, key)
-                if result.error_type == "outcome_unknown" and workflow.patched("outcome-resolution"):
-                    result = await self._resolve_unknown(call, spec, key, result)
-        self.transcript.append(
-            Message(
-                role="tool",
-                name=proposed.tool,
-                tool_call_id=call_id,
-                content=canonical_json(result.model_dump(exclude_none=True, exclude={"from_ledger"}))
-                + "\n"
-                + TOOL_RESULT_HINT,
+                plan.call, plan.key = decided
+        for plan in plans:
+            result = plan.outcome or await self._run_call(plan.call, plan.spec, plan.key)
+            self.transcript.append(
+                Message(
+                    role="tool",
+                    name=plan.tool,
+                    tool_call_id=plan.call_id,
+                    content=canonical_json(result.model_dump(exclude_none=True, exclude={"from_ledger"}))
+                    + "\n"
+                    + TOOL_RESULT_HINT,
+                )
             )
-        )
+
+    async def _run_call(self, call: ToolCall, spec: ToolSpec, key: str) -> ToolResult:
+        result = await self._execute(call, spec, key)
+        if result.error_type == "outcome_unknown" and workflow.patched("outcome-resolution"):
+            result = await self._resolve_unknown(call, spec, key, result)
+        return result
 
     async def _approval(self, call: ToolCall, key: str, reason: str) -> tuple[ToolCall, str] | ToolResult:
         """Wait for a person's decision: the (possibly edited) call and its key, or a denial.
