@@ -36,7 +36,7 @@ def load(path: Path) -> WorkflowHistory:
 def test_histories_are_checked_in():
     """The replay suite has histories to replay, including a continue-as-new chain."""
     names = {str(p.relative_to(p.parent.parent)) if p.parent.name in ("v1", "v2") else p.stem for p in HISTORIES}
-    assert {"rejected_write", "ask_human", "continued_as_new-run1", "continued_as_new-run2"} <= names
+    assert {"rejected_write-run1", "ask_human", "continued_as_new-run1", "continued_as_new-run2"} <= names
     assert {"v1/rejected_write.json", "v1/continued_as_new-run2.json", "v2/approved_write-run1.json"} <= names
 
 
