@@ -9,20 +9,22 @@ from temporalio.client import Client
 
 from activities.ledger import Ledger
 from tests.conftest import eventually
-from tests.crash_tools import EFFECT_MARKER, RELEASE_FILE
+from tests.crash_tools import EFFECT_MARKER, RELEASE_BEFORE, RELEASE_FILE
 from tests.wire_server import ModelWireServer, tool_then_answer
 from tests.processes import WorkerProcess
-from workflows.contracts import RunRequest, RunResult, RunStatus
+from workflows.agent_run import AgentRun
+from workflows.contracts import ResolveOutcomeInput, RunRequest, RunResult, RunStatus
 
 LINE = "paid invoice 42"
 
 
-async def crash_run(client: Client, address: str, tmp_path: Path, kill_when: str) -> tuple[RunResult, Path, dict]:
+async def crash_run(client: Client, address: str, tmp_path: Path, kill_when: str,
+                    tool: str = "gated_append") -> tuple[RunResult, Path, dict]:
     queue, run_id = f"tq-{uuid.uuid4()}", f"crash-{uuid.uuid4()}"
     data = tmp_path / "data"
     workspace = data / "workspaces" / run_id
     ledger = Ledger(data / "ledger.sqlite")
-    responder = tool_then_answer("gated_append", {"path": "ledger.txt", "line": LINE}, "appended")
+    responder = tool_then_answer(tool, {"path": "ledger.txt", "line": LINE}, "appended")
     with ModelWireServer(responder) as model:
         worker_args = (address, queue, data, model.base_url)
         first = WorkerProcess(*worker_args, tool_modules="activities.tools.workspace_files,tests.crash_tools").start()
@@ -33,16 +35,32 @@ async def crash_run(client: Client, address: str, tmp_path: Path, kill_when: str
             handle = await client.start_workflow(
                 "AgentRun", RunRequest(goal="record the payment"), id=run_id, task_queue=queue, result_type=RunResult
             )
-            if kill_when == "during_tool":
+            if kill_when == "before_effect":
+                await eventually(_exists(workspace / f"waiting-{RELEASE_BEFORE}"), timeout_s=60, what="the tool to start")
+            elif kill_when == "during_tool":
                 await eventually(_exists(workspace / EFFECT_MARKER), timeout_s=60, what="the side effect")
             else:
                 await eventually(_succeeded(ledger, f"{run_id}/call-1-1"), timeout_s=60, what="the ledger receipt")
             first.kill()
+            (workspace / RELEASE_BEFORE).touch()  # the retry may act now
         finally:
             first.stop()
         with WorkerProcess(*worker_args, tool_modules="activities.tools.workspace_files,tests.crash_tools"):
+            if tool == "gated_payment":
+                await eventually(_unresolved(handle), timeout_s=60, what="the run to wait with outcome_unknown")
+                assert (workspace / "ledger.txt").read_text().splitlines() == [LINE]
+                await handle.execute_update(AgentRun.resolve_outcome, ResolveOutcomeInput(
+                    tool_call_id="call-1-1", decision="mark_done", by="ops"))
             result = await handle.result()
     return result, workspace / "ledger.txt", ledger.receipt(f"{run_id}/call-1-1")
+
+
+def _unresolved(handle):
+    async def check() -> bool:
+        state = await handle.query(AgentRun.state)
+        return state.status == RunStatus.WAITING_FOR_HUMAN and len(state.pending_resolutions) == 1
+
+    return check
 
 
 def _exists(path: Path):
@@ -74,3 +92,22 @@ async def test_kill_right_after_the_tool_completes_applies_the_effect_once(dev_c
     assert result.status == RunStatus.COMPLETED
     assert target.read_text().splitlines() == [LINE]
     assert receipt["status"] == "succeeded" and receipt["attempts"] == 1
+
+
+async def test_kill_before_the_effect_applies_it_once_on_retry(dev_client, dev_server, tmp_path):
+    """Killed before acting: the retry finds no saved pre-state, acts once, and the run completes."""
+    result, target, receipt = await crash_run(dev_client, dev_server.config.address, tmp_path, "before_effect",
+                                              tool="gated_before_append")
+    assert result.status == RunStatus.COMPLETED
+    assert target.read_text().splitlines() == [LINE]
+    assert receipt["status"] == "succeeded" and receipt["attempts"] == 2
+
+
+async def test_non_idempotent_tool_killed_after_acting_waits_for_a_person(dev_client, dev_server, tmp_path):
+    """A not-idempotent call cut off after its effect is never repeated: the run waits with
+    outcome_unknown until a person marks it done, and the effect stays single."""
+    result, target, receipt = await crash_run(dev_client, dev_server.config.address, tmp_path, "during_tool",
+                                              tool="gated_payment")
+    assert result.status == RunStatus.COMPLETED
+    assert target.read_text().splitlines() == [LINE]
+    assert receipt["status"] == "succeeded" and receipt["decision"] == "mark_done"

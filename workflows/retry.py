@@ -38,8 +38,10 @@ TOOL_RETRY = RetryPolicy(
     maximum_attempts=5,
 )
 
-# A non-idempotent tool runs once; an interrupted attempt surfaces as outcome_unknown instead.
-ONCE = RetryPolicy(maximum_attempts=1)
+# A non-idempotent tool's handler runs at most once. The second attempt exists only so the ledger
+# sees the interruption and records outcome_unknown (activities/tools/execute.py never re-runs the
+# handler then); the workflow then asks a person instead of guessing.
+ONCE = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=2)
 
 BOOKKEEPING_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10))
 
