@@ -1,7 +1,8 @@
 """A test-only tool module, loaded into a real worker with AGENT_TOOL_MODULES.
 
-`gated_append` performs the real append_file effect, then signals that the effect happened (a marker
-file) and blocks until the test releases it, so the test can SIGKILL the worker at a known point.
+Each tool performs the real append_file effect and blocks on a release file the test controls, either
+before acting or after (with a marker that the effect happened), so the test can SIGKILL the worker
+at a known boundary.
 """
 
 from __future__ import annotations
@@ -13,33 +14,21 @@ from activities.tools.workspace_files import AppendFileArgs, append_file
 
 EFFECT_MARKER = "effect-applied"
 RELEASE_FILE = "release"
-
-
-def _gated(ctx: ToolContext, args: AppendFileArgs) -> dict:
-    result = append_file.handler(ctx, args)
-    (ctx.workspace / EFFECT_MARKER).touch()
-    deadline = time.monotonic() + 120
-    while not (ctx.workspace / RELEASE_FILE).exists() and time.monotonic() < deadline:
-        time.sleep(0.02)  # waiting on the test, inside the tool; the test itself never sleeps
-    return result
-
-
-gated_append = tool(
-    name="gated_append",
-    description="append_file that waits for the test's release file after applying its effect",
-    risk_level=1,
-    idempotency="keyed",
-    heartbeat_timeout_s=2,
-    reconcile=append_file.reconcile,
-)(_gated)
-
+RELEASE_BEFORE = "release-before"
 
 
 def _gate(ctx: ToolContext, name: str) -> None:
     (ctx.workspace / f"waiting-{name}").touch()
     deadline = time.monotonic() + 120
     while not (ctx.workspace / name).exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
+        time.sleep(0.02)  # waiting on the test, inside the tool; the test itself never sleeps
+
+
+def _after(ctx: ToolContext, args: AppendFileArgs) -> dict:
+    result = append_file.handler(ctx, args)
+    (ctx.workspace / EFFECT_MARKER).touch()
+    _gate(ctx, RELEASE_FILE)
+    return result
 
 
 def _before(ctx: ToolContext, args: AppendFileArgs) -> dict:
@@ -47,30 +36,13 @@ def _before(ctx: ToolContext, args: AppendFileArgs) -> dict:
     return append_file.handler(ctx, args)
 
 
-def _payment(ctx: ToolContext, args: AppendFileArgs) -> dict:
-    result = append_file.handler(ctx, args)
-    (ctx.workspace / EFFECT_MARKER).touch()
-    _gate(ctx, RELEASE_FILE)
-    return result
-
-
-RELEASE_BEFORE = "release-before"
-
-gated_before_append = tool(
-    name="gated_before_append",
-    description="append_file that waits for the test's release file before acting",
-    risk_level=1,
-    idempotency="keyed",
-    heartbeat_timeout_s=2,
-    reconcile=append_file.reconcile,
-)(_before)
-
-gated_payment = tool(
-    name="gated_payment",
-    description="a non-idempotent append that waits after acting: its interruption is outcome_unknown",
-    risk_level=1,
-    idempotency="not_idempotent",
-    heartbeat_timeout_s=2,
-)(_payment)
+gated_append = tool(name="gated_append", description="append_file, then wait for the test", risk_level=1,
+                    idempotency="keyed", heartbeat_timeout_s=2, reconcile=append_file.reconcile)(_after)
+gated_before_append = tool(name="gated_before_append", description="wait for the test, then append_file",
+                           risk_level=1, idempotency="keyed", heartbeat_timeout_s=2,
+                           reconcile=append_file.reconcile)(_before)
+# Not idempotent: an interruption after acting must end as outcome_unknown, for a person to decide.
+gated_payment = tool(name="gated_payment", description="a not-idempotent append, then wait for the test",
+                     risk_level=1, idempotency="not_idempotent", heartbeat_timeout_s=2)(_after)
 
 TOOLS = [gated_append, gated_before_append, gated_payment]
