@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from activities.retrieval.embeddings import MiniLMEmbedder
-from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base
+from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base, configure
 from activities.retrieval.settings import RetrievalSettings
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -36,3 +36,12 @@ def kb(tmp_path: Path, minilm: MiniLMEmbedder, embedding_cache: Path) -> Iterato
     base = build_knowledge_base(retrieval_settings(tmp_path / "data", embedding_cache), embedder=minilm)
     yield base
     base.close()
+
+
+@pytest.fixture
+def bound(kb: KnowledgeBase):
+    """The corpus ingested for tenant acme, and the knowledge base bound for the tools of this process."""
+    kb.ingestor.ingest_paths([CORPUS], "acme")
+    configure(kb)
+    yield kb
+    configure(None)

@@ -33,15 +33,6 @@ ANSWER = "An expired approval counts as a rejection"
 KNOWLEDGE_TOOLS = "activities.tools.knowledge"
 
 
-@pytest.fixture
-def bound(kb: KnowledgeBase):
-    """The corpus ingested for tenant acme, and the knowledge base bound for the tools of this process."""
-    kb.ingestor.ingest_paths([CORPUS], "acme")
-    configure(kb)
-    yield kb
-    configure(None)
-
-
 def ctx(tmp_path: Path, tenant_id: str = "acme", user_id: str = "alice", call_id: str = "call-2-1") -> ToolContext:
     return ToolContext(run_id="run-9", tool_call_id=call_id, idempotency_key=f"run-9/{call_id}", workspace=tmp_path,
                        tenant_id=tenant_id, user_id=user_id, save_pre_state=lambda state: None)
