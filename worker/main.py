@@ -23,6 +23,7 @@ from activities.retrieval.activities import RetrievalActivities
 from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base, configure
 from activities.retrieval.settings import load_retrieval_settings
 from activities.model import ModelActivities
+from activities.context.blobs import open_blob_store
 from activities.gateway.breaker import BreakerRegistry
 from activities.gateway.catalogue import load_models_file
 from activities.gateway.gateway import Gateway
@@ -58,7 +59,8 @@ def build_tool_layer(settings: Settings, registry: ToolRegistry | None = None) -
     mcp = MCPConnector(load_mcp_config(settings.mcp_config) if settings.mcp_config else MCPConfig())
     registry = registry or ToolRegistry.from_modules(settings.tool_modules, entry_point_group=TOOL_ENTRY_POINTS)
     tenant_tools = load_tenant_policy(settings.tenant_policy) if settings.tenant_policy else None
-    tools = ToolActivities(registry, ledger, settings.workspaces, dynamic_tools=mcp.tool_for, tenant_tools=tenant_tools)
+    tools = ToolActivities(registry, ledger, settings.workspaces, dynamic_tools=mcp.tool_for, tenant_tools=tenant_tools,
+                           blobs=open_blob_store(settings.blob_store, data_dir=settings.data_dir))
     return ToolLayer(tools, LedgerActivities(ledger), MCPActivities(mcp))
 
 

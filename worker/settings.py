@@ -24,6 +24,7 @@ class Settings(BaseModel):
     metrics_address: str | None = Field(None, description="AGENT_METRICS_ADDRESS: host:port for Prometheus")
     ledger_url: str | None = Field(None, description="AGENT_LEDGER_URL: postgresql://...; empty = SQLite in data_dir")
     mcp_config: Path | None = Field(None, description="AGENT_MCP_CONFIG: MCP servers file (YAML)")
+    blob_store: str | None = Field(None, description="AGENT_BLOB_STORE: s3://bucket/prefix?endpoint=...; empty = data_dir/blobs")
     tenant_policy: Path | None = Field(None, description="AGENT_TENANT_POLICY: per-tenant tool allow-lists (YAML)")
     tool_modules: list[str] = Field(list(DEFAULT_TOOL_MODULES), description="AGENT_TOOL_MODULES, comma-separated")
     log_level: str = Field("info", description="AGENT_LOG_LEVEL")
@@ -49,6 +50,7 @@ _ENV = {
     "ledger_url": "AGENT_LEDGER_URL",
     "mcp_config": "AGENT_MCP_CONFIG",
     "tenant_policy": "AGENT_TENANT_POLICY",
+    "blob_store": "AGENT_BLOB_STORE",
     "tool_modules": "AGENT_TOOL_MODULES",
     "log_level": "AGENT_LOG_LEVEL",
 }

@@ -17,6 +17,8 @@ from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.context.blobs import BlobStore
+from activities.context.references import reference_if_large
 from activities.heartbeat import with_heartbeats
 from activities.ledger import LedgerBackend, LedgerConflict
 from activities.tools.registry import Tool, ToolContext, ToolError, ToolRegistry
@@ -33,12 +35,13 @@ def _error(error_type: str, message: str, retryable: bool = False) -> ToolResult
 class ToolActivities:
     def __init__(self, registry: ToolRegistry, ledger: LedgerBackend, workspaces: Path,
                  dynamic_tools: Callable[[str], Tool | None] | None = None,
-                 tenant_tools: dict[str, list[str]] | None = None) -> None:
+                 tenant_tools: dict[str, list[str]] | None = None, blobs: BlobStore | None = None) -> None:
         self.registry = registry
         self.tenant_tools = tenant_tools or {}
         self.ledger = ledger
         self.workspaces = workspaces
         self.dynamic_tools = dynamic_tools
+        self.blobs = blobs
 
     def workspace_for(self, run_id: str) -> Path:
         return self.workspaces / _UNSAFE.sub("_", run_id)
@@ -122,6 +125,12 @@ class ToolActivities:
         )
 
     def _record(self, key: str, result: ToolResult) -> ToolResult:
+        if self.blobs is not None:
+            # A large output is stored once and travels as digest + preview, in the ledger and in
+            # history alike, so a 5 MB result never hits Temporal's payload limit.
+            result, ref = reference_if_large(self.blobs, result)
+            if ref is not None:
+                log.info("tool.output_referenced", key=key, digest=ref.digest, size=ref.size)
         # outcome_unknown is a state of its own: never retried, until a person resolves it.
         if result.error_type == "outcome_unknown":
             status = "outcome_unknown"
