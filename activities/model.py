@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 
 import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.context import transcript
+from activities.context.blobs import BlobStore
+from activities.context.contracts import DecideWithContextInput, DecideWithContextResult, PackContextInput
+from activities.context.packing import ContextBudgetExceeded, pack
+from activities.context.tokens import TokenCounter, estimator_for
 from activities.decision import (
     MalformedDecision,
     decision_from_tool_call,
@@ -27,9 +34,34 @@ MALFORMED_DECISION = "MalformedDecision"
 
 
 class ModelActivities:
-    def __init__(self, gateway: Gateway, max_repairs: int = 2) -> None:
+    def __init__(self, gateway: Gateway, max_repairs: int = 2, blobs: BlobStore | None = None,
+                 counter_for: Callable[[str], TokenCounter] | None = None) -> None:
         self.gateway = gateway
         self.max_repairs = max_repairs
+        self.blobs = blobs
+        self.counter_for = counter_for or estimator_for
+
+    @activity.defn(name="model.decide_with_context")
+    async def decide_with_context(self, input: DecideWithContextInput) -> DecideWithContextResult:
+        """`model.decide` by reference: extend the stored transcript with what is new, rebuild the
+        prompt from the chain, pack it into the model's exact budget, decide. O(1) input per step."""
+        if self.blobs is None:
+            raise ApplicationError("this worker has no blob store for transcripts", type="ContextUnavailable",
+                                   non_retryable=True)
+        ref = await asyncio.to_thread(transcript.append_ref, self.blobs, input.transcript, input.append)
+        history = await asyncio.to_thread(transcript.load_ref, self.blobs, ref)
+        model = input.decide.model or self.gateway.catalogue().routes["act"][0]
+        counter = await asyncio.to_thread(self.counter_for, model)
+        try:
+            packed = pack(PackContextInput(
+                pinned=input.pinned, tools=input.decide.tools, history=history, current_task=input.current_task,
+                volatile=input.volatile, protected=input.protected, budget=input.budget), counter)
+        except ContextBudgetExceeded as e:
+            raise ApplicationError(str(e), type="Provider.context_length_exceeded", non_retryable=True) from e
+        result = await self.decide(input.decide.model_copy(update={"messages": packed.messages}))
+        if hasattr(counter, "observe"):
+            counter.observe(packed.messages, result.usage.prompt_tokens)
+        return DecideWithContextResult(result=result, transcript=ref, pack=packed.report)
 
     @activity.defn(name="models.catalogue")
     async def catalogue(self) -> ModelCatalogue:

@@ -18,6 +18,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.context.blobs import open_blob_store
 from activities.tools.registry import ToolRegistry
 from inference.embedded_model import DEFAULT_MODEL, ensure_model
 from inference.llama_server import LlamaServerConfig, start_llama_server
@@ -87,7 +88,9 @@ def registry_with(*extra_modules: str) -> ToolRegistry:
 def make_worker(client: Client, settings: Settings, model: object, *extra_tool_modules: str) -> Worker:
     """A real worker with the real tool activities and a scripted model activity."""
     layer = build_tool_layer(settings, registry_with(*extra_tool_modules))
-    return build_worker(client, settings, [model.catalogue, model.decide, *layer.activities()])
+    model.blobs = open_blob_store(settings.blob_store, data_dir=settings.data_dir)
+    return build_worker(client, settings, [model.catalogue, model.decide, model.decide_with_context,
+                                           *layer.activities()])
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 20, what: str = "condition") -> None:

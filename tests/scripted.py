@@ -12,6 +12,10 @@ from typing import Any
 
 from temporalio import activity
 
+from activities.context import transcript
+from activities.context.blobs import BlobStore
+from activities.context.contracts import DecideWithContextInput, DecideWithContextResult, PackReport
+
 from workflows.contracts import DecideInput, DecideResult, Decision, ModelCatalogue, ModelInfo, ProposedToolCall, Usage
 
 Step = Decision | Callable[[DecideInput], Decision]
@@ -40,6 +44,7 @@ class ScriptedModel:
         self.calls: list[DecideInput] = []
         self.usage = usage or Usage(prompt_tokens=100, completion_tokens=20)
         self.cancelled = asyncio.Event()
+        self.blobs: BlobStore | None = None  # set by the test worker (tests/conftest.py make_worker)
         self.hang = False
 
     @activity.defn(name="models.catalogue")
@@ -62,6 +67,17 @@ class ScriptedModel:
         decision = step(input) if callable(step) else step
         return DecideResult(decision=decision, usage=self.usage, model=input.model or "scripted",
                             provider="scripted", latency_ms=0.0)
+
+    @activity.defn(name="model.decide_with_context")
+    async def decide_with_context(self, input: DecideWithContextInput) -> DecideWithContextResult:
+        """The real activity's storage half, so scripted runs store their transcript by reference too."""
+        ref = transcript.append_ref(self.blobs, input.transcript, input.append)
+        messages = [*input.pinned, *transcript.load_ref(self.blobs, ref)]
+        result = await self.decide(input.decide.model_copy(update={"messages": messages}))
+        report = PackReport(tokenizer="scripted", exact=False, total_tokens=self.usage.prompt_tokens,
+                            budget_tokens=input.budget.budget_tokens, threshold_tokens=input.budget.threshold_tokens,
+                            tokens_by_priority={}, prefix_messages=len(input.pinned))
+        return DecideWithContextResult(result=result, transcript=ref, pack=report)
 
     def last_messages_text(self) -> str:
         return "\n".join(m.content for m in self.calls[-1].messages)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
+from collections.abc import Callable
 from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,6 +26,8 @@ from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base, co
 from activities.retrieval.settings import load_retrieval_settings
 from activities.model import ModelActivities
 from activities.context.blobs import open_blob_store
+from activities.context.summarize import SummarizeActivities, gateway_chat
+from activities.context.tokens import TokenCounter, counter_for
 from activities.gateway.breaker import BreakerRegistry
 from activities.gateway.catalogue import load_models_file
 from activities.gateway.gateway import Gateway
@@ -31,6 +35,7 @@ from activities.gateway.metrics import TemporalBreakerMetrics
 from activities.tools.execute import ToolActivities
 from activities.tools.registry import ToolRegistry
 from activities.tools.tenant_policy import load_tenant_policy
+from inference.embedded_model import ensure_model
 from worker.client import connect
 from worker.logging import configure_logging
 from worker.sandbox import workflow_runner
@@ -81,9 +86,28 @@ def build_knowledge(settings: Settings) -> KnowledgeBase:
     return kb
 
 
+def token_counters(gateway: Gateway) -> Callable[[str], TokenCounter]:
+    """The embedded model counts with its own GGUF tokenizer; hosted models by a corrected estimate."""
+
+    @functools.lru_cache(maxsize=None)
+    def counter(name: str) -> TokenCounter:
+        config = gateway.config(name)
+        return counter_for(name, gguf_path=ensure_model() if config.provider == "llamacpp" else None)
+
+    return counter
+
+
+def build_model_activities(settings: Settings, meter: MetricMeter | None = None) -> list:
+    gateway = build_gateway(settings, meter)
+    blobs = open_blob_store(settings.blob_store, data_dir=settings.data_dir)
+    counters = token_counters(gateway)
+    model = ModelActivities(gateway, blobs=blobs, counter_for=counters)
+    summarize = SummarizeActivities(blobs, gateway_chat(gateway), counters)
+    return [model.catalogue, model.decide, model.decide_with_context, summarize.summarize]
+
+
 def build_activities(settings: Settings, meter: MetricMeter | None = None, kb: KnowledgeBase | None = None) -> list:
-    model = ModelActivities(build_gateway(settings, meter))
-    activities = [model.catalogue, model.decide, *build_tool_layer(settings).activities()]
+    activities = [*build_model_activities(settings, meter), *build_tool_layer(settings).activities()]
     if kb is not None:
         retrieval, memory = RetrievalActivities(kb), MemoryActivities(kb.memory)
         activities += [retrieval.search, retrieval.ingest, retrieval.context, memory.propose, memory.recall]

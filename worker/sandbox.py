@@ -10,6 +10,7 @@ def workflow_runner() -> SandboxedWorkflowRunner:
         "pydantic",  # pure data validation; re-importing it per workflow run costs ~100 ms
         "pydantic_core",  # compiled extension of pydantic: cannot be re-imported safely
         "workflows.contracts",  # wire types: identical classes inside and outside the sandbox
+        "activities.context.contracts",  # context wire types: pydantic and contracts only
         "activities.ledger.wire",  # ledger activity wire types: pydantic and contracts only
         "activities.retrieval.contracts",  # retrieval wire types: pydantic only, same classes both sides
     )

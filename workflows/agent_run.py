@@ -17,6 +17,7 @@ from workflows import search_attributes as sa
 from workflows.approvals import Approvals
 from workflows.contracts import (
     ApproveAllInput,
+    CompactionRecord,
     ApproveInput,
     Message,
     ModelCatalogue,
@@ -30,6 +31,7 @@ from workflows.contracts import (
     RunStatus,
     RunUsage,
     ToolSpec,
+    TranscriptRef,
     UserMessageInput,
     canonical_json,
 )
@@ -58,6 +60,10 @@ class AgentRun(ModelSteps, ToolSteps):
         self.result: RunResult | None = None
         self.tenant_allowed: list[str] | None = carry.tenant_allowed_tools if carry else None
         self.models: ModelCatalogue | None = carry.models if carry else None
+        # Set when the transcript lives in the blob store; `transcript` then holds only what is new.
+        self.transcript_ref: TranscriptRef | None = carry.transcript_ref if carry else None
+        self.compactions: list[CompactionRecord] = list(carry.compactions) if carry else []
+        self.last_prompt_tokens = carry.last_prompt_tokens if carry else 0
         self.model_events: list[ModelEvent] = list(carry.model_events) if carry else []
         self.current_model: str | None = None
         self._published: tuple | None = None
@@ -69,6 +75,8 @@ class AgentRun(ModelSteps, ToolSteps):
                 self.tools = await self._load_tools()
             if self.models is None and workflow.patched("model-gateway"):
                 self.models = await self._load_models()
+                if workflow.patched("context-by-ref"):
+                    self.transcript_ref = TranscriptRef()
             # Only new runs can ask for it, so histories recorded before it existed never reach it.
             if self.request.retrieve_first and self.request.carry is None and self.step == 0:
                 await self._retrieve_first()
@@ -128,6 +136,8 @@ class AgentRun(ModelSteps, ToolSteps):
             result=self.result,
             continued_runs=self.continued_runs,
             model_events=self.model_events,
+            transcript=self.transcript_ref,
+            compactions=self.compactions,
         )
 
     @workflow.update(name="approve")
@@ -276,4 +286,7 @@ class AgentRun(ModelSteps, ToolSteps):
             models=self.models,
             model_events=self.model_events,
             tenant_allowed_tools=self.tenant_allowed,
+            transcript_ref=self.transcript_ref,
+            compactions=self.compactions,
+            last_prompt_tokens=self.last_prompt_tokens,
         )

@@ -327,6 +327,25 @@ class ModelEvent(_Wire):
     reason: str
 
 
+class TranscriptRef(_Wire):
+    """The transcript as the head of a chain of stored entries; `head=None` is the empty transcript."""
+
+    head: str | None = None
+    length: int = Field(default=0, ge=0, description="messages in the chain, checked on load")
+
+
+class CompactionRecord(_Wire):
+    """A compaction, for the state query: which turns became a summary, and how much smaller."""
+
+    step: int
+    start: int
+    end: int
+    tokens_before: int
+    tokens_after: int
+    summary_digest: str
+    previous_head: str | None = Field(description="the chain before compaction: still names every message")
+
+
 class RunCheckpoint(_Wire):
     """Everything a continued run needs; carried through continue-as-new."""
 
@@ -342,6 +361,11 @@ class RunCheckpoint(_Wire):
     models: ModelCatalogue | None = None
     model_events: list[ModelEvent] = Field(default_factory=list)
     tenant_allowed_tools: list[str] | None = None
+    transcript_ref: TranscriptRef | None = Field(
+        default=None, description="set when the transcript lives in the blob store; `transcript` then holds only new messages"
+    )
+    compactions: list[CompactionRecord] = Field(default_factory=list)
+    last_prompt_tokens: int = 0
 
 
 class RunState(_Wire):
@@ -361,6 +385,8 @@ class RunState(_Wire):
     result: RunResult | None = None
     continued_runs: int = 0
     model_events: list[ModelEvent] = Field(default_factory=list)
+    transcript: TranscriptRef | None = Field(default=None, description="read it: python -m activities.context.read --transcript HEAD")
+    compactions: list[CompactionRecord] = Field(default_factory=list)
 
 
 class RunResult(_Wire):

@@ -14,7 +14,22 @@ from temporalio.workflow import ActivityCancellationType
 
 from activities.retrieval.contracts import Access, RetrieveContextInput, RetrieveContextResult
 from workflows.context import assemble
-from workflows.contracts import DecideInput, DecideResult, Message, ModelCatalogue, ModelEvent
+from activities.context.contracts import (
+    ContextBudget,
+    DecideWithContextInput,
+    DecideWithContextResult,
+    SummarizeContextInput,
+    SummarizeContextResult,
+)
+from workflows.contracts import (
+    CompactionRecord,
+    DecideInput,
+    DecideResult,
+    Message,
+    ModelCatalogue,
+    ModelEvent,
+    ModelInfo,
+)
 from workflows.errors import cause_of, raise_if_cancelled
 from workflows.retry import BOOKKEEPING_RETRY, MODEL_FINAL_ERRORS, MODEL_RETRY, RETRIEVAL_RETRY, with_non_retryable
 from workflows.routing import CONTEXT_TOO_LONG, FALLBACK_ERRORS, estimate_tokens, next_call_cost, route
@@ -63,6 +78,8 @@ class ModelSteps:
         if self.models is None:  # a run started before the model gateway existed
             return await self._call_model(None, messages, kind)
         needed = estimate_tokens(messages, self.tools) + self.request.max_output_tokens
+        if self.transcript_ref is not None:
+            needed += self.last_prompt_tokens  # the stored transcript, as the last pack counted it
         excluded: set[str] = set()
         reason = ""
         while True:
@@ -83,6 +100,8 @@ class ModelSteps:
                 self._model_event("routed", model.name, f"first eligible model of the {kind} route")
             self.current_model = model.name
             try:
+                if self.transcript_ref is not None:
+                    return await self._call_model_by_ref(model, kind)
                 return await self._call_model(model.name, messages, kind)
             except ActivityError as e:
                 raise_if_cancelled(e)
@@ -117,6 +136,61 @@ class ModelSteps:
             if model is None:
                 self._fail(f"model call failed: {cause_of(e)}")
             raise
+
+    async def _call_model_by_ref(self, model: ModelInfo, kind: str) -> DecideResult:
+        """Send the transcript's head and only the messages since the last call; the activity rebuilds
+        and packs the prompt. Every input stays O(1) in the run's length, so history grows linearly."""
+        packed = await workflow.execute_activity(
+            "model.decide_with_context",
+            DecideWithContextInput(
+                decide=DecideInput(messages=[], tools=self.tools, model=model.name,
+                                   max_output_tokens=self.request.max_output_tokens, step_kind=kind,
+                                   tenant_id=self.request.tenant_id),
+                pinned=assemble(self.request, []),
+                transcript=self.transcript_ref,
+                append=self.transcript,
+                budget=ContextBudget(context_window=model.context_window,
+                                     reserved_output=min(self.request.max_output_tokens, model.context_window - 1)),
+            ),
+            result_type=DecideWithContextResult,
+            start_to_close_timeout=MODEL_TIMEOUT,
+            heartbeat_timeout=MODEL_HEARTBEAT,
+            retry_policy=with_non_retryable(MODEL_RETRY, MODEL_FINAL_ERRORS),
+            cancellation_type=CANCEL_WAITS,
+        )
+        self.transcript_ref = packed.transcript
+        self.transcript = []
+        self.last_prompt_tokens = packed.pack.total_tokens
+        if packed.pack.needs_compaction and packed.pack.compact_start is not None:
+            await self._compact(packed.pack.compact_start, packed.pack.compact_end)
+        return packed.result
+
+    async def _compact(self, start: int, end: int) -> None:
+        """Replace the oldest turns by a summary: an activity, so the compaction is an event in history."""
+        candidates = route(self.models, "summarize", self.request.data_class, 0)
+        if not candidates.models:
+            self.last_action = "compaction skipped: no model may summarize this run's data"
+            return
+        try:
+            done = await workflow.execute_activity(
+                "context.summarize",
+                SummarizeContextInput(transcript=self.transcript_ref, start=start, end=end,
+                                      model=candidates.models[0].name),
+                result_type=SummarizeContextResult,
+                start_to_close_timeout=MODEL_TIMEOUT,
+                heartbeat_timeout=MODEL_HEARTBEAT,
+                retry_policy=with_non_retryable(MODEL_RETRY, MODEL_FINAL_ERRORS),
+                cancellation_type=CANCEL_WAITS,
+            )
+        except ActivityError as e:
+            raise_if_cancelled(e)
+            self.last_action = f"compaction failed, the packer drops oldest turns instead: {cause_of(e)}"
+            return
+        self.transcript_ref = done.transcript
+        self.compactions.append(CompactionRecord(
+            step=self.step + 1, start=done.start, end=done.end, tokens_before=done.tokens_before,
+            tokens_after=done.tokens_after, summary_digest=done.summary.digest, previous_head=done.previous.head))
+        self.last_action = f"compacted turns {done.start}-{done.end}: {done.tokens_before} -> {done.tokens_after} tokens"
 
     def _model_event(self, kind: str, model: str | None, reason: str) -> None:
         self.model_events.append(ModelEvent(step=self.step + 1, kind=kind, model=model, reason=reason))

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflows.contracts import DecideInput, DecideResult, Message, ToolSpec
+from workflows.contracts import DecideInput, DecideResult, Message, ToolSpec, TranscriptRef
 
 Priority = Literal["P0", "P1", "P2", "P3"]
 PREVIEW_CHARS = 200
@@ -28,13 +28,6 @@ class BlobRef(_Wire):
     size: int = Field(ge=0, description="bytes")
     media_type: str = "application/json"
     preview: str = Field(default="", description=f"the first {PREVIEW_CHARS} characters")
-
-
-class TranscriptRef(_Wire):
-    """The transcript as the head of a chain of stored entries; `head=None` is the empty transcript."""
-
-    head: str | None = None
-    length: int = Field(default=0, ge=0, description="messages in the chain, checked on load")
 
 
 class ContextBudget(_Wire):

@@ -11,6 +11,7 @@ from temporalio.exceptions import CancelledError
 from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 
+from activities.context.blobs import open_blob_store
 from activities.gateway.breaker import BreakerRegistry
 from activities.gateway.catalogue import load_models_file
 from activities.gateway.gateway import Gateway
@@ -37,8 +38,10 @@ class Clock:
 
 
 def gateway_worker(client: Client, settings: Settings, models_path, breakers: BreakerRegistry) -> Worker:
-    model = ModelActivities(Gateway(load_models_file(models_path), breakers))
-    return build_worker(client, settings, [model.catalogue, model.decide, *build_tool_layer(settings).activities()])
+    blobs = open_blob_store(None, data_dir=settings.data_dir)
+    model = ModelActivities(Gateway(load_models_file(models_path), breakers), blobs=blobs)
+    return build_worker(client, settings, [model.catalogue, model.decide, model.decide_with_context,
+                                           *build_tool_layer(settings).activities()])
 
 
 async def run(client: Client, settings: Settings, request: RunRequest):
