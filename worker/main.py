@@ -97,8 +97,8 @@ def token_counters(gateway: Gateway) -> Callable[[str], TokenCounter]:
     return counter
 
 
-def build_model_activities(settings: Settings, meter: MetricMeter | None = None) -> list:
-    gateway = build_gateway(settings, meter)
+def build_model_activities(settings: Settings, meter: MetricMeter | None = None, gateway: Gateway | None = None) -> list:
+    gateway = gateway or build_gateway(settings, meter)
     blobs = open_blob_store(settings.blob_store, data_dir=settings.data_dir)
     counters = token_counters(gateway)
     model = ModelActivities(gateway, blobs=blobs, counter_for=counters)

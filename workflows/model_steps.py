@@ -77,9 +77,9 @@ class ModelSteps:
         kind = "plan" if self.step == 0 else "act"
         if self.models is None:  # a run started before the model gateway existed
             return await self._call_model(None, messages, kind)
+        # By reference, `messages` is what the packer can never evict (system, goal, the new messages):
+        # a window must hold that; the stored transcript is packed and compacted into whatever is left.
         needed = estimate_tokens(messages, self.tools) + self.request.max_output_tokens
-        if self.transcript_ref is not None:
-            needed += self.last_prompt_tokens  # the stored transcript, as the last pack counted it
         excluded: set[str] = set()
         reason = ""
         while True:

@@ -90,6 +90,9 @@ def pack(request: PackContextInput, counter: TokenCounter) -> PackedContext:
     for i, m in enumerate(request.history):
         if i < request.protected:
             item = _Item("history", i, "P0", m, counter.message_tokens(m))
+        elif m.name == SUMMARY_NAME:
+            # A compaction summary stands for many turns in few tokens: evicting it loses the most.
+            item = _Item("history", i, "P1", m, counter.message_tokens(m))
         elif is_debug_output(m):
             before = counter.message_tokens(m)
             m = m.model_copy(update={"content": sanitize_line(m.content)})
@@ -166,8 +169,10 @@ def _eviction_order(items: list[_Item]) -> list[_Item]:
     def of(section: str, *priorities: str) -> list[_Item]:
         return [it for it in items if it.section == section and it.priority in priorities]
 
+    recent = of("history", "P1")
+    summaries = [it for it in recent if it.message.name == SUMMARY_NAME]
     return [*of("history", "P3"), *of("history", "P2"), *of("volatile", "P1"),
-            *of("working_memory", "P1"), *of("history", "P1")]
+            *of("working_memory", "P1"), *[it for it in recent if it not in summaries], *summaries]
 
 
 def _exact_total(counter: TokenCounter, items: list[_Item], tools_tokens: int) -> int:

@@ -19,3 +19,22 @@ class RawRoundTrips:
         for _ in range(count):
             await workflow.execute_activity("bench.noop", start_to_close_timeout=timedelta(seconds=30))
         return count
+
+
+@activity.defn(name="bench.echo_transcript")
+async def echo_transcript(transcript: list[str]) -> str:
+    """Stands in for a model call that receives the whole transcript, as by-value designs do."""
+    return "x" * 2048
+
+
+@workflow.defn(name="ByValueLoop")
+class ByValueLoop:
+    """The by-value design, for comparison: every step sends the whole transcript to an activity."""
+
+    @workflow.run
+    async def run(self, steps: int) -> int:
+        transcript: list[str] = []
+        for _ in range(steps):
+            transcript.append(await workflow.execute_activity(
+                "bench.echo_transcript", transcript, start_to_close_timeout=timedelta(seconds=30), result_type=str))
+        return len(transcript)

@@ -11,14 +11,13 @@ from temporalio.exceptions import CancelledError
 from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 
-from activities.context.blobs import open_blob_store
 from activities.gateway.breaker import BreakerRegistry
 from activities.gateway.catalogue import load_models_file
 from activities.gateway.gateway import Gateway
 from activities.model import ModelActivities
 from tests.conftest import eventually, registry_with, wire_model, write_models_file
 from tests.wire_server import Fault, Hang, ModelWireServer, final_answer, tool_then_answer
-from worker.main import build_tool_layer, build_worker
+from worker.main import build_model_activities, build_tool_layer, build_worker
 from worker.settings import Settings
 from workflows.agent_run import AgentRun
 from workflows.context import assemble
@@ -38,9 +37,8 @@ class Clock:
 
 
 def gateway_worker(client: Client, settings: Settings, models_path, breakers: BreakerRegistry) -> Worker:
-    blobs = open_blob_store(None, data_dir=settings.data_dir)
-    model = ModelActivities(Gateway(load_models_file(models_path), breakers), blobs=blobs)
-    return build_worker(client, settings, [model.catalogue, model.decide, model.decide_with_context,
+    gateway = Gateway(load_models_file(models_path), breakers)
+    return build_worker(client, settings, [*build_model_activities(settings, gateway=gateway),
                                            *build_tool_layer(settings).activities()])
 
 
