@@ -87,12 +87,14 @@ def build_knowledge(settings: Settings) -> KnowledgeBase:
 
 
 def token_counters(gateway: Gateway) -> Callable[[str], TokenCounter]:
-    """The embedded model counts with its own GGUF tokenizer; hosted models by a corrected estimate."""
+    """Exact counts where a tokenizer is available offline (the embedded model's GGUF, or a model's
+    `tokenizer_file`); hosted models by an estimate that each call's reported usage corrects."""
 
     @functools.lru_cache(maxsize=None)
     def counter(name: str) -> TokenCounter:
         config = gateway.config(name)
-        return counter_for(name, gguf_path=ensure_model() if config.provider == "llamacpp" else None)
+        gguf = ensure_model() if config.provider == "llamacpp" and config.tokenizer_file is None else None
+        return counter_for(name, gguf_path=gguf, tokenizer_file=config.tokenizer_file)
 
     return counter
 

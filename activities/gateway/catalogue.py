@@ -37,6 +37,9 @@ class ModelConfig(BaseModel):
     stream: bool = Field(default=False, description="stream tokens; heartbeats then report progress")
     schema_style: str = Field(default="json_schema", pattern="^(json_schema|json_object_schema)$")
     timeout_s: float = Field(default=120.0, gt=0)
+    tokenizer_file: Path | None = Field(
+        default=None, description="a HF tokenizer.json for exact token counts (self-hosted models); else an estimate"
+    )
 
     @model_validator(mode="after")
     def _defaults(self) -> ModelConfig:

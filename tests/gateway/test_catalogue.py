@@ -72,3 +72,17 @@ def test_price_table_gives_the_cost_of_a_call():
     price = Price(input=3.0, cached_input=0.3, output=15.0)
     usage = Usage(prompt_tokens=10_000, cached_prompt_tokens=8_000, completion_tokens=1_000)
     assert price.cost(usage) == pytest.approx((2_000 * 3.0 + 8_000 * 0.3 + 1_000 * 15.0) / 1e6)
+
+
+def test_token_counters_use_a_tokenizer_file_when_the_model_names_one(tmp_path):
+    """A self-hosted model with tokenizer_file counts exactly with it; one without is estimated."""
+    from activities.gateway.breaker import BreakerRegistry
+    from activities.gateway.gateway import Gateway
+    from worker.main import token_counters
+
+    tokenizer = REPO_ROOT / "activities" / "retrieval" / "assets" / "tokenizer.json"
+    exact = {**ENTRY, "name": "exact", "provider": "sglang", "api_key_env": None, "tokenizer_file": str(tokenizer)}
+    path = write(tmp_path, [exact, {**ENTRY, "api_key_env": None}], {"plan": ["m"], "act": ["m"]})
+    counters = token_counters(Gateway(load_models_file(path, environ={}), BreakerRegistry()))
+    assert counters("exact").exact and not counters("m").exact
+    assert counters("exact").count("durable agent runs") > 0
