@@ -37,6 +37,13 @@ from workflows.routing import CONTEXT_TOO_LONG, FALLBACK_ERRORS, estimate_tokens
 MODEL_TIMEOUT = timedelta(minutes=5)
 MODEL_HEARTBEAT = timedelta(seconds=30)
 CANCEL_WAITS = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+# Every model-backed activity (decide, decide by reference, summarize) runs under the same options.
+MODEL_CALL = {
+    "start_to_close_timeout": MODEL_TIMEOUT,
+    "heartbeat_timeout": MODEL_HEARTBEAT,
+    "retry_policy": with_non_retryable(MODEL_RETRY, MODEL_FINAL_ERRORS),
+    "cancellation_type": CANCEL_WAITS,
+}
 
 
 class ModelSteps:
@@ -126,10 +133,7 @@ class ModelSteps:
                     tenant_id=self.request.tenant_id,
                 ),
                 result_type=DecideResult,
-                start_to_close_timeout=MODEL_TIMEOUT,
-                heartbeat_timeout=MODEL_HEARTBEAT,
-                retry_policy=with_non_retryable(MODEL_RETRY, MODEL_FINAL_ERRORS),
-                cancellation_type=CANCEL_WAITS,
+                **MODEL_CALL,
             )
         except ActivityError as e:
             raise_if_cancelled(e)
@@ -153,10 +157,7 @@ class ModelSteps:
                                      reserved_output=min(self.request.max_output_tokens, model.context_window - 1)),
             ),
             result_type=DecideWithContextResult,
-            start_to_close_timeout=MODEL_TIMEOUT,
-            heartbeat_timeout=MODEL_HEARTBEAT,
-            retry_policy=with_non_retryable(MODEL_RETRY, MODEL_FINAL_ERRORS),
-            cancellation_type=CANCEL_WAITS,
+            **MODEL_CALL,
         )
         self.transcript_ref = packed.transcript
         self.transcript = []
@@ -177,10 +178,7 @@ class ModelSteps:
                 SummarizeContextInput(transcript=self.transcript_ref, start=start, end=end,
                                       model=candidates.models[0].name),
                 result_type=SummarizeContextResult,
-                start_to_close_timeout=MODEL_TIMEOUT,
-                heartbeat_timeout=MODEL_HEARTBEAT,
-                retry_policy=with_non_retryable(MODEL_RETRY, MODEL_FINAL_ERRORS),
-                cancellation_type=CANCEL_WAITS,
+                **MODEL_CALL,
             )
         except ActivityError as e:
             raise_if_cancelled(e)

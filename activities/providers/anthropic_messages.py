@@ -13,7 +13,7 @@ from typing import Any
 
 import anthropic
 
-from activities.providers.base import ChatRequest, ChatResponse, ProviderError, classify_status
+from activities.providers.base import ChatRequest, ChatResponse, ProviderError, classify_status, error_message
 from workflows.contracts import Message, ProposedToolCall, ToolSpec, Usage
 
 DECISION_TOOLS = [
@@ -75,7 +75,7 @@ class AnthropicProvider:
                 tool_choice={"type": "any"},
             )
         except anthropic.APIStatusError as e:
-            raise classify_status(e.status_code, _message_of(e), e.response.headers.get("retry-after")) from e
+            raise classify_status(e.status_code, error_message(e.status_code, e.body, e.message), e.response.headers.get("retry-after")) from e
         except anthropic.APITimeoutError as e:
             raise ProviderError(f"{self.name}: request timed out", kind="timeout") from e
         except anthropic.APIConnectionError as e:
@@ -99,11 +99,3 @@ class AnthropicProvider:
         return ChatResponse(text=text, usage=usage, model=reply.model, provider=self.name,
                             finish_reason=reply.stop_reason, latency_ms=(time.perf_counter() - started) * 1000,
                             tool_call=call)
-
-
-def _message_of(e: anthropic.APIStatusError) -> str:
-    body = e.body if isinstance(e.body, dict) else {}
-    detail: Any = body.get("error", body) if isinstance(body, dict) else body
-    if isinstance(detail, dict):
-        detail = detail.get("message", detail)
-    return f"HTTP {e.status_code}: {detail or e.message}"

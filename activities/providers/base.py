@@ -80,6 +80,14 @@ def classify_status(status: int, message: str, retry_after: str | None = None) -
     return ProviderError(message, kind=kind, status_code=status)
 
 
+def error_message(status: int, body: Any, fallback: str) -> str:
+    """`HTTP <status>: <the provider's own message>` from an OpenAI- or Anthropic-style error body."""
+    detail: Any = body.get("error", body) if isinstance(body, dict) else body
+    if isinstance(detail, dict):
+        detail = detail.get("message", detail)
+    return f"HTTP {status}: {detail or fallback}"
+
+
 def _seconds(value: str | None) -> float | None:
     try:
         return float(value) if value is not None else None

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import openai
 
-from activities.providers.base import ChatRequest, ChatResponse, ProviderError, classify_status
+from activities.providers.base import ChatRequest, ChatResponse, ProviderError, classify_status, error_message
 from workflows.contracts import Usage
 
 # How a server takes a JSON schema: OpenAI, SGLang and vLLM use `json_schema`; llama-cpp-python's
@@ -68,7 +68,7 @@ class OpenAICompatibleProvider:
             else:
                 text, finish, usage, model = await self._whole(request)
         except openai.APIStatusError as e:
-            raise classify_status(e.status_code, _message_of(e), e.response.headers.get("retry-after")) from e
+            raise classify_status(e.status_code, error_message(e.status_code, e.body, e.message), e.response.headers.get("retry-after")) from e
         except openai.APITimeoutError as e:
             raise ProviderError(f"{self.name}: request timed out", kind="timeout") from e
         except openai.APIConnectionError as e:
@@ -131,11 +131,3 @@ def _usage(usage: Any) -> Usage:
         # Absent means the server reported no cache hit (SGLang without --enable-cache-report too).
         cached_prompt_tokens=(getattr(details, "cached_tokens", None) or 0) if details else 0,
     )
-
-
-def _message_of(e: openai.APIStatusError) -> str:
-    body = e.body if isinstance(e.body, dict) else {}
-    detail: Any = body.get("error", body) if isinstance(body, dict) else body
-    if isinstance(detail, dict):
-        detail = detail.get("message", detail)
-    return f"HTTP {e.status_code}: {detail or e.message}"
