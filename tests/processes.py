@@ -18,7 +18,7 @@ class WorkerProcess:
     """`python -m worker`, configured only through the environment, exactly as users run it."""
 
     def __init__(self, address: str, task_queue: str, data_dir: Path, model_base_url: str,
-                 tool_modules: str | None = None, models_file: Path | None = None, **extra_env: str) -> None:
+                 tool_modules: str | None = None) -> None:
         self.env = {
             **os.environ,
             "TEMPORAL_ADDRESS": address,
@@ -26,10 +26,7 @@ class WorkerProcess:
             "AGENT_DATA_DIR": str(data_dir),
             "AGENT_MODEL_BASE_URL": model_base_url,
             "PYTHONPATH": str(REPO_ROOT),
-            **extra_env,
         }
-        if models_file is not None:
-            self.env["AGENT_MODELS_FILE"] = str(models_file)
         if tool_modules:
             self.env["AGENT_TOOL_MODULES"] = tool_modules
         self.log_path = data_dir / "worker.log"

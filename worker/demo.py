@@ -75,7 +75,7 @@ def _terminate(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def start_stack(config_path: Path, stack: Stack) -> tuple[str, Path]:
+def start_stack(config_path: Path, stack: Stack) -> str:
     settings = load_settings()
     logs = settings.data_dir / "logs"
     dev = load_dev_config(config_path)
@@ -109,7 +109,7 @@ def start_stack(config_path: Path, stack: Stack) -> tuple[str, Path]:
                               start_new_session=True)
     stack.add("worker", lambda: _terminate(worker))
     stack.watch("worker", worker, logs / "worker.log")
-    return dev.address, settings.data_dir
+    return dev.address
 
 
 def _host_port(base_url: str) -> tuple[str, int]:
@@ -190,7 +190,7 @@ def up(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        address, _ = start_stack(args.config, stack)
+        address = start_stack(args.config, stack)
         if not args.no_demo:
             run_id = asyncio.run(start_demo(address))
             asyncio.run(follow(address, run_id, stack))

@@ -33,11 +33,6 @@ class Approvals:
             return f"no pending approval for tool call {tool_call_id!r} (pending: {waiting})"
         return None
 
-    def problem_with_edit(self, tool_call_id: str, arguments: dict[str, Any] | None) -> str | None:
-        if arguments is not None and not isinstance(arguments, dict):
-            return "edited arguments must be a JSON object"
-        return None
-
     def decide(
         self,
         tool_call_id: str,

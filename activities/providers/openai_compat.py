@@ -9,6 +9,7 @@ from typing import Any, Literal
 import openai
 
 from activities.providers.base import ChatRequest, ChatResponse, ProviderError, classify_status, error_message
+from inference.sglang.client import cached_tokens  # absent means no cache hit (SGLang's rule too)
 from workflows.contracts import Usage
 
 # How a server takes a JSON schema: OpenAI, SGLang and vLLM use `json_schema`; llama-cpp-python's
@@ -124,10 +125,8 @@ class OpenAICompatibleProvider:
 def _usage(usage: Any) -> Usage:
     if usage is None:
         return Usage()
-    details = getattr(usage, "prompt_tokens_details", None)
     return Usage(
         prompt_tokens=usage.prompt_tokens or 0,
         completion_tokens=usage.completion_tokens or 0,
-        # Absent means the server reported no cache hit (SGLang without --enable-cache-report too).
-        cached_prompt_tokens=(getattr(details, "cached_tokens", None) or 0) if details else 0,
+        cached_prompt_tokens=cached_tokens(usage),
     )
