@@ -1,21 +1,31 @@
 """Triton FP8 kernels for the self-hosted inference tier (DeepSeek-V3 block-FP8 layout).
 
-Importing this package imports Triton; set ``TRITON_INTERPRET=1`` before that to run the
-kernels on CPU.
+The kernels import Triton, which picks the CPU interpreter or a GPU when a kernel is
+decorated, so ``TRITON_INTERPRET=1`` must be set before that. The names below are loaded
+lazily: importing this package (as ``python -m inference.kernels.bench`` does before the
+script can set the variable) does not import Triton.
 """
 
-from inference.kernels._common import FP8_DTYPE, FP8_MAX, GROUP_SIZE, WEIGHT_BLOCK
-from inference.kernels.dequant import block_dequant_fp8
-from inference.kernels.gemm import w8a8_block_fp8_matmul
-from inference.kernels.quant import block_quant_fp8, per_token_group_quant_fp8
+from __future__ import annotations
 
-__all__ = [
-    "FP8_DTYPE",
-    "FP8_MAX",
-    "GROUP_SIZE",
-    "WEIGHT_BLOCK",
-    "block_dequant_fp8",
-    "block_quant_fp8",
-    "per_token_group_quant_fp8",
-    "w8a8_block_fp8_matmul",
-]
+import importlib
+
+_EXPORTS = {
+    "FP8_DTYPE": "_common",
+    "FP8_MAX": "_common",
+    "GROUP_SIZE": "_common",
+    "WEIGHT_BLOCK": "_common",
+    "block_dequant_fp8": "dequant",
+    "w8a8_block_fp8_matmul": "gemm",
+    "block_quant_fp8": "quant",
+    "per_token_group_quant_fp8": "quant",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

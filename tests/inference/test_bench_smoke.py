@@ -15,12 +15,14 @@ REPO = Path(__file__).resolve().parents[2]
 def test_bench_smoke_runs_and_checks_every_shape(tmp_path) -> None:
     """--smoke times every tiny shape, finds the kernel correct at each, and writes complete JSON."""
     out = tmp_path / "bench.json"
+    # As a user runs it: the script itself must switch on the interpreter, not this test run.
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     proc = subprocess.run(
         [sys.executable, "-m", "inference.kernels.bench", "--smoke", "--json", str(out)],
         check=False,
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**env, "PYTHONPATH": str(REPO)},
         cwd=REPO,
         timeout=300,
     )
@@ -36,3 +38,9 @@ def test_bench_smoke_runs_and_checks_every_shape(tmp_path) -> None:
     assert results["copy_gbps"] > 0
     assert len(results["quant"]) == 4 and all(q["gbps"] > 0 for q in results["quant"])
     assert "| M | N | K |" in proc.stdout
+    assert results["meta"]["interpreter"] is True
+    ragged = {(r["m"], r["n"], r["k"]): r for r in results["ragged"]}
+    assert set(ragged) == {(37, 300, 272), (1, 4100, 4112), (129, 513, 1040)}
+    for row in ragged.values():
+        assert row["ok"] is True, row["checks"]
+        assert set(row["checks"]) >= {"act_quant", "weight_quant", "dequant", "gemm_vs_fp32"}
