@@ -25,10 +25,10 @@ from activities.retrieval.embeddings import EmbeddingError
 from activities.retrieval.ingest import IngestProgress, InvalidScope
 from activities.retrieval.render import citation_line
 from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base
-from activities.retrieval.settings import load_retrieval_settings
+from activities.retrieval.settings import RetrievalSettingsError, load_retrieval_settings
 from activities.retrieval.store import StoreError
 from worker.logging import configure_logging
-from worker.settings import load_settings
+from worker.settings import SettingsError, load_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging("warning")  # logs go to stderr; stdout stays clean for --json
     try:
         kb = build_knowledge_base(load_retrieval_settings(load_settings().data_dir))
-    except (StoreError, EmbeddingError) as e:
+    except (SettingsError, RetrievalSettingsError, StoreError, EmbeddingError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     try:

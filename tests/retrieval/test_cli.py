@@ -49,3 +49,13 @@ def test_ingest_search_and_memory_commands(cli) -> None:
     assert cli("memory", "delete", mid, "--tenant", "acme", "--by", "alice") == (0, {"deleted": mid})
     assert cli("memory", "list", "--tenant", "acme")[1] == []
     assert cli("memory", "show", mid, "--tenant", "acme") == (1, None)
+
+
+@pytest.mark.parametrize("var", ["AGENT_EMBEDDING_BATCH", "AGENT_BREAKER_FAILURES"])
+def test_invalid_settings_exit_1_with_the_reason(cli, var: str, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    """A bad AGENT_* value (retrieval's or the worker's) is an error line and exit status 1, not a traceback."""
+    monkeypatch.setenv(var, "abc")
+    assert main(["memory", "list", "--tenant", "acme"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: invalid") and var in err
