@@ -2,10 +2,11 @@
 
     python -m worker.knowledge_cli ingest docs/ --tenant acme [--scope team:eng]
     python -m worker.knowledge_cli search "how do approvals expire?" --tenant acme --user alice
-    python -m worker.knowledge_cli memory list --tenant acme [--subject user:alice] [--json]
+    python -m worker.knowledge_cli [--json] memory list --tenant acme [--subject user:alice]
     python -m worker.knowledge_cli memory add "Alice wants summaries first" --tenant acme --scope user --id alice --by bob
     python -m worker.knowledge_cli memory correct MEMORY_ID "corrected text" --tenant acme --by bob
-    python -m worker.knowledge_cli memory pin|unpin|delete|show MEMORY_ID --tenant acme --by bob
+    python -m worker.knowledge_cli memory pin|unpin|delete MEMORY_ID --tenant acme --by bob
+    python -m worker.knowledge_cli memory show MEMORY_ID --tenant acme
 
 It opens the same store the worker uses (AGENT_DATA_DIR / AGENT_QDRANT_URL). In local mode only one
 process may open the store: stop the worker first, or point both at a Qdrant server.
