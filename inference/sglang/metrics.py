@@ -161,9 +161,13 @@ async def fetch_metrics(
     client: httpx.AsyncClient | None = None,
     timeout: float = 5.0,
 ) -> SGLangMetrics:
-    """GET ``{base_url}/metrics`` and read it; raises ``httpx.HTTPStatusError`` if metrics are off (404)."""
+    """GET ``{base_url}/metrics`` and read it; raises ``httpx.HTTPStatusError`` if metrics are off (404).
+
+    ``base_url`` is the server's root or its OpenAI root (``.../v1``), as for :func:`probe`.
+    """
+    root = base_url.rstrip("/").removesuffix("/v1")
     async with httpx.AsyncClient(timeout=timeout) if client is None else _borrowed(client) as http:
-        resp = await http.get(f"{base_url.rstrip('/')}/metrics")
+        resp = await http.get(f"{root}/metrics")
         resp.raise_for_status()
         return read_sglang_metrics(resp.text, model_name)
 

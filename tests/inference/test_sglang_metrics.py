@@ -52,6 +52,8 @@ async def test_fetch_metrics_over_http(fake_sglang) -> None:
     """fetch_metrics GETs /metrics from a server, and a server without --enable-metrics raises 404."""
     m = await fetch_metrics(fake_sglang.root, model_name=MODEL)
     assert m.cached_tokens_total == pytest.approx(1.2e6)
+    # The client's base URL (the OpenAI root) works too, as it does for probe().
+    assert (await fetch_metrics(f"{fake_sglang.root}/v1/", model_name=MODEL)) == m
     fake_sglang.metrics_enabled = False
     with pytest.raises(httpx.HTTPStatusError, match="404"):
         await fetch_metrics(fake_sglang.root)
