@@ -15,6 +15,7 @@ from activities.context.blobs import BlobStore
 from activities.context.contracts import DecideWithContextInput, DecideWithContextResult, PackContextInput
 from activities.context.packing import ContextBudgetExceeded, pack
 from activities.context.tokens import TokenCounter, estimator_for
+from activities.context.tool_catalogue import CONTEXT_UNAVAILABLE, resolve_decide
 from activities.decision import (
     MalformedDecision,
     decision_from_tool_call,
@@ -46,19 +47,20 @@ class ModelActivities:
         """`model.decide` by reference: extend the stored transcript with what is new, rebuild the
         prompt from the chain, pack it into the model's exact budget, decide. O(1) input per step."""
         if self.blobs is None:
-            raise ApplicationError("this worker has no blob store for transcripts", type="ContextUnavailable",
+            raise ApplicationError("this worker has no blob store for transcripts", type=CONTEXT_UNAVAILABLE,
                                    non_retryable=True)
         ref = await asyncio.to_thread(transcript.append_ref, self.blobs, input.transcript, input.append)
         history = await asyncio.to_thread(transcript.load_ref, self.blobs, ref)
-        model = input.decide.model or self.gateway.catalogue().routes["act"][0]
+        decide = await asyncio.to_thread(resolve_decide, self.blobs, input)
+        model = decide.model or self.gateway.catalogue().routes["act"][0]
         counter = await asyncio.to_thread(self.counter_for, model)
         try:
             packed = pack(PackContextInput(
-                pinned=input.pinned, tools=input.decide.tools, history=history, current_task=input.current_task,
+                pinned=input.pinned, tools=decide.tools, history=history, current_task=input.current_task,
                 volatile=input.volatile, protected=input.protected, budget=input.budget), counter)
         except ContextBudgetExceeded as e:
             raise ApplicationError(str(e), type="Provider.context_length_exceeded", non_retryable=True) from e
-        result = await self.decide(input.decide.model_copy(update={"messages": packed.messages}))
+        result = await self.decide(decide.model_copy(update={"messages": packed.messages}))
         if hasattr(counter, "observe"):
             counter.observe(packed.messages, result.usage.prompt_tokens)
         return DecideWithContextResult(result=result, transcript=ref, pack=packed.report)

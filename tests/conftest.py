@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.context.blobs import open_blob_store
+from activities.context.tool_catalogue import ToolCatalogueActivities
 from activities.tools.registry import ToolRegistry
 from inference.embedded_model import DEFAULT_MODEL, ensure_model
 from inference.llama_server import LlamaServerConfig, start_llama_server
@@ -88,9 +89,13 @@ def registry_with(*extra_modules: str) -> ToolRegistry:
 def make_worker(client: Client, settings: Settings, model: object, *extra_tool_modules: str) -> Worker:
     """A real worker with the real tool activities and a scripted model activity."""
     layer = build_tool_layer(settings, registry_with(*extra_tool_modules))
+    return build_worker(client, settings, [*model_activities(model, settings), *layer.activities()])
+
+
+def model_activities(model: object, settings: Settings) -> list:
+    """A scripted model's activities, bound to the settings' blob store, plus the catalogue store they read."""
     model.blobs = open_blob_store(settings.blob_store, data_dir=settings.data_dir)
-    return build_worker(client, settings, [model.catalogue, model.decide, model.decide_with_context,
-                                           *layer.activities()])
+    return [model.catalogue, model.decide, model.decide_with_context, ToolCatalogueActivities(model.blobs).store]
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 20, what: str = "condition") -> None:

@@ -15,6 +15,7 @@ from temporalio import activity
 from activities.context import transcript
 from activities.context.blobs import BlobStore
 from activities.context.contracts import DecideWithContextInput, DecideWithContextResult, PackReport
+from activities.context.tool_catalogue import resolve_decide
 
 from workflows.contracts import DecideInput, DecideResult, Decision, ModelCatalogue, ModelInfo, ProposedToolCall, Usage
 
@@ -73,7 +74,8 @@ class ScriptedModel:
         """The real activity's storage half, so scripted runs store their transcript by reference too."""
         ref = transcript.append_ref(self.blobs, input.transcript, input.append)
         messages = [*input.pinned, *transcript.load_ref(self.blobs, ref)]
-        result = await self.decide(input.decide.model_copy(update={"messages": messages}))
+        decide = resolve_decide(self.blobs, input)
+        result = await self.decide(decide.model_copy(update={"messages": messages}))
         report = PackReport(tokenizer="scripted", exact=False, total_tokens=self.usage.prompt_tokens,
                             budget_tokens=input.budget.budget_tokens, threshold_tokens=input.budget.threshold_tokens,
                             tokens_by_priority={}, prefix_messages=len(input.pinned))

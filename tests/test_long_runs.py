@@ -6,13 +6,13 @@ import json
 import uuid
 
 import pytest
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.gateway.breaker import BreakerRegistry
 from tests.benchmarks.baseline_workflow import ByValueLoop, echo_transcript
-from tests.conftest import dev_server_config, make_worker, wire_model, write_models_file
+from tests.conftest import dev_server_config, make_worker, registry_with, wire_model, write_models_file
 from tests.gateway.test_runs_through_the_gateway import gateway_worker
 from tests.scripted import ScriptedModel, call, final
 from tests.test_replay import replayer
@@ -49,19 +49,26 @@ def counting_model(steps: int, payload: int = 2048) -> ScriptedModel:
     return ScriptedModel(next_step)
 
 
+async def count_to_the_end(client: Client, settings, model: ScriptedModel, max_steps: int
+                           ) -> tuple[RunResult, list[WorkflowHistory]]:
+    """Run a counting model to its final answer; return the result and the history of every run."""
+    async with make_worker(client, settings, model):
+        handle = await client.start_workflow(
+            AgentRun.run, RunRequest(goal="count", budgets=Budgets(max_steps=max_steps, max_tokens=10_000_000)),
+            id=f"count-{uuid.uuid4()}", task_queue=settings.task_queue, result_type=RunResult)
+        result = await handle.result()
+        runs = [e async for e in client.list_workflows(f'WorkflowId="{handle.id}"')]
+        histories = [await client.get_workflow_handle(handle.id, run_id=r.run_id).fetch_history() for r in runs]
+    return result, histories
+
+
 async def test_300_step_run_completes_within_limits_a_by_value_design_exceeds(limited, settings):
     """300 steps complete by continuing as new with the transcript by reference; every run replays; the
     by-value loop dies on the same server."""
     model = counting_model(300)
-    async with make_worker(limited, settings, model):
-        handle = await limited.start_workflow(
-            AgentRun.run, RunRequest(goal="count", budgets=Budgets(max_steps=400, max_tokens=10_000_000)),
-            id=f"long-{uuid.uuid4()}", task_queue=settings.task_queue, result_type=RunResult)
-        result = await handle.result()
-        runs = [e async for e in limited.list_workflows(f'WorkflowId="{handle.id}"')]
-        histories = [await limited.get_workflow_handle(handle.id, run_id=r.run_id).fetch_history() for r in runs]
+    result, histories = await count_to_the_end(limited, settings, model, max_steps=400)
     assert result.status == RunStatus.COMPLETED and result.steps == 300 and result.usage.tool_calls == 299
-    assert len(runs) > 5 and max(len(h.events) for h in histories) < LIMITS["limit.historyCount.error"]
+    assert len(histories) > 5 and max(len(h.events) for h in histories) < LIMITS["limit.historyCount.error"]
     assert max(len(h.to_json()) for h in histories) < LIMITS["limit.historySize.error"]
     # the last prompt was rebuilt from the stored chain: every tool result of every earlier run is in it
     assert sum(m.role == "tool" for m in model.calls[-1].messages) == 299
@@ -118,3 +125,26 @@ async def test_compaction_keeps_p0_and_a_continued_run_resumes_with_the_summary(
     assert any("Summary of earlier turns" in m["content"] for m in last)
     record = state.compactions[0]
     assert record.tokens_after < record.tokens_before and record.previous_head
+
+
+async def test_tool_catalogue_is_stored_once_and_named_by_every_model_call(limited, settings):
+    """The catalogue lands in history once per workflow id (context.store_tools); each model call carries
+    only its digest, across continue-as-new, and the model still sees every tool at every step."""
+    model = counting_model(30)
+    result, histories = await count_to_the_end(limited, settings, model, max_steps=40)
+    assert result.status == RunStatus.COMPLETED and len(histories) > 1
+    stores, refs = 0, set()
+    for history in histories:
+        for event in history.events:
+            attrs = event.activity_task_scheduled_event_attributes
+            if not event.HasField("activity_task_scheduled_event_attributes"):
+                continue
+            if attrs.activity_type.name == "context.store_tools":
+                stores += 1
+            if attrs.activity_type.name == "model.decide_with_context":
+                sent = json.loads(attrs.input.payloads[0].data)
+                assert sent["decide"]["tools"] == [] and sent["tools_ref"].startswith("sha256:")
+                refs.add(sent["tools_ref"])
+    assert stores == 1 and len(refs) == 1
+    names = {t.name for t in registry_with().specs()}
+    assert all({t.name for t in call.tools} == names for call in model.calls) and len(model.calls) == 30

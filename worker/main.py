@@ -28,6 +28,7 @@ from activities.model import ModelActivities
 from activities.context.blobs import open_blob_store
 from activities.context.summarize import SummarizeActivities, gateway_chat
 from activities.context.tokens import TokenCounter, counter_for
+from activities.context.tool_catalogue import ToolCatalogueActivities
 from activities.gateway.breaker import BreakerRegistry
 from activities.gateway.catalogue import load_models_file
 from activities.gateway.gateway import Gateway
@@ -105,7 +106,8 @@ def build_model_activities(settings: Settings, meter: MetricMeter | None = None,
     counters = token_counters(gateway)
     model = ModelActivities(gateway, blobs=blobs, counter_for=counters)
     summarize = SummarizeActivities(blobs, gateway_chat(gateway), counters)
-    return [model.catalogue, model.decide, model.decide_with_context, summarize.summarize]
+    catalogue = ToolCatalogueActivities(blobs)
+    return [model.catalogue, model.decide, model.decide_with_context, summarize.summarize, catalogue.store]
 
 
 def build_activities(settings: Settings, meter: MetricMeter | None = None, kb: KnowledgeBase | None = None) -> list:

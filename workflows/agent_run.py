@@ -50,6 +50,8 @@ class AgentRun(ModelSteps, ToolSteps):
         self.started_at = carry.started_at if carry else workflow.now()
         self.transcript: list[Message] = list(carry.transcript) if carry else []
         self.tools: list[ToolSpec] = list(carry.tools) if carry else []
+        # Set once the catalogue is in the blob store; model calls then name it instead of carrying it.
+        self.tools_ref: str | None = carry.tools_ref if carry else None
         self.usage = carry.usage.model_copy() if carry else RunUsage()
         self.approvals = Approvals(history=list(carry.approvals) if carry else [])
         self.inbox: list[str] = list(carry.pending_user_messages) if carry else []
@@ -77,6 +79,8 @@ class AgentRun(ModelSteps, ToolSteps):
                 self.models = await self._load_models()
                 if workflow.patched("context-by-ref"):
                     self.transcript_ref = TranscriptRef()
+            if self.transcript_ref is not None and self.tools_ref is None and workflow.patched("tools-by-ref"):
+                self.tools_ref = await self._store_tools()
             # Only new runs can ask for it, so histories recorded before it existed never reach it.
             if self.request.retrieve_first and self.request.carry is None and self.step == 0:
                 await self._retrieve_first()
@@ -289,4 +293,5 @@ class AgentRun(ModelSteps, ToolSteps):
             transcript_ref=self.transcript_ref,
             compactions=self.compactions,
             last_prompt_tokens=self.last_prompt_tokens,
+            tools_ref=self.tools_ref,
         )

@@ -366,6 +366,7 @@ class RunCheckpoint(_Wire):
     )
     compactions: list[CompactionRecord] = Field(default_factory=list)
     last_prompt_tokens: int = 0
+    tools_ref: str | None = Field(default=None, description="digest of `tools` in the blob store, once stored")
 
 
 class RunState(_Wire):

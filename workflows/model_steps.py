@@ -18,6 +18,7 @@ from activities.context.contracts import (
     ContextBudget,
     DecideWithContextInput,
     DecideWithContextResult,
+    StoreToolsInput,
     SummarizeContextInput,
     SummarizeContextResult,
 )
@@ -147,7 +148,7 @@ class ModelSteps:
         packed = await workflow.execute_activity(
             "model.decide_with_context",
             DecideWithContextInput(
-                decide=DecideInput(messages=[], tools=self.tools, model=model.name,
+                decide=DecideInput(messages=[], tools=[] if self.tools_ref else self.tools, model=model.name,
                                    max_output_tokens=self.request.max_output_tokens, step_kind=kind,
                                    tenant_id=self.request.tenant_id),
                 pinned=assemble(self.request, []),
@@ -155,6 +156,7 @@ class ModelSteps:
                 append=self.transcript,
                 budget=ContextBudget(context_window=model.context_window,
                                      reserved_output=min(self.request.max_output_tokens, model.context_window - 1)),
+                tools_ref=self.tools_ref,
             ),
             result_type=DecideWithContextResult,
             **MODEL_CALL,
@@ -165,6 +167,14 @@ class ModelSteps:
         if packed.pack.needs_compaction and packed.pack.compact_start is not None:
             await self._compact(packed.pack.compact_start, packed.pack.compact_end)
         return packed.result
+
+    async def _store_tools(self) -> str:
+        """Put the catalogue in the blob store once: every later model call names it by digest, so
+        history holds the tool specs once per run instead of once per step."""
+        return await workflow.execute_activity(
+            "context.store_tools", StoreToolsInput(tools=self.tools), result_type=str,
+            start_to_close_timeout=timedelta(seconds=30), retry_policy=BOOKKEEPING_RETRY,
+        )
 
     async def _compact(self, start: int, end: int) -> None:
         """Replace the oldest turns by a summary: an activity, so the compaction is an event in history."""

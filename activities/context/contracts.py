@@ -113,6 +113,14 @@ class DecideWithContextInput(_Wire):
     volatile: list[Message] = Field(default_factory=list)
     protected: int = 0
     budget: ContextBudget
+    tools_ref: str | None = Field(
+        default=None, pattern=r"^sha256:[0-9a-f]{64}$",
+        description="the run's tool catalogue in the blob store (context.store_tools); `decide.tools` is then empty",
+    )
+
+
+class StoreToolsInput(_Wire):
+    tools: list[ToolSpec]
 
 
 class DecideWithContextResult(_Wire):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from activities.context.blobs import open_blob_store
 from activities.retrieval.activities import RetrievalActivities
 from activities.retrieval.runtime import KnowledgeBase
-from tests.conftest import registry_with
+from tests.conftest import model_activities, registry_with
 from tests.scripted import ScriptedModel, final
 from worker.main import build_tool_layer, build_worker
 from workflows.agent_run import AgentRun
@@ -18,9 +17,7 @@ async def test_retrieve_first_puts_cited_passages_before_the_first_model_call(ts
     """With retrieve_first the first prompt holds the tenant's passages, marked untrusted, after the goal."""
     model = ScriptedModel(final("done"))
     layer = build_tool_layer(settings, registry_with())
-    model.blobs = open_blob_store(None, data_dir=settings.data_dir)
-    activities = [model.catalogue, model.decide, model.decide_with_context, *layer.activities(),
-                  RetrievalActivities(bound).context]
+    activities = [*model_activities(model, settings), *layer.activities(), RetrievalActivities(bound).context]
     async with build_worker(ts_env.client, settings, activities):
         for retrieve_first in (True, False):
             await ts_env.client.execute_workflow(
