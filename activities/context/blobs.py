@@ -20,7 +20,9 @@ DIGEST_PREFIX = "sha256:"
 
 
 class BlobNotFound(KeyError):
-    pass
+    def __str__(self) -> str:
+        # KeyError quotes its message (it expects a key); this one is a sentence.
+        return str(self.args[0]) if self.args else ""
 
 
 class BlobCorrupted(RuntimeError):

@@ -1,7 +1,8 @@
 """Print a stored item: `python -m activities.context.read <digest>` (or `--transcript <head>`).
 
 The `state` query and history show digests and previews; this prints the whole content from the same
-blob store the worker uses (AGENT_BLOB_STORE, else `<AGENT_DATA_DIR>/blobs`, else `.data/blobs`).
+blob store the worker uses, found the way the worker finds it: AGENT_BLOB_STORE, else
+`<AGENT_DATA_DIR>/blobs`, else the repository's `.data/blobs`, from whatever directory it is run.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ import argparse
 import json
 import sys
 
+import httpx
+
 from activities.context import transcript
 from activities.context.blobs import BlobCorrupted, BlobNotFound, open_blob_store
+from worker.settings import SettingsError, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,15 +25,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=None, help="data dir whose blobs/ to read (default: AGENT_DATA_DIR)")
     parser.add_argument("--transcript", action="store_true", help="print the chain's messages as JSON lines")
     args = parser.parse_args(argv)
-    store = open_blob_store(args.store, data_dir=args.data_dir)
     try:
+        if args.store is None and args.data_dir is None:
+            settings = load_settings()
+            store = open_blob_store(settings.blob_store, data_dir=settings.data_dir)
+        else:
+            store = open_blob_store(args.store, data_dir=args.data_dir)
         if args.transcript:
             for message in transcript.load(store, args.digest):
                 print(json.dumps(message.model_dump(exclude_none=True), ensure_ascii=False))
         else:
             sys.stdout.buffer.write(store.get(args.digest))
             sys.stdout.flush()
-    except (BlobNotFound, BlobCorrupted, ValueError, transcript.TranscriptCorrupted) as e:
+    # ValueError covers bad digests, settings and S3 credentials; httpx.HTTPError an unreachable S3 endpoint.
+    except (BlobNotFound, BlobCorrupted, ValueError, SettingsError, transcript.TranscriptCorrupted,
+            httpx.HTTPError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from activities.context.references import is_reference, prompt_text, reference_if_large, resolve
 from workflows.contracts import ToolResult
@@ -51,4 +53,29 @@ def test_read_cli_prints_blob_and_transcript(store, tmp_path) -> None:
     assert run(digest).stdout == "stored content ✓"
     assert run(head, "--transcript").stdout.strip() == '{"role": "user", "content": "hello"}'
     missing = run("sha256:" + "0" * 64)
-    assert missing.returncode == 1 and "no blob" in missing.stderr
+    assert missing.returncode == 1 and missing.stderr.startswith("error: no blob")
+
+
+def test_read_cli_reads_the_workers_store_from_elsewhere_and_reports_s3_failures(tmp_path) -> None:
+    """With no --store, run from another directory, it reads where the worker writes (AGENT_DATA_DIR);
+    a broken S3 store is an error line and exit 1, not a traceback."""
+    from activities.context.blobs import LocalBlobStore
+
+    data_dir = tmp_path / "data"
+    digest = LocalBlobStore(data_dir / "blobs").put_text("the worker wrote this")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENT_", "AWS_"))}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+
+    def run(*args: str, **extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "activities.context.read", *args], capture_output=True,
+                              text=True, timeout=60, cwd=elsewhere, env={**env, **extra})
+
+    assert run(digest, AGENT_DATA_DIR=str(data_dir)).stdout == "the worker wrote this"
+    s3 = "s3://bucket/prefix?endpoint=http://127.0.0.1:9"
+    no_keys = run(digest, "--store", s3)
+    assert no_keys.returncode == 1 and no_keys.stderr.startswith("error: ") and "Traceback" not in no_keys.stderr
+    unreachable = run(digest, "--store", s3, AWS_ACCESS_KEY_ID="k", AWS_SECRET_ACCESS_KEY="s")
+    assert unreachable.returncode == 1 and unreachable.stderr.startswith("error: ")
+    assert "Traceback" not in unreachable.stderr
