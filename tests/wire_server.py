@@ -115,6 +115,8 @@ class ModelWireServer:
                     return self._hang(reply.seconds)
                 if isinstance(reply, Malformed):
                     return self._raw(200, reply.body.encode())
+                if protocol == "anthropic" and body.get("stream"):
+                    return self._anthropic_stream(body, reply)
                 if protocol == "anthropic":
                     return self._json(200, server._anthropic_reply(body, reply))
                 if body.get("stream"):
@@ -156,7 +158,37 @@ class ModelWireServer:
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.close_connection = True
 
-            def _event(self, payload: dict[str, Any]) -> None:
+            def _anthropic_stream(self, body: dict[str, Any], reply: Any) -> None:
+                """Messages streaming: message_start, the tool_use block's input as JSON deltas, then the
+                stop reason and output usage. A Truncated reply stops halfway through the deltas."""
+                message = server._anthropic_reply(body, reply.text if isinstance(reply, Truncated) else reply)
+                block, usage = message["content"][0], message["usage"]
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.end_headers()
+                start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
+                self._event({"type": "message_start", "message": start}, name="message_start")
+                self._event({"type": "content_block_start", "index": 0, "content_block": {**block, "input": {}}},
+                            name="content_block_start")
+                partial = json.dumps(block["input"])
+                pieces = [partial[i:i + 8] for i in range(0, len(partial), 8)]
+                if isinstance(reply, Truncated):
+                    pieces = pieces[: len(pieces) // 2]
+                for piece in pieces:
+                    self._event({"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "input_json_delta", "partial_json": piece}}, name="content_block_delta")
+                if isinstance(reply, Truncated):
+                    self.close_connection = True
+                    return
+                self._event({"type": "content_block_stop", "index": 0}, name="content_block_stop")
+                self._event({"type": "message_delta", "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+                             "usage": {"output_tokens": usage["output_tokens"]}}, name="message_delta")
+                self._event({"type": "message_stop"}, name="message_stop")
+                self.close_connection = True
+
+            def _event(self, payload: dict[str, Any], name: str | None = None) -> None:
+                if name:
+                    self.wfile.write(f"event: {name}\n".encode())
                 self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
                 self.wfile.flush()
 

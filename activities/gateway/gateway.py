@@ -16,7 +16,7 @@ from workflows.contracts import ModelCatalogue
 def build_provider(config: ModelConfig) -> ModelProvider:
     if config.provider == "anthropic":
         return AnthropicProvider(base_url=config.base_url, api_key=config.api_key(), name=config.provider,
-                                 timeout_s=config.timeout_s)
+                                 timeout_s=config.timeout_s, stream=config.stream)
     return OpenAICompatibleProvider(
         base_url=config.base_url,
         api_key=config.api_key(),

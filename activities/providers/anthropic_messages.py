@@ -12,6 +12,8 @@ import time
 from typing import Any
 
 import anthropic
+import httpx
+from anthropic.types import Message as AnthropicMessage
 
 from activities.providers.base import ChatRequest, ChatResponse, ProviderError, classify_status, error_message
 from workflows.contracts import Message, ProposedToolCall, ToolSpec, Usage
@@ -56,30 +58,34 @@ def anthropic_messages(messages: list[Message]) -> tuple[list[dict[str, Any]], l
 
 class AnthropicProvider:
     def __init__(self, *, base_url: str | None, api_key: str | None, name: str = "anthropic",
-                 timeout_s: float = 120.0) -> None:
+                 timeout_s: float = 120.0, stream: bool = False) -> None:
         self.name = name
+        self.stream = stream
         self._client = anthropic.AsyncAnthropic(
             base_url=base_url, api_key=api_key or "not-set", max_retries=0, timeout=timeout_s
         )
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         system, turns = anthropic_messages(request.messages)
+        arguments = {"model": request.model, "max_tokens": request.max_output_tokens, "system": system,
+                     "messages": turns, "tools": anthropic_tools(request.tools), "tool_choice": {"type": "any"}}
         started = time.perf_counter()
         try:
-            reply = await self._client.messages.create(
-                model=request.model,
-                max_tokens=request.max_output_tokens,
-                system=system,
-                messages=turns,
-                tools=anthropic_tools(request.tools),
-                tool_choice={"type": "any"},
-            )
+            if self.stream:
+                reply = await self._streamed(arguments, request)
+            else:
+                reply = await self._client.messages.create(**arguments)
         except anthropic.APIStatusError as e:
             raise classify_status(e.status_code, error_message(e.status_code, e.body, e.message), e.response.headers.get("retry-after")) from e
         except anthropic.APITimeoutError as e:
             raise ProviderError(f"{self.name}: request timed out", kind="timeout") from e
         except anthropic.APIConnectionError as e:
+            if self.stream:
+                raise ProviderError(f"{self.name}: truncated stream: {e.__cause__ or e}", kind="truncated_stream") from e
             raise ProviderError(f"{self.name}: cannot connect: {e.__cause__ or e}", kind="connection") from e
+        except httpx.TransportError as e:
+            # A connection lost mid-stream surfaces from httpx itself, not wrapped by the SDK.
+            raise ProviderError(f"{self.name}: truncated stream: {e}", kind="truncated_stream") from e
         except (anthropic.APIResponseValidationError, ValueError) as e:
             raise ProviderError(f"{self.name}: unreadable reply: {e}", kind="malformed_reply") from e
         if reply.stop_reason == "refusal":
@@ -99,3 +105,19 @@ class AnthropicProvider:
         return ChatResponse(text=text, usage=usage, model=reply.model, provider=self.name,
                             finish_reason=reply.stop_reason, latency_ms=(time.perf_counter() - started) * 1000,
                             tool_call=call)
+
+    async def _streamed(self, arguments: dict[str, Any], request: ChatRequest) -> AnthropicMessage:
+        """Stream the reply, reporting each content delta as progress; the SDK assembles the message."""
+        deltas = 0
+        async with self._client.messages.stream(**arguments) as stream:
+            async for event in stream:
+                if event.type == "content_block_delta":
+                    deltas += 1
+                    if request.on_progress:
+                        request.on_progress(deltas)
+            reply = await stream.get_final_message()
+        if reply.stop_reason is None:
+            # The server closed the stream before message_delta: the tool input may be cut anywhere.
+            raise ProviderError(f"{self.name}: stream ended after {deltas} deltas without a stop reason",
+                                kind="truncated_stream")
+        return reply

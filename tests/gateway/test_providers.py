@@ -87,6 +87,33 @@ async def test_anthropic_decides_by_tool_use_with_a_cached_prefix():
     assert second.usage.prompt_tokens == first.usage.prompt_tokens
 
 
+async def test_anthropic_streams_tool_input_with_progress_and_the_same_decision_and_usage():
+    """Streamed, the tool_use input arrives as JSON deltas, each one a progress report; the decision
+    and the usage (cache reads and writes included) equal the unstreamed call's."""
+    progress: list[int] = []
+    messages = render_prompt(MESSAGES, TOOLS, native_tools=True)
+    with ModelWireServer(final_answer("hi there")) as server:
+        whole = await AnthropicProvider(base_url=server.root_url, api_key="k").chat(
+            request(messages=messages, json_schema=None))
+    with ModelWireServer(final_answer("hi there")) as server:
+        streamed = await AnthropicProvider(base_url=server.root_url, api_key="k", stream=True).chat(
+            request(messages=messages, json_schema=None, on_progress=progress.append))
+    assert server.of("anthropic")[0]["stream"] is True
+    assert streamed.tool_call == whole.tool_call and streamed.tool_call.arguments == {"answer": "hi there"}
+    assert streamed.usage == whole.usage and streamed.usage.cache_write_tokens > 0
+    assert streamed.finish_reason == "tool_use"
+    assert progress == list(range(1, len(progress) + 1)) and len(progress) > 1
+
+
+async def test_anthropic_stream_cut_off_is_a_retryable_truncated_stream():
+    """A stream that stops before its stop reason is never taken as a decision from half a tool input."""
+    with ModelWireServer(lambda body: Truncated(json.dumps({"action": "final_answer", "answer": "x" * 80}))) as server:
+        provider = AnthropicProvider(base_url=server.root_url, api_key="k", stream=True, timeout_s=5)
+        with pytest.raises(ProviderError) as error:
+            await provider.chat(request(messages=render_prompt(MESSAGES, TOOLS, native_tools=True), json_schema=None))
+    assert error.value.kind == "truncated_stream" and error.value.retryable
+
+
 async def test_gateway_prices_calls_and_fails_fast_when_the_circuit_is_open(tmp_path):
     """Cost comes from the price table; after K outage failures the next call is refused without I/O."""
     replies = iter([ANSWER, Fault(503, "down"), Fault(503, "down")])

@@ -178,11 +178,13 @@ async def test_cancelling_the_run_cancels_the_http_request(dev_client, settings,
     assert time.monotonic() - started < 60  # well before the server would have answered
 
 
-async def test_streaming_call_heartbeats_tokens_so_far(tmp_path):
-    """With stream: true each heartbeat carries the tokens generated so far."""
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+async def test_streaming_call_heartbeats_tokens_so_far(tmp_path, provider):
+    """With stream: true each heartbeat carries the tokens generated so far, on either wire protocol."""
     beats: list = []
     with ModelWireServer(final_answer("a long enough answer to span chunks")) as server:
-        path = write_models_file(tmp_path / "m.yaml", wire_model("s", server, stream=True))
+        entry = wire_model("s", server, provider=provider, stream=True)
+        path = write_models_file(tmp_path / "m.yaml", entry)
         activities = ModelActivities(Gateway(load_models_file(path), BreakerRegistry()))
         env = ActivityEnvironment()
         env.on_heartbeat = lambda *details: beats.append(details)
