@@ -36,6 +36,10 @@ class ChatRequest:
     regex: str | None = None  # regex-constrained decoding (SGLang)
     on_progress: Callable[[int], None] | None = None  # called with tokens generated so far while streaming
 
+    def __post_init__(self) -> None:
+        if self.regex is not None and self.json_schema is not None:
+            raise ValueError("pass either regex or json_schema, not both: one grammar per request")
+
 
 @dataclass(frozen=True)
 class ChatResponse:

@@ -1,4 +1,10 @@
-"""Chat completions over the OpenAI wire protocol: OpenAI itself, SGLang, vLLM and llama.cpp."""
+"""Chat completions over the OpenAI wire protocol: OpenAI itself, SGLang, vLLM and llama.cpp.
+
+For SGLang (`send_cache_salt`) the body also carries `cache_salt`, which keeps one tenant's prefixes
+out of another's radix-cache matches, and `regex` for grammar-constrained decoding. Cached prompt
+tokens come back in `usage.prompt_tokens_details.cached_tokens` (SGLang only with
+`--enable-cache-report`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,6 @@ from typing import Any, Literal
 import openai
 
 from activities.providers.base import ChatRequest, ChatResponse, ProviderError, classify_status, error_message
-from inference.sglang.client import cached_tokens  # absent means no cache hit (SGLang's rule too)
 from workflows.contracts import Usage
 
 # How a server takes a JSON schema: OpenAI, SGLang and vLLM use `json_schema`; llama-cpp-python's
@@ -130,3 +135,16 @@ def _usage(usage: Any) -> Usage:
         completion_tokens=usage.completion_tokens or 0,
         cached_prompt_tokens=cached_tokens(usage),
     )
+
+
+def cached_tokens(usage: Any) -> int:
+    """``usage.prompt_tokens_details.cached_tokens`` as an int, from an SDK object or a dict.
+
+    Absent or None means 0: the server reused nothing it reports (SGLang without
+    ``--enable-cache-report`` sends no details at all).
+    """
+    details = getattr(usage, "prompt_tokens_details", None)
+    if details is None and isinstance(usage, dict):
+        details = usage.get("prompt_tokens_details")
+    value = details.get("cached_tokens") if isinstance(details, dict) else getattr(details, "cached_tokens", None)
+    return int(value or 0)

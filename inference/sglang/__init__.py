@@ -1,10 +1,11 @@
-"""SGLang integration: launch command, readiness probe, metrics reader and chat client.
+"""SGLang integration: launch command, readiness probe and metrics reader.
 
 sglang itself is never imported (it cannot be installed on CPU machines); everything here
-speaks to a running server over HTTP.
+speaks to a running server over HTTP. Chat calls go through the model gateway's
+OpenAI-compatible provider (activities/providers/openai_compat.py), which sends SGLang's
+``cache_salt`` and ``regex`` and reads its cached-token counts.
 """
 
-from inference.sglang.client import ChatResult, SGLangClient, cached_tokens
 from inference.sglang.launch import SGLangServerConfig, checkpoint_is_block_fp8, launch_command
 from inference.sglang.metrics import (
     Histogram,
@@ -16,13 +17,10 @@ from inference.sglang.metrics import (
 from inference.sglang.probe import Readiness, probe, wait_until_ready
 
 __all__ = [
-    "ChatResult",
     "Histogram",
     "Readiness",
-    "SGLangClient",
     "SGLangMetrics",
     "SGLangServerConfig",
-    "cached_tokens",
     "checkpoint_is_block_fp8",
     "fetch_metrics",
     "launch_command",

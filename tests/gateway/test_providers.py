@@ -64,7 +64,7 @@ async def test_sglang_gets_a_per_tenant_cache_salt_and_regex():
     """SGLang requests carry the tenant's cache salt and constrained-decoding extras in the body."""
     with ModelWireServer(final_answer("hi")) as server:
         provider = OpenAICompatibleProvider(base_url=server.base_url, send_cache_salt=True)
-        await provider.chat(request(cache_salt=tenant_cache_salt("acme"), regex="[a-z]+"))
+        await provider.chat(request(cache_salt=tenant_cache_salt("acme"), regex="[a-z]+", json_schema=None))
         await provider.chat(request(cache_salt=tenant_cache_salt("globex")))
     salts = [r["cache_salt"] for r in server.requests]
     assert salts[0] != salts[1] and "acme" not in salts[0] and server.requests[0]["regex"] == "[a-z]+"
