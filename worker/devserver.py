@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from worker.binaries import find_binary
 from worker.settings import REPO_ROOT
+from activities.config_errors import problems
 
 DEFAULT_CONFIG = REPO_ROOT / "temporal-dev.yaml"
 SearchAttributeType = Literal["Text", "Keyword", "Int", "Double", "Bool", "Datetime", "KeywordList"]
@@ -99,12 +100,7 @@ def load_dev_config(path: Path = DEFAULT_CONFIG, **overrides: Any) -> DevServerC
     try:
         return DevServerConfig(**raw, base_dir=path.parent)
     except ValidationError as e:
-        problems = []
-        for err in e.errors():
-            key = ".".join(str(p) for p in err["loc"])
-            reason = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(f"{key}: {reason}")
-        raise DevConfigError(f"{path}: " + "; ".join(problems)) from e
+        raise DevConfigError(f"{path}: {problems(e)}") from e
 
 
 def free_port() -> int:

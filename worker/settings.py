@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from workflows.contracts import TASK_QUEUE
+from activities.config_errors import problems
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TOOL_MODULES = ("activities.tools.calculator", "activities.tools.workspace_files", "activities.tools.knowledge")
@@ -69,5 +70,4 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     try:
         return Settings(**values)
     except ValidationError as e:
-        problems = "; ".join(f"{_ENV[str(err['loc'][0])]}: {err['msg']}" for err in e.errors())
-        raise SettingsError(f"invalid worker settings: {problems}") from e
+        raise SettingsError(f"invalid worker settings: {problems(e, _ENV)}") from e

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from workflows.contracts import DataClass, ModelCatalogue, ModelInfo, Price, ProviderKind, StepKind
+from activities.config_errors import problems
 
 SELF_HOSTED_PROVIDERS = {"sglang", "vllm", "llamacpp"}
 
@@ -136,9 +137,4 @@ def load_models_file(path: Path, environ: Mapping[str, str] | None = None) -> Mo
     try:
         return ModelsFile.model_validate(raw)
     except ValidationError as e:
-        problems = []
-        for err in e.errors():
-            key = ".".join(str(p) for p in err["loc"]) or "(file)"
-            reason = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(f"{key}: {reason}")
-        raise ModelsFileError(f"{path}: " + "; ".join(problems)) from e
+        raise ModelsFileError(f"{path}: {problems(e, whole='(file)')}") from e

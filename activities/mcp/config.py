@@ -10,6 +10,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from activities.config_errors import problems
 
 _SERVER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
 _UNSAFE = re.compile(r"[^a-z0-9_]")
@@ -90,5 +91,4 @@ def load_mcp_config(path: str | Path) -> MCPConfig:
     try:
         return MCPConfig.model_validate(raw)
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or '(top)'}: {err['msg']}" for err in e.errors())
-        raise MCPConfigError(f"MCP servers file {path}: {problems}") from e
+        raise MCPConfigError(f"MCP servers file {path}: {problems(e)}") from e

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
+from activities.config_errors import problems
 
 
 class RetrievalSettings(BaseModel):
@@ -67,5 +68,4 @@ def load_retrieval_settings(data_dir: Path, environ: Mapping[str, str] | None = 
     try:
         return RetrievalSettings(**values)
     except ValidationError as e:
-        problems = "; ".join(f"{_ENV.get(str(err['loc'][0]), err['loc'][0])}: {err['msg']}" for err in e.errors())
-        raise RetrievalSettingsError(f"invalid retrieval settings: {problems}") from e
+        raise RetrievalSettingsError(f"invalid retrieval settings: {problems(e, _ENV)}") from e

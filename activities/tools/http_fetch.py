@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from activities.tools.registry import Tool, ToolContext, ToolError, ToolRegistrationError, tool
 from activities.tools.sandbox.outputs import store_output
+from activities.config_errors import problems
 
 _FORBIDDEN_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer"}
 _KEPT_HEADERS = ("content-type", "content-length", "location", "etag", "last-modified")
@@ -48,8 +49,7 @@ class HttpPolicy(BaseModel):
         try:
             return cls(**values)
         except ValidationError as e:
-            problems = "; ".join(f"{_ENV.get(str(err['loc'][0]), err['loc'][0])}: {err['msg']}" for err in e.errors())
-            raise ToolRegistrationError(f"invalid HTTP tool settings: {problems}") from e
+            raise ToolRegistrationError(f"invalid HTTP tool settings: {problems(e, _ENV)}") from e
 
     def allows(self, url: httpx.URL) -> bool:
         port = url.port or _default_port(url.scheme)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
+from activities.config_errors import problems
 
 
 class _TenantPolicy(BaseModel):
@@ -39,6 +40,5 @@ def load_tenant_policy(path: Path) -> dict[str, list[str]]:
     except yaml.YAMLError as e:
         raise TenantPolicyError(f"{path}: not valid YAML: {e}") from e
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
-        raise TenantPolicyError(f"{path}: {problems}") from e
+        raise TenantPolicyError(f"{path}: {problems(e)}") from e
     return {tenant: policy.allowed_tools for tenant, policy in parsed.tenants.items()}
