@@ -7,6 +7,7 @@ import json
 import uuid
 
 import pytest
+from temporalio import activity
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, CancelledError
 
@@ -14,7 +15,17 @@ from tests.conftest import eventually, make_worker
 from tests.scripted import ScriptedModel, ask, call, final
 from workflows.agent_run import AgentRun
 from workflows.search_attributes import AGENT_STATUS, AGENT_STEPS
-from workflows.contracts import ApproveInput, Budgets, RejectInput, RunRequest, RunResult, RunStatus, UserMessageInput
+from workflows.contracts import (
+    ApproveInput,
+    Budgets,
+    DecideInput,
+    DecideResult,
+    RejectInput,
+    RunRequest,
+    RunResult,
+    RunStatus,
+    UserMessageInput,
+)
 
 
 async def start(env, settings, request: RunRequest) -> WorkflowHandle:
@@ -178,6 +189,44 @@ async def test_cancel_stops_the_running_activity_and_records_cancelled(ts_env, s
         assert model.cancelled.is_set()
         state = await handle.query(AgentRun.state)
     assert state.status == RunStatus.CANCELLED and state.step == 0
+
+
+class GatedModel(ScriptedModel):
+    """A model call that starts, then answers only when the test opens the gate, never heartbeating,
+    so it cannot hear that it was cancelled: it completes after the cancel, as a slow provider can."""
+
+    def __init__(self, *script) -> None:
+        super().__init__(*script)
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    @activity.defn(name="model.decide")
+    async def decide(self, input: DecideInput) -> DecideResult:
+        self.entered.set()
+        await self.gate.wait()
+        return await super().decide(input)
+
+
+async def test_cancel_holds_when_the_model_call_completes_after_it(ts_env, settings):
+    """A model call that finishes after the run was cancelled returns its result (the SDK then clears the
+    cancellation); the run must still end cancelled, not go on to wait for approval of the proposed call."""
+    model = GatedModel(call("write_file", path="a.txt", content="x"))
+    async with make_worker(ts_env.client, settings, model):
+        handle = await start(ts_env, settings, RunRequest(goal="write"))
+        await model.entered.wait()
+        await handle.cancel()
+
+        async def activity_cancel_requested() -> bool:
+            history = await handle.fetch_history()
+            return any(e.HasField("activity_task_cancel_requested_event_attributes") for e in history.events)
+
+        await eventually(activity_cancel_requested, what="the workflow to ask the model activity to cancel")
+        model.gate.set()
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+        state = await handle.query(AgentRun.state)
+    assert isinstance(failure.value.cause, CancelledError)
+    assert state.status == RunStatus.CANCELLED and not state.pending_approvals
 
 
 async def test_invalid_input_fails_the_run_at_once(ts_env, settings):

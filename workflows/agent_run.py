@@ -85,6 +85,7 @@ class AgentRun(ModelSteps, ToolSteps):
             if self.request.retrieve_first and self.request.carry is None and self.step == 0:
                 await self._retrieve_first()
             while True:
+                self._raise_if_cancel_requested()
                 await self._hold_while_paused()
                 if stop := self._budget_stop():
                     return self._finish(RunStatus.BUDGET_EXCEEDED, None, stop)
@@ -104,6 +105,7 @@ class AgentRun(ModelSteps, ToolSteps):
         self._set_status(RunStatus.WAITING_FOR_MODEL)
         self._drain_inbox()
         decided = await self._decide()
+        self._raise_if_cancel_requested()
         if isinstance(decided, str):
             return self._finish(RunStatus.BUDGET_EXCEEDED, None, decided)
         self.step += 1
@@ -120,6 +122,14 @@ class AgentRun(ModelSteps, ToolSteps):
         await self._handle_tool_calls(decision.tool_calls)
         self._publish()
         return None
+
+    def _raise_if_cancel_requested(self) -> None:
+        """Honour a cancel that an activity swallowed. An activity that completes after the run is
+        cancelled hands back its result and the SDK clears the cancellation (WAIT_CANCELLATION_COMPLETED),
+        so without this the run would go on, e.g. into a 24 h approval wait, and never end cancelled.
+        Patched so runs recorded before it replay as they ran."""
+        if workflow.cancellation_reason() is not None and workflow.patched("late-cancel"):
+            raise asyncio.CancelledError()
 
     # ---- handlers ------------------------------------------------------------------------------
 

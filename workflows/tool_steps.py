@@ -92,6 +92,7 @@ class ToolSteps:
             )
 
     async def _run_call(self, call: ToolCall, spec: ToolSpec, key: str) -> ToolResult:
+        self._raise_if_cancel_requested()  # a cancelled run starts no further side effects
         result = await self._execute(call, spec, key)
         if result.error_type == "outcome_unknown" and workflow.patched("outcome-resolution"):
             result = await self._resolve_unknown(call, spec, key, result)
@@ -107,6 +108,7 @@ class ToolSteps:
         if guarded:
             await self._ledger("tools.propose", ProposeToolCallInput(
                 run_id=workflow.info().workflow_id, tool_call=call, idempotency_key=key, requires_approval=True))
+        self._raise_if_cancel_requested()  # never start a day-long wait for a cancelled run
         now = workflow.now()
         timeout = timedelta(seconds=self.request.approval_timeout_s)
         self.approvals.pending[call.id] = PendingApproval(
