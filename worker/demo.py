@@ -25,6 +25,9 @@ from urllib.parse import urlparse
 from inference.embedded_model import DEFAULT_MODEL, ensure_model
 from inference.llama_server import LlamaServerConfig, start_llama_server
 from activities.gateway.catalogue import load_models_file
+from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
+from temporalio.service import RPCError
+
 from worker.binaries import find_binary
 from worker.client import connect
 from worker.devserver import DEFAULT_CONFIG, DevServer, load_dev_config, port_open
@@ -140,13 +143,25 @@ def print_commands(prefix: str, run_id: str, pending: list) -> None:
 
 async def follow(address: str, run_id: str, stack: Stack) -> None:
     client = await connect(address)
-    handle = client.get_workflow_handle(run_id)
-    prefix = cli_prefix(address)
-    seen: tuple | None = None
+    await watch(client.get_workflow_handle(run_id), cli_prefix(address), stack)
+
+
+async def watch(handle: WorkflowHandle, prefix: str, stack: Stack, poll_s: float = 0.5) -> None:
+    """Print each change of the run's state until it ends. A failed query (a workflow task failing, a
+    worker restarting) is reported once and retried: the stack stays up so the run can be inspected."""
+    run_id = handle.id
+    seen: tuple | str | None = None
     started = time.monotonic()
     while True:
         stack.check_alive()
-        state = await handle.query(AgentRun.state)
+        try:
+            state = await handle.query(AgentRun.state)
+        except (WorkflowQueryFailedError, RPCError) as e:
+            if seen != (problem := f"state query failed (retrying): {e}"):
+                seen = problem
+                say(f"[{time.monotonic() - started:6.1f}s] {problem}")
+            await asyncio.sleep(poll_s)  # a person-facing progress display, not synchronisation
+            continue
         now = (state.status, state.step, state.last_action)
         if now != seen:
             seen = now
@@ -161,7 +176,7 @@ async def follow(address: str, run_id: str, stack: Stack) -> None:
             say(f"  history: {prefix} workflow show -w {run_id}")
             say("Press Ctrl-C to stop the server, model and worker.")
             return
-        await asyncio.sleep(0.5)  # a person-facing progress display, not synchronisation
+        await asyncio.sleep(poll_s)  # a person-facing progress display, not synchronisation
 
 
 async def start_demo(address: str) -> str:
