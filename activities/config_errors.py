@@ -21,6 +21,7 @@ def problems(error: ValidationError, env_names: Mapping[str, str] | None = None,
             where = env_names.get(loc[0], loc[0])
         else:
             where = ".".join(loc) or whole
-        reason = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        # Our own validators raise ValueError, which pydantic prefixes with "Value error, ".
+        reason = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
         found.append(f"{where}: {reason}")
     return "; ".join(found)

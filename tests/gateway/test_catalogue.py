@@ -45,7 +45,7 @@ def test_environment_expansion_and_key_availability(tmp_path):
         ([{**ENTRY, "colour": "red"}], None, "models.0.colour: unknown key"),
         ([{**ENTRY, "provider": "acme"}], None, "models.0.provider"),
         ([{**ENTRY, "context_window": 0}], None, "models.0.context_window"),
-        ([{**ENTRY, "data_classes": ["confidential"]}], None, "only self-hosted models may receive confidential data"),
+        ([{**ENTRY, "data_classes": ["confidential"]}], None, "models.0: only self-hosted models may receive confidential data"),
         ([ENTRY], {"plan": ["m"], "act": ["ghost"]}, "route 'act' names unknown models ['ghost']"),
         ([ENTRY, ENTRY], None, "repeated: ['m']"),
     ],
