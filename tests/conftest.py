@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from activities.context.blobs import open_blob_store
 from activities.context.tool_catalogue import ToolCatalogueActivities
 from activities.tools.registry import ToolRegistry
+from activities.tools.workspaces import workspace_dir
 from inference.embedded_model import DEFAULT_MODEL, ensure_model
 from inference.llama_server import LlamaServerConfig, start_llama_server
 from worker.binaries import find_binary
@@ -96,6 +97,16 @@ def model_activities(model: object, settings: Settings) -> list:
     """A scripted model's activities, bound to the settings' blob store, plus the catalogue store they read."""
     model.blobs = open_blob_store(settings.blob_store, data_dir=settings.data_dir)
     return [model.catalogue, model.decide, model.decide_with_context, ToolCatalogueActivities(model.blobs).store]
+
+
+def chain_id(handle: object) -> str:
+    """The run chain a started run's effects are keyed by: `<workflow id>/<first run id>`."""
+    return f"{handle.id}/{handle.first_execution_run_id}"
+
+
+def run_workspace(settings: Settings, handle: object) -> Path:
+    """The private workspace directory of a started run's chain."""
+    return workspace_dir(settings.workspaces, chain_id(handle))
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 20, what: str = "condition") -> None:

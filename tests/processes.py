@@ -26,6 +26,8 @@ class WorkerProcess:
             "AGENT_DATA_DIR": str(data_dir),
             "AGENT_MODEL_BASE_URL": model_base_url,
             "PYTHONPATH": str(REPO_ROOT),
+            # A killed worker's tool attempt blocks the next one until its lease ends: short in tests.
+            "AGENT_TOOL_LEASE_S": "3",
         }
         if tool_modules:
             self.env["AGENT_TOOL_MODULES"] = tool_modules

@@ -8,7 +8,8 @@ from pathlib import Path
 from temporalio.client import Client
 
 from activities.ledger import Ledger
-from tests.conftest import eventually
+from activities.tools.workspaces import workspace_dir
+from tests.conftest import chain_id, eventually
 from tests.crash_tools import EFFECT_MARKER, RELEASE_BEFORE, RELEASE_FILE
 from tests.wire_server import ModelWireServer, tool_then_answer
 from tests.processes import WorkerProcess
@@ -22,25 +23,28 @@ async def crash_run(client: Client, address: str, tmp_path: Path, kill_when: str
                     tool: str = "gated_append") -> tuple[RunResult, Path, dict]:
     queue, run_id = f"tq-{uuid.uuid4()}", f"crash-{uuid.uuid4()}"
     data = tmp_path / "data"
-    workspace = data / "workspaces" / run_id
     ledger = Ledger(data / "ledger.sqlite")
     responder = tool_then_answer(tool, {"path": "ledger.txt", "line": LINE}, "appended")
     with ModelWireServer(responder) as model:
         worker_args = (address, queue, data, model.base_url)
         first = WorkerProcess(*worker_args, tool_modules="activities.tools.workspace_files,tests.crash_tools").start()
         try:
-            if kill_when == "after_completion":
-                workspace.mkdir(parents=True)
-                (workspace / RELEASE_FILE).touch()
+            # Started paused, so the test can prepare the run's workspace before its first step.
             handle = await client.start_workflow(
-                "AgentRun", RunRequest(goal="record the payment"), id=run_id, task_queue=queue, result_type=RunResult
+                "AgentRun", RunRequest(goal="record the payment"), id=run_id, task_queue=queue, result_type=RunResult,
+                start_signal="pause",
             )
+            workspace, key = run_workspace_in(data, handle), f"{chain_id(handle)}/call-1-1"
+            workspace.mkdir(parents=True)
+            if kill_when == "after_completion":
+                (workspace / RELEASE_FILE).touch()
+            await handle.signal("resume")
             if kill_when == "before_effect":
                 await eventually(_exists(workspace / f"waiting-{RELEASE_BEFORE}"), timeout_s=60, what="the tool to start")
             elif kill_when == "during_tool":
                 await eventually(_exists(workspace / EFFECT_MARKER), timeout_s=60, what="the side effect")
             else:
-                await eventually(_succeeded(ledger, f"{run_id}/call-1-1"), timeout_s=60, what="the ledger receipt")
+                await eventually(_succeeded(ledger, key), timeout_s=60, what="the ledger receipt")
             first.kill()
             (workspace / RELEASE_BEFORE).touch()  # the retry may act now
         finally:
@@ -52,7 +56,11 @@ async def crash_run(client: Client, address: str, tmp_path: Path, kill_when: str
                 await handle.execute_update(AgentRun.resolve_outcome, ResolveOutcomeInput(
                     tool_call_id="call-1-1", decision="mark_done", by="ops"))
             result = await handle.result()
-    return result, workspace / "ledger.txt", ledger.receipt(f"{run_id}/call-1-1")
+    return result, workspace / "ledger.txt", ledger.receipt(key)
+
+
+def run_workspace_in(data: Path, handle) -> Path:
+    return workspace_dir(data / "workspaces", chain_id(handle))
 
 
 def _unresolved(handle):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from temporalio import activity
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from activities.decision import render_prompt
 from activities.ledger import open_ledger
 from activities.tools.registry import ToolRegistry
-from tests.conftest import eventually, make_worker, registry_with
+from tests.conftest import chain_id, eventually, make_worker, registry_with, run_workspace
 from tests.governed_tools import INJECTION
 from tests.scripted import ScriptedModel, call, final
 from workflows.agent_run import AgentRun
@@ -43,8 +44,8 @@ async def waiting(handle: WorkflowHandle, what: str = "pending_approvals", count
     return await handle.query(AgentRun.state)
 
 
-def effects(settings, run_id: str) -> list[str]:
-    log = settings.workspaces / run_id / "effects.log"
+def effects(settings, handle: WorkflowHandle) -> list[str]:
+    log = run_workspace(settings, handle) / "effects.log"
     return log.read_text().splitlines() if log.exists() else []
 
 
@@ -57,11 +58,11 @@ async def test_injected_instruction_cannot_skip_approval(ts_env, settings):
         state = await waiting(handle)
         [pending] = state.pending_approvals
         assert pending.tool == "transfer_funds" and "always needs approval" in pending.reason
-        assert effects(settings, run_id) == []
+        assert effects(settings, handle) == []
         await handle.execute_update(AgentRun.reject, RejectInput(tool_call_id=pending.tool_call_id, approver="sec"))
         result = await handle.result()
         audit = (await handle.query(AgentRun.state)).approvals
-    assert result.status == RunStatus.COMPLETED and effects(settings, run_id) == []
+    assert result.status == RunStatus.COMPLETED and effects(settings, handle) == []
     assert [(a.tool, a.decision, a.by) for a in audit] == [("transfer_funds", "rejected", "sec")]
     assert "always needs approval" in audit[0].reason
     prompt = render_prompt(model.calls[1].messages, model.calls[1].tools)
@@ -81,11 +82,11 @@ async def test_edit_before_approve_runs_the_edited_call_under_its_own_hash(ts_en
         assert reply.endswith("with edited arguments")
         await handle.result()
         [record] = (await handle.query(AgentRun.state)).approvals
-    assert (settings.workspaces / run_id / "out.txt").read_text() == "final"
+    assert (run_workspace(settings, handle) / "out.txt").read_text() == "final"
     assert record.edited_arguments == edited and record.arguments_hash == pending.arguments_hash
     ledger = open_ledger(settings.ledger_path)
-    original = ledger.receipt(f"{run_id}/{pending.tool_call_id}")
-    ran = ledger.receipt(f"{run_id}/{pending.tool_call_id}~{arguments_hash(edited)[:12]}")
+    original = ledger.receipt(f"{chain_id(handle)}/{pending.tool_call_id}")
+    ran = ledger.receipt(f"{chain_id(handle)}/{pending.tool_call_id}~{arguments_hash(edited)[:12]}")
     assert original["status"] == "proposed" and ran["status"] == "succeeded"
 
 
@@ -106,7 +107,7 @@ async def test_approve_all_decides_every_pending_call_of_the_step(ts_env, settin
         assert "no pending approvals" in str(nothing_left.value.cause)
         result = await handle.result()
     assert approved == ["call-1-1", "call-1-2"] and result.status == RunStatus.COMPLETED
-    assert sorted(p.name for p in (settings.workspaces / run_id).iterdir()) == ["a.txt", "b.txt"]
+    assert sorted(p.name for p in run_workspace(settings, handle).iterdir()) == ["a.txt", "b.txt"]
 
 
 async def test_tenant_allow_list_and_always_approval_policy(ts_env, settings, tmp_path):
@@ -130,13 +131,18 @@ async def test_tenant_allow_list_and_always_approval_policy(ts_env, settings, tm
                           ("abandon", 0, '"error_type":"abandoned"')])
 async def test_outcome_unknown_waits_for_a_person_who_decides(ts_env, settings, decision, expected_effects, model_sees):
     """An interrupted non-idempotent call is never retried blindly: a person marks it done, retries or abandons it."""
-    run_id = f"gov-{uuid.uuid4()}"
     args = {"to": "bob", "amount_cents": 250}
-    # A previous attempt of this call started and its worker died: the ledger says 'started'.
-    open_ledger(settings.ledger_path).begin(f"{run_id}/call-1-1", run_id, "send_payment", arguments_hash(args))
-    model = ScriptedModel(call("send_payment", **args), final("done"))
+
+    def interrupted_payment(_) -> Decision:
+        # A previous attempt of this call started and its worker died: the ledger says 'started'.
+        info = activity.info()
+        chain = f"{info.workflow_id}/{info.workflow_run_id}"
+        open_ledger(settings.ledger_path).begin(f"{chain}/call-1-1", chain, "send_payment", arguments_hash(args))
+        return call("send_payment", **args)
+
+    model = ScriptedModel(interrupted_payment, final("done"))
     async with make_worker(ts_env.client, settings, model, GOVERNED):
-        handle = await start(ts_env, settings, RunRequest(goal="pay bob"), run_id)
+        handle = await start(ts_env, settings, RunRequest(goal="pay bob"))
         state = await waiting(handle, "pending_resolutions")
         assert state.status == RunStatus.WAITING_FOR_HUMAN and state.pending_resolutions[0].tool == "send_payment"
         with pytest.raises(WorkflowUpdateFailedError):
@@ -145,7 +151,7 @@ async def test_outcome_unknown_waits_for_a_person_who_decides(ts_env, settings, 
             tool_call_id="call-1-1", decision=decision, by="ops", data={"paid": 250} if decision == "mark_done" else None))
         result = await handle.result()
         audit = (await handle.query(AgentRun.state)).approvals
-    assert result.status == RunStatus.COMPLETED and len(effects(settings, run_id)) == expected_effects
+    assert result.status == RunStatus.COMPLETED and len(effects(settings, handle)) == expected_effects
     assert model_sees in "".join(m.content for m in model.calls[-1].messages)
     assert [(a.decision, a.by, a.reason) for a in audit] == [(decision, "ops", "outcome_unknown")]
 

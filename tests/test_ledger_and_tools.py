@@ -10,6 +10,7 @@ from activities.tools.execute import ToolActivities
 from activities.tools.registry import ToolRegistrationError, ToolRegistry, tool
 from activities.tools.workspace_files import AppendFileArgs
 from tests.conftest import registry_with
+from activities.tools.workspaces import workspace_dir
 from workflows.contracts import ExecuteToolInput, ToolCall, arguments_hash
 
 
@@ -29,14 +30,14 @@ async def test_retry_returns_the_receipt_instead_of_acting_again(tools, tmp_path
     first = await env.run(tools.execute, call_input("append_file", path="log.txt", line="paid"))
     second = await env.run(tools.execute, call_input("append_file", path="log.txt", line="paid"))
     assert first.status == second.status == "ok" and second.from_ledger and not first.from_ledger
-    assert (tmp_path / "workspaces" / "run-1" / "log.txt").read_text() == "paid\n"
+    assert (workspace_dir(tmp_path / "workspaces", "run-1") / "log.txt").read_text() == "paid\n"
 
 
 async def test_interrupted_keyed_tool_is_reconciled_not_repeated(tools, tmp_path):
     """A receipt left 'started' after the effect is resolved by the tool's reconcile, not by acting again."""
     key = "run-1/call-1-1"
     tools.ledger.begin(key, "run-1", "append_file", arguments_hash({"path": "log.txt", "line": "once"}))
-    workspace = tmp_path / "workspaces" / "run-1"
+    workspace = workspace_dir(tmp_path / "workspaces", "run-1")
     workspace.mkdir(parents=True)
     (workspace / "log.txt").write_text("once\n")
     tools.ledger.save_pre_state(key, {"offset": 0})

@@ -12,7 +12,7 @@ from temporalio.worker import Worker
 
 from activities.gateway.breaker import BreakerRegistry
 from tests.benchmarks.baseline_workflow import ByValueLoop, echo_transcript
-from tests.conftest import dev_server_config, make_worker, registry_with, wire_model, write_models_file
+from tests.conftest import dev_server_config, make_worker, registry_with, run_workspace, wire_model, write_models_file
 from tests.gateway.test_runs_through_the_gateway import gateway_worker
 from tests.scripted import ScriptedModel, call, final
 from tests.test_replay import replayer
@@ -109,13 +109,15 @@ async def test_compaction_keeps_p0_and_a_continued_run_resumes_with_the_summary(
         settings.workspaces.mkdir(parents=True, exist_ok=True)
         async with gateway_worker(limited, settings, path, BreakerRegistry()):
             run_id = f"compact-{uuid.uuid4()}"
-            (settings.workspaces / run_id).mkdir()
-            (settings.workspaces / run_id / "big.txt").write_text("line of log output\n" * 150)
+            # Started paused, so the log is in the run's workspace before its first step reads it.
             handle = await limited.start_workflow(
                 AgentRun.run, RunRequest(goal="read the log until you know it", max_output_tokens=128,
                                          allowed_tools=["read_file"],
                                          budgets=Budgets(max_steps=40)),
-                id=run_id, task_queue=settings.task_queue, result_type=RunResult)
+                id=run_id, task_queue=settings.task_queue, result_type=RunResult, start_signal="pause")
+            run_workspace(settings, handle).mkdir(parents=True)
+            (run_workspace(settings, handle) / "big.txt").write_text("line of log output\n" * 150)
+            await handle.signal(AgentRun.resume)
             result = await handle.result()
             state = await handle.query(AgentRun.state)
     assert result.status == RunStatus.COMPLETED and state.compactions and state.continued_runs >= 1

@@ -66,7 +66,8 @@ def build_tool_layer(settings: Settings, registry: ToolRegistry | None = None) -
     registry = registry or ToolRegistry.from_modules(settings.tool_modules, entry_point_group=TOOL_ENTRY_POINTS)
     tenant_tools = load_tenant_policy(settings.tenant_policy) if settings.tenant_policy else None
     tools = ToolActivities(registry, ledger, settings.workspaces, dynamic_tools=mcp.tool_for, tenant_tools=tenant_tools,
-                           blobs=open_blob_store(settings.blob_store, data_dir=settings.data_dir))
+                           blobs=open_blob_store(settings.blob_store, data_dir=settings.data_dir),
+                           lease_s=settings.tool_lease_s)
     return ToolLayer(tools, LedgerActivities(ledger), MCPActivities(mcp))
 
 

@@ -27,6 +27,8 @@ class Settings(BaseModel):
     mcp_config: Path | None = Field(None, description="AGENT_MCP_CONFIG: MCP servers file (YAML)")
     blob_store: str | None = Field(None, description="AGENT_BLOB_STORE: s3://bucket/prefix?endpoint=...; empty = data_dir/blobs")
     tenant_policy: Path | None = Field(None, description="AGENT_TENANT_POLICY: per-tenant tool allow-lists (YAML)")
+    tool_lease_s: float = Field(15.0, gt=0, description="AGENT_TOOL_LEASE_S: how long a dead worker's tool "
+                                "attempt blocks the next one (renewed while the attempt runs)")
     tool_modules: list[str] = Field(list(DEFAULT_TOOL_MODULES), description="AGENT_TOOL_MODULES, comma-separated")
     log_level: str = Field("info", description="AGENT_LOG_LEVEL")
 
@@ -52,6 +54,7 @@ _ENV = {
     "mcp_config": "AGENT_MCP_CONFIG",
     "tenant_policy": "AGENT_TENANT_POLICY",
     "blob_store": "AGENT_BLOB_STORE",
+    "tool_lease_s": "AGENT_TOOL_LEASE_S",
     "tool_modules": "AGENT_TOOL_MODULES",
     "log_level": "AGENT_LOG_LEVEL",
 }

@@ -69,10 +69,23 @@ class AgentRun(ModelSteps, ToolSteps):
         self.model_events: list[ModelEvent] = list(carry.model_events) if carry else []
         self.current_model: str | None = None
         self._published: tuple | None = None
+        self.chain_id = ""  # set first thing in run(): see _run_chain_id
+
+    def _run_chain_id(self) -> str:
+        """What keys this run's effects, workspace and run-scoped memories: the workflow id and the
+        chain's first run id. The same across retries, continue-as-new and reset (a reset run keeps
+        its chain's first run id), and new when a workflow id is reused, so a second run under a
+        closed run's id never gets the first one's receipts. Runs recorded before it keep the bare
+        workflow id they started with."""
+        info = workflow.info()
+        if workflow.patched("run-chain-keys"):
+            return f"{info.workflow_id}/{info.first_execution_run_id}"
+        return info.workflow_id
 
     @workflow.run
     async def run(self, request: RunRequest) -> RunResult:
         try:
+            self.chain_id = self._run_chain_id()
             if not self.tools:
                 self.tools = await self._load_tools()
             if self.models is None and workflow.patched("model-gateway"):

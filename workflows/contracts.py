@@ -194,7 +194,8 @@ class ToolCall(_Wire):
 
 
 class ExecuteToolInput(_Wire):
-    run_id: str = Field(description="the workflow id: stable across continue-as-new")
+    run_id: str = Field(description="the run chain: workflow id and first run id; stable across retries,"
+                        " continue-as-new and reset, new when a workflow id is reused")
     tenant_id: str
     user_id: str = "anonymous"
     tool_call: ToolCall

@@ -64,7 +64,7 @@ class ModelSteps:
                 RetrieveContextInput(
                     query=self.request.goal,
                     access=Access(tenant_id=self.request.tenant_id, user_id=self.request.user_id,
-                                  run_id=workflow.info().workflow_id),
+                                  run_id=self.chain_id),
                 ),
                 result_type=RetrieveContextResult,
                 start_to_close_timeout=timedelta(seconds=60),

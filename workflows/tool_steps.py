@@ -70,7 +70,7 @@ class ToolSteps:
             call = ToolCall(id=call_id, tool=spec.name, arguments=proposed.arguments,
                             arguments_hash=arguments_hash(proposed.arguments), risk_level=spec.risk_level)
             plans.append(_Plan(call_id, proposed.tool, spec=spec, call=call, ask=verdict.action == "ask",
-                               reason=verdict.reason, key=f"{workflow.info().workflow_id}/{call.id}"))
+                               reason=verdict.reason, key=f"{self.chain_id}/{call.id}"))
         asking = [p for p in plans if p.ask]
         decisions = await asyncio.gather(*(self._approval(p.call, p.key, p.reason) for p in asking))
         for plan, decided in zip(asking, decisions):
@@ -107,7 +107,7 @@ class ToolSteps:
         guarded = workflow.patched("ledger-approvals")
         if guarded:
             await self._ledger("tools.propose", ProposeToolCallInput(
-                run_id=workflow.info().workflow_id, tool_call=call, idempotency_key=key, requires_approval=True))
+                run_id=self.chain_id, tool_call=call, idempotency_key=key, requires_approval=True))
         self._raise_if_cancel_requested()  # never start a day-long wait for a cancelled run
         now = workflow.now()
         timeout = timedelta(seconds=self.request.approval_timeout_s)
@@ -143,7 +143,7 @@ class ToolSteps:
             key = f"{key}~{call.arguments_hash[:12]}"
             if guarded:
                 await self._ledger("tools.propose", ProposeToolCallInput(
-                    run_id=workflow.info().workflow_id, tool_call=call, idempotency_key=key, requires_approval=True))
+                    run_id=self.chain_id, tool_call=call, idempotency_key=key, requires_approval=True))
         if guarded:
             await self._ledger("tools.approve_call", ApproveToolCallInput(
                 idempotency_key=key, arguments_hash=call.arguments_hash, approver=record.by))
@@ -161,7 +161,7 @@ class ToolSteps:
             result = await workflow.execute_activity(
                 "tools.execute",
                 ExecuteToolInput(
-                    run_id=workflow.info().workflow_id,
+                    run_id=self.chain_id,
                     tenant_id=self.request.tenant_id,
                     user_id=self.request.user_id,
                     tool_call=call,
@@ -196,7 +196,7 @@ class ToolSteps:
                 reason="outcome_unknown"))
             resolved = await workflow.execute_activity(
                 "tools.resolve_unknown",
-                ResolveUnknownInput(run_id=workflow.info().workflow_id, idempotency_key=key,
+                ResolveUnknownInput(run_id=self.chain_id, idempotency_key=key,
                                     decision=decision.decision, by=decision.by, comment=decision.comment,
                                     data=decision.data),
                 result_type=ResolveUnknownResult,

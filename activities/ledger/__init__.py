@@ -17,6 +17,7 @@ from activities.ledger.base import (
     LedgerBackend,
     LedgerConflict,
     LedgerStateError,
+    LeaseLost,
     Status,
 )
 from activities.ledger.sqlite import SqliteLedger
@@ -25,7 +26,7 @@ Ledger = SqliteLedger  # the name existing callers use; annotate with LedgerBack
 
 __all__ = [
     "FINAL", "STATUSES", "Begin", "FinalStatus", "HumanDecision", "Ledger", "LedgerBackend", "LedgerConflict",
-    "LedgerStateError", "SqliteLedger", "Status", "open_ledger",
+    "LedgerStateError", "LeaseLost", "SqliteLedger", "Status", "open_ledger",
 ]
 
 

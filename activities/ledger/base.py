@@ -8,7 +8,14 @@ One receipt per idempotency key (`<workflow id>/<call id>`), bound to the hash o
 
 Temporal retries an activity whose worker died, so a tool can be asked twice for the same call. `begin`
 tells the caller whether the key is new, already recorded, interrupted (a worker died between `begin`
-and `finish`) or not approved yet, and the caller acts on that. Every transition is also appended to
+and `finish`), busy (an earlier attempt still holds its lease) or not approved yet, and the caller acts
+on that.
+
+Leases fence attempts. A thread cannot be killed, so an attempt that timed out or was cancelled may
+still be running its handler. The attempt that claims a key holds a lease (`lease_owner`,
+`lease_until`) that its worker renews while the handler runs; another attempt that finds a live lease
+waits instead of reconciling, and `finish` only takes the result of the lease holder. A worker that
+dies stops renewing, so its lease expires and the next attempt reconciles. Every transition is also appended to
 `tool_receipt_events`, the per-call audit trail. Backends differ only in how they connect and lock a
 row (`SqliteLedger`: BEGIN IMMEDIATE; `PostgresLedger`: SELECT ... FOR UPDATE).
 """
@@ -45,7 +52,9 @@ CREATE TABLE IF NOT EXISTS tool_receipts (
     decision TEXT,
     decided_by TEXT,
     created_at DOUBLE PRECISION NOT NULL,
-    updated_at DOUBLE PRECISION NOT NULL
+    updated_at DOUBLE PRECISION NOT NULL,
+    lease_owner TEXT,
+    lease_until DOUBLE PRECISION NOT NULL DEFAULT 0
 )""",
     """
 CREATE TABLE IF NOT EXISTS tool_receipt_events (
@@ -61,8 +70,10 @@ CREATE TABLE IF NOT EXISTS tool_receipt_events (
 )
 COLUMNS = (
     "idempotency_key", "run_id", "tool", "arguments_hash", "status", "attempts", "requires_approval",
-    "pre_state", "result", "decision", "decided_by", "created_at", "updated_at",
+    "pre_state", "result", "decision", "decided_by", "created_at", "updated_at", "lease_owner", "lease_until",
 )
+# Ledgers created before leases existed get the two columns added at open.
+LEASE_COLUMNS = (("lease_owner", "TEXT"), ("lease_until", "DOUBLE PRECISION NOT NULL DEFAULT 0"))
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM tool_receipts WHERE idempotency_key = ?"
 
 Query = Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]]
@@ -76,9 +87,13 @@ class LedgerStateError(Exception):
     """A transition the state machine does not allow (e.g. resolving a call that is not outcome_unknown)."""
 
 
+class LeaseLost(LedgerStateError):
+    """An attempt tried to record a result after its lease passed to another attempt: fenced off."""
+
+
 @dataclass(frozen=True)
 class Begin:
-    state: Literal["new", "recorded", "interrupted", "not_approved"]
+    state: Literal["new", "recorded", "interrupted", "not_approved", "busy"]
     attempts: int
     pre_state: dict[str, Any]
     status: str | None = None
@@ -123,16 +138,19 @@ class LedgerBackend(ABC):
                 row = self._get(q, key, arguments_hash)
             return _receipt(row)
 
-    def begin(self, key: str, run_id: str, tool: str, arguments_hash: str) -> Begin:
-        """Claim the call for one attempt, or say why not (recorded, interrupted, not approved)."""
+    def begin(self, key: str, run_id: str, tool: str, arguments_hash: str, owner: str = "",
+              lease_s: float = 0.0) -> Begin:
+        """Claim the call for one attempt (`owner`, leased for `lease_s`), or say why not: recorded,
+        interrupted, busy (another attempt's lease is live) or not approved."""
         with self._transaction() as q:
             row = self._get(q, key, arguments_hash)
+            now = time.time()
+            lease = (owner or None, now + lease_s if owner else 0.0)
             if row is None:
-                now = time.time()
                 q(
                     "INSERT INTO tool_receipts (idempotency_key, run_id, tool, arguments_hash, status, attempts,"
-                    " created_at, updated_at) VALUES (?, ?, ?, ?, 'started', 1, ?, ?)",
-                    (key, run_id, tool, arguments_hash, now, now),
+                    " created_at, updated_at, lease_owner, lease_until) VALUES (?, ?, ?, ?, 'started', 1, ?, ?, ?, ?)",
+                    (key, run_id, tool, arguments_hash, now, now, *lease),
                 )
                 self._event(q, key, None, "started", "worker", None)
                 return Begin("new", 1, {})
@@ -141,20 +159,37 @@ class LedgerBackend(ABC):
                 return Begin("recorded", attempts, row["pre_state"], status, row["result"])
             if status == "proposed" and row["requires_approval"]:
                 return Begin("not_approved", attempts, row["pre_state"], status)
+            if status == "started" and row["lease_owner"] not in (None, owner) and row["lease_until"] > now:
+                return Begin("busy", attempts, row["pre_state"], status)
             # proposed (no approval needed), approved, or approved again by a person's `retry`.
-            self._set(q, key, status, "started", "worker", None, attempts=attempts + 1, pre_state={})
+            self._set(q, key, status, "started", "worker", None, attempts=attempts + 1, pre_state={},
+                      lease_owner=lease[0], lease_until=lease[1])
             if status == "started":
-                # The previous attempt never finished: the worker died between begin and finish.
+                # The previous attempt never finished: its worker died, or its lease ran out.
                 return Begin("interrupted", attempts + 1, row["pre_state"])
             return Begin("new", attempts + 1, {})
+
+    def renew(self, keys: list[str], owner: str, lease_s: float) -> None:
+        """Extend `owner`'s live leases; a key another attempt took over is left alone."""
+        with self._transaction() as q:
+            for key in keys:
+                q("UPDATE tool_receipts SET lease_until = ? WHERE idempotency_key = ? AND lease_owner = ?"
+                  " AND status = 'started'", (time.time() + lease_s, key, owner))
+
+    def release(self, key: str, owner: str) -> None:
+        """Give up a lease without a result (the handler crashed): the next attempt reconciles at once."""
+        with self._transaction() as q:
+            q("UPDATE tool_receipts SET lease_owner = NULL, lease_until = 0 WHERE idempotency_key = ?"
+              " AND lease_owner = ? AND status = 'started'", (key, owner))
 
     def save_pre_state(self, key: str, pre_state: dict[str, Any]) -> None:
         with self._transaction() as q:
             q("UPDATE tool_receipts SET pre_state = ?, updated_at = ? WHERE idempotency_key = ?",
               (json.dumps(pre_state), time.time(), key))
 
-    def finish(self, key: str, status: FinalStatus, result: dict[str, Any]) -> None:
-        """started -> a final status with the normalized result; anything else is a bug, refused."""
+    def finish(self, key: str, status: FinalStatus, result: dict[str, Any], owner: str = "") -> None:
+        """started -> a final status with the normalized result; anything else is a bug, refused.
+        With `owner`, only the lease holder may finish: a fenced attempt gets LeaseLost."""
         if status not in FINAL:
             raise LedgerStateError(f"finish() takes a final status, not {status!r}")
         with self._transaction() as q:
@@ -162,7 +197,10 @@ class LedgerBackend(ABC):
             if row is None or row["status"] != "started":
                 found = None if row is None else row["status"]
                 raise LedgerStateError(f"cannot finish {key!r} as {status}: it is {found}, not started")
-            self._set(q, key, "started", status, "worker", result.get("error_type"), result=result)
+            if owner and row["lease_owner"] not in (None, owner):
+                raise LeaseLost(f"attempt {owner} of {key!r} lost its lease to {row['lease_owner']}; not recorded")
+            self._set(q, key, "started", status, "worker", result.get("error_type"), result=result,
+                      lease_owner=None, lease_until=0.0)
 
     def resolve(self, key: str, decision: HumanDecision, by: str, comment: str | None = None,
                 result: dict[str, Any] | None = None) -> dict:

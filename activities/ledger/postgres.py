@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from activities.ledger.base import SCHEMA, LedgerBackend, Query
+from activities.ledger.base import LEASE_COLUMNS, SCHEMA, LedgerBackend, Query
 
 _SCHEMA_LOCK = 727274  # any constant: orders concurrent first starts of several workers
 
@@ -30,6 +30,8 @@ class PostgresLedger(LedgerBackend):
             q("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
             for ddl in SCHEMA:
                 q(ddl, ())
+            for name, kind in LEASE_COLUMNS:
+                q(f"ALTER TABLE tool_receipts ADD COLUMN IF NOT EXISTS {name} {kind}", ())
 
     @contextmanager
     def _transaction(self) -> Iterator[Query]:

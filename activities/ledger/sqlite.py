@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from activities.ledger.base import SCHEMA, LedgerBackend, Query
+from activities.ledger.base import LEASE_COLUMNS, SCHEMA, LedgerBackend, Query
 
 # Ledgers written before the state machine had proposed/approved/outcome_unknown: same key columns,
 # a narrower CHECK. They are copied into the new table once, at open.
@@ -39,6 +39,10 @@ class SqliteLedger(LedgerBackend):
             if legacy:
                 db.execute(_LEGACY_COPY)
                 db.execute("DROP TABLE tool_receipts_legacy")
+            columns = {row[1] for row in db.execute("PRAGMA table_info(tool_receipts)")}
+            for name, kind in LEASE_COLUMNS:
+                if name not in columns:
+                    db.execute(f"ALTER TABLE tool_receipts ADD COLUMN {name} {kind}")
             db.execute("COMMIT")
 
     def _connect(self) -> sqlite3.Connection:

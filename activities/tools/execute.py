@@ -7,7 +7,7 @@ Tools come from the registry, or from `dynamic_tools` (a lookup by name, e.g. th
 from __future__ import annotations
 
 import asyncio
-import re
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,12 +20,14 @@ from temporalio.exceptions import ApplicationError
 from activities.context.blobs import BlobStore
 from activities.context.references import reference_if_large
 from activities.heartbeat import with_heartbeats
-from activities.ledger import LedgerBackend, LedgerConflict
+from activities.ledger import Begin, LeaseLost, LedgerBackend, LedgerConflict
+from activities.tools.attempts import AttemptRunner
 from activities.tools.registry import Tool, ToolContext, ToolError, ToolRegistry
+from activities.tools.workspaces import workspace_dir
 from workflows.contracts import ExecuteToolInput, ListToolsInput, ListToolsResult, ToolResult, arguments_hash
 
 log = structlog.get_logger(__name__)
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+_WORKER = uuid.uuid4().hex[:12]  # this process, in lease owners: "<worker>:<attempt>"
 
 
 def _error(error_type: str, message: str, retryable: bool = False) -> ToolResult:
@@ -35,16 +37,18 @@ def _error(error_type: str, message: str, retryable: bool = False) -> ToolResult
 class ToolActivities:
     def __init__(self, registry: ToolRegistry, ledger: LedgerBackend, workspaces: Path,
                  dynamic_tools: Callable[[str], Tool | None] | None = None,
-                 tenant_tools: dict[str, list[str]] | None = None, blobs: BlobStore | None = None) -> None:
+                 tenant_tools: dict[str, list[str]] | None = None, blobs: BlobStore | None = None,
+                 lease_s: float = 15.0) -> None:
         self.registry = registry
         self.tenant_tools = tenant_tools or {}
         self.ledger = ledger
         self.workspaces = workspaces
         self.dynamic_tools = dynamic_tools
         self.blobs = blobs
+        self.attempts = AttemptRunner(ledger, lease_s)
 
     def workspace_for(self, run_id: str) -> Path:
-        return self.workspaces / _UNSAFE.sub("_", run_id)
+        return workspace_dir(self.workspaces, run_id)
 
     @activity.defn(name="tools.list")
     async def list_tools(self, input: ListToolsInput | None = None) -> ListToolsResult:
@@ -67,8 +71,10 @@ class ToolActivities:
             return _error("arguments_hash_mismatch", "arguments do not match the hash that was approved")
 
         key = input.idempotency_key
+        owner = f"{_WORKER}:{uuid.uuid4().hex[:8]}"
         try:
-            begin = self.ledger.begin(key, input.run_id, t.name, call.arguments_hash)
+            begin = await with_heartbeats(self._claim(key, input.run_id, t.name, call.arguments_hash, owner),
+                                          {"tool": t.name, "waiting_for": "the ledger"})
         except LedgerConflict as e:
             return _error("idempotency_conflict", str(e))
         bound = log.bind(run_id=input.run_id, tool=t.name, key=key, attempt=begin.attempts)
@@ -93,24 +99,46 @@ class ToolActivities:
             save_pre_state=lambda state: self.ledger.save_pre_state(key, state),
         )
         if begin.state == "interrupted":
-            recovered = self._recover(t, ctx, args, begin.pre_state)
+            recovered = await asyncio.to_thread(self._recover, t, ctx, args, begin.pre_state)
             if recovered is not None:
                 bound.warning("tool.recovered_after_interruption", status=recovered.status)
-                return self._record(key, recovered)
+                return await asyncio.to_thread(self._record, key, recovered, owner)
             bound.warning("tool.rerun_after_interruption")
 
         bound.info("tool.start")
+        attempt = self.attempts.run(key, owner, lambda: self._attempt(t, ctx, args, owner, bound))
+        return await with_heartbeats(attempt, {"tool": t.name})
+
+    async def _claim(self, key: str, run_id: str, tool: str, arguments_hash: str, owner: str) -> Begin:
+        """Claim the key, waiting while an earlier attempt (a hung or cancelled one) still holds it."""
+        delay, logged = 0.1, False
+        while True:
+            begin = await asyncio.to_thread(self.ledger.begin, key, run_id, tool, arguments_hash, owner,
+                                            self.attempts.lease_s)
+            if begin.state != "busy":
+                return begin
+            if not logged:
+                log.warning("tool.waiting_for_earlier_attempt", key=key, tool=tool)
+                logged = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    def _attempt(self, t: Tool, ctx: ToolContext, args: Any, owner: str, bound: Any) -> ToolResult:
+        """The handler and its receipt, on the attempt's own thread: it records even if its activity
+        has already timed out, so the attempt waiting behind it finds the receipt."""
+        key = ctx.idempotency_key
         try:
-            data = await with_heartbeats(asyncio.to_thread(t.handler, ctx, args), {"tool": t.name})
+            data = t.handler(ctx, args)
         except ToolError as e:
             bound.info("tool.failed", error_type=e.error_type, message=str(e))
-            return self._record(key, _error(e.error_type, str(e)))
+            return self._record(key, _error(e.error_type, str(e)), owner)
         except Exception as e:
             # Unexpected: leave the receipt 'started' so the retry reconciles before acting again.
             bound.exception("tool.crashed")
+            self.ledger.release(key, owner)
             raise ApplicationError(f"tool {t.name} crashed: {e!r}", type="ToolCrashed") from e
         bound.info("tool.succeeded")
-        return self._record(key, ToolResult(status="ok", data=_jsonable(data)))
+        return self._record(key, ToolResult(status="ok", data=_jsonable(data)), owner)
 
     def _recover(self, t: Tool, ctx: ToolContext, args: Any, pre_state: dict) -> ToolResult | None:
         if t.idempotency == "idempotent":
@@ -124,7 +152,7 @@ class ToolActivities:
             "a person must decide whether to retry",
         )
 
-    def _record(self, key: str, result: ToolResult) -> ToolResult:
+    def _record(self, key: str, result: ToolResult, owner: str = "") -> ToolResult:
         if self.blobs is not None:
             # A large output is stored once and travels as digest + preview, in the ledger and in
             # history alike, so a 5 MB result never hits Temporal's payload limit.
@@ -136,7 +164,10 @@ class ToolActivities:
             status = "outcome_unknown"
         else:
             status = "succeeded" if result.status == "ok" else "failed"
-        self.ledger.finish(key, status, result.model_dump(mode="json", exclude={"from_ledger"}))
+        try:
+            self.ledger.finish(key, status, result.model_dump(mode="json", exclude={"from_ledger"}), owner)
+        except LeaseLost:
+            log.error("tool.fenced", key=key, owner=owner, status=status)  # another attempt owns the receipt
         return result
 
 

@@ -55,8 +55,14 @@ def list_files(ctx: ToolContext, args: ListFilesArgs) -> dict:
     directory = resolve_in_workspace(ctx.workspace, args.directory)
     if not directory.is_dir():
         return {"files": []}
-    files = sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file())
-    return {"files": files}
+    # Never through a link: a planted symlink to a directory would list what lies outside.
+    files = [
+        str((Path(top) / name).relative_to(directory))
+        for top, _, names in os.walk(directory, followlinks=False)
+        for name in names
+        if (Path(top) / name).is_file() and not (Path(top) / name).is_symlink()
+    ]
+    return {"files": sorted(files)}
 
 
 @tool(
@@ -69,8 +75,22 @@ def read_file(ctx: ToolContext, args: ReadFileArgs) -> dict:
     path = resolve_in_workspace(ctx.workspace, args.path)
     if not path.is_file():
         raise ToolError(f"no file {args.path!r} in the workspace", "not_found")
-    data = path.read_bytes()
-    return {"path": args.path, "content": data[:_MAX_READ].decode(errors="replace"), "bytes": len(data)}
+    data, size = _read_private(path, args.path)
+    return {"path": args.path, "content": data.decode(errors="replace"), "bytes": size}
+
+
+def _read_private(path: Path, shown: str) -> tuple[bytes, int]:
+    """Read a workspace file that is the workspace's own: never through a symlink swapped in after
+    the check (O_NOFOLLOW), never a hard link to a file that also lives outside (link count > 1)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as e:
+        raise ToolError(f"cannot read {shown!r}: {e.strerror}", "not_found") from e
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if info.st_nlink > 1:
+            raise ToolError(f"{shown!r} is a hard link to a file outside the workspace; not read", "invalid_arguments")
+        return f.read(_MAX_READ), info.st_size
 
 
 def _digest(data: bytes) -> str:
@@ -102,7 +122,11 @@ def _append_file(ctx: ToolContext, args: AppendFileArgs) -> dict:
     line = (args.line + "\n").encode()
     offset = path.stat().st_size if path.exists() else 0
     ctx.save_pre_state({"offset": offset})
-    with path.open("ab") as f:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    with os.fdopen(fd, "ab") as f:
+        if os.fstat(f.fileno()).st_nlink > 1:
+            raise ToolError(f"{args.path!r} is a hard link to a file outside the workspace; not changed",
+                            "invalid_arguments")
         f.write(line)
         f.flush()
         os.fsync(f.fileno())

@@ -21,7 +21,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from tests.benchmarks.baseline_workflow import ByValueLoop, echo_transcript
-from tests.conftest import dev_server_config, make_worker
+from tests.conftest import dev_server_config, make_worker, run_workspace
 from tests.scripted import ScriptedModel, call, final
 from worker.devserver import DevServer
 from worker.logging import configure_logging
@@ -33,16 +33,20 @@ from workflows.contracts import Budgets, DecideInput, Decision, RunRequest, RunR
 async def by_reference(client: Client, tmp: Path, steps: int) -> tuple[int, int]:
     settings = Settings(task_queue=f"ref-{uuid.uuid4()}", data_dir=tmp / str(uuid.uuid4()))
     run_id = f"ref-{uuid.uuid4()}"
-    (settings.workspaces / run_id).mkdir(parents=True)
-    (settings.workspaces / run_id / "out.txt").write_text("y" * 2000)
 
     def next_step(input: DecideInput) -> Decision:
         done = sum(m.role == "tool" for m in input.messages)
         return call("read_file", path="out.txt") if done < steps - 1 else final("done")
 
     async with make_worker(client, settings, ScriptedModel(next_step)):
-        await client.execute_workflow(AgentRun.run, RunRequest(goal="read", budgets=Budgets(max_steps=steps + 1,
-                                      max_tokens=10**9)), id=run_id, task_queue=settings.task_queue, result_type=RunResult)
+        # Started paused, so out.txt is in the run's workspace before its first step reads it.
+        handle = await client.start_workflow(
+            AgentRun.run, RunRequest(goal="read", budgets=Budgets(max_steps=steps + 1, max_tokens=10**9)),
+            id=run_id, task_queue=settings.task_queue, result_type=RunResult, start_signal="pause")
+        run_workspace(settings, handle).mkdir(parents=True)
+        (run_workspace(settings, handle) / "out.txt").write_text("y" * 2000)
+        await handle.signal(AgentRun.resume)
+        await handle.result()
         history = await client.get_workflow_handle(run_id).fetch_history()
     return len(history.to_json()), len(history.events)
 

@@ -20,6 +20,7 @@ from activities.ledger import open_ledger
 from activities.tools.execute import ToolActivities
 from activities.tools.registry import ToolContext, ToolRegistry, tool
 from tests.tools.helpers import call_input
+from activities.tools.workspaces import workspace_dir
 
 GATE = {"value": ""}
 
@@ -45,9 +46,10 @@ def charge_call():
 
 async def main(ledger: str, workspaces: str, gate: str) -> None:
     GATE["value"] = gate
-    tools = ToolActivities(ToolRegistry([charge_card]), open_ledger(ledger), Path(workspaces))
+    # A short lease: the test retries right after the kill, and waits for the dead attempt's lease to end.
+    tools = ToolActivities(ToolRegistry([charge_card]), open_ledger(ledger), Path(workspaces), lease_s=1.0)
     await ActivityEnvironment().run(tools.execute, charge_call())
-    (Path(workspaces) / "run-1" / "finished").touch()
+    (workspace_dir(Path(workspaces), "run-1") / "finished").touch()
     threading.Event().wait()
 
 

@@ -17,6 +17,7 @@ from activities.tools.sandbox import SandboxConfig
 from activities.tools.sandbox.runner import sandbox_uid
 from tests.conftest import eventually
 from tests.tools.helpers import call_input, tool_activities
+from activities.tools.workspaces import workspace_dir
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or os.geteuid() != 0, reason="namespace isolation needs Linux and root"
@@ -38,7 +39,7 @@ async def run(tools, executable: str, *args: str, call_id: str = "call-1-1", **e
 
 
 def workspace(tmp_path: Path) -> Path:
-    path = tmp_path / "workspaces" / "run-1"
+    path = workspace_dir(tmp_path / "workspaces", "run-1")
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -12,6 +12,7 @@ from activities.tools.http_fetch import HttpPolicy, build_http_tools
 from activities.tools.registry import ToolRegistrationError
 from tests.tools.helpers import call_input, tool_activities
 from tests.tools.http_server import LocalHttpServer
+from activities.tools.workspaces import workspace_dir
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ async def test_an_endless_body_is_cut_at_the_cap_and_stored(tools, servers, tmp_
     """An endless body stops at max_bytes; the preview is short and the full capped body is stored by reference."""
     result = await get(tools, f"{servers[0].base}/big")
     assert result.data["truncated"] and result.data["bytes"] == 256 * 1024 and len(result.data["body"]) == 1024
-    stored = tmp_path / "workspaces" / "run-1" / result.data["stored"]["path"]
+    stored = workspace_dir(tmp_path / "workspaces", "run-1") / result.data["stored"]["path"]
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == result.data["stored"]["ref"]
 
 

@@ -17,6 +17,7 @@ from activities.tools.execute import ToolActivities
 from activities.tools.registry import ToolRegistry
 from tests.conftest import eventually
 from tests.tools.crash_child import charge_call, charge_card
+from activities.tools.workspaces import workspace_dir
 from worker.settings import REPO_ROOT
 
 KEY = "run-1/call-1-1"
@@ -24,7 +25,7 @@ KEY = "run-1/call-1-1"
 
 async def crash(gate: str, ledger_target: str, workspaces: Path) -> None:
     """Run the child until it reaches `gate`, then SIGKILL it: no cleanup, as in a crash."""
-    marker = workspaces / "run-1" / ("effect-applied" if gate == "after_effect" else "finished")
+    marker = workspace_dir(workspaces, "run-1") / ("effect-applied" if gate == "after_effect" else "finished")
     child = subprocess.Popen([sys.executable, "-m", "tests.tools.crash_child", ledger_target, str(workspaces), gate],
                              cwd=REPO_ROOT)
 
@@ -41,7 +42,7 @@ async def crash(gate: str, ledger_target: str, workspaces: Path) -> None:
 
 
 def charges(workspaces: Path) -> list[str]:
-    return (workspaces / "run-1" / "charges.txt").read_text().splitlines()
+    return (workspace_dir(workspaces, "run-1") / "charges.txt").read_text().splitlines()
 
 
 @pytest.fixture
