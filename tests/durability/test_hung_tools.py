@@ -8,6 +8,7 @@ import threading
 import uuid
 
 import pytest
+from temporalio.api.enums.v1 import PendingActivityState
 
 from tests.conftest import eventually, make_worker
 from tests.effect_tools import EFFECTS, GATES, effect_lines
@@ -35,9 +36,11 @@ def tool_then_answer(tool: str, label: str):
 
 
 def retried(handle):
+    """The second attempt is running (not merely scheduled) while the first one still hangs."""
     async def check() -> bool:
         pending = (await handle.describe()).raw_description.pending_activities
-        return any(a.activity_type.name == "tools.execute" and a.attempt >= 2 for a in pending)
+        return any(a.activity_type.name == "tools.execute" and a.attempt >= 2
+                   and a.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED for a in pending)
 
     return check
 
