@@ -31,6 +31,13 @@ class _CommandArgsBase(BaseModel):
         return args
 
 
+# What the model is told about its confinement: literally true for each mode (docs/tools.md).
+_ISOLATION = {
+    "namespaces": "isolated: no network, only the workspace (at /workspace) and system directories visible",
+    "rlimits": "NOT isolated: it has the host's network and can read host files outside the workspace",
+}
+
+
 def _preview(path: Path, limit: int) -> dict[str, Any]:
     """The head and tail of an output (the end of a compiler's output is where its errors are)."""
     size = path.stat().st_size
@@ -87,8 +94,9 @@ def build_command_tool(config: SandboxConfig, name: str = "run_command") -> Tool
     allowed = ", ".join(sorted(executables))
     return tool(
         name=name,
-        description=f"Run one program ({allowed}) with a list of arguments in the run's workspace, without "
-        "network, under CPU, memory, file-size and time limits. Returns exit code, output and changed files.",
+        description=f"Run one program ({allowed}) with a list of arguments in the run's workspace, "
+        f"{_ISOLATION[config.isolation]}, under CPU, memory, file-size and time limits; processes it starts "
+        "in the background are killed when it ends. Returns exit code, output and changed files.",
         risk_level=config.risk_level,
         idempotency="not_idempotent",
         timeout_s=config.wall_time_s + 30,
