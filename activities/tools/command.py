@@ -12,13 +12,13 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model, field_validator
+from pydantic import Field, create_model, field_validator
 
-from activities.tools.registry import Tool, ToolContext, ToolError, ToolRegistrationError, tool
+from activities.tools.registry import Tool, ToolArgs, ToolContext, ToolError, ToolRegistrationError, tool
 from activities.tools.sandbox import SandboxConfig, SandboxConfigError, run_sandboxed, store_output
 
 
-class _CommandArgsBase(BaseModel):
+class _CommandArgsBase(ToolArgs):
     args: list[str] = Field(default_factory=list, max_length=256,
                             description="arguments, one list item each; no shell parses them")
     timeout_s: float | None = Field(default=None, gt=0, description="wall time; at most the configured limit")
