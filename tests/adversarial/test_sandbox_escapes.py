@@ -111,6 +111,18 @@ async def test_a_dangling_output_link_cannot_write_outside(tools, tmp_path, monk
     _assert_stored(tmp_path, result)
 
 
+async def test_a_hard_linked_host_file_is_not_given_away(tools, tmp_path):
+    """A host file hard-linked into the workspace (what a command can do where fs.protected_hardlinks is
+    off; planted here by the test) is not chowned to the sandbox uid, so the command cannot write it."""
+    host_file = _outside(tmp_path) / "passwd"
+    host_file.write_text("root:x:0:0\n")
+    host_file.chmod(0o644)
+    os.link(host_file, workspace(tmp_path) / "linked")
+    result = await run(tools, "open('linked', 'a').write('mallory::0:0\\n')")
+    assert result.data["exit_code"] != 0 and "PermissionError" in result.data["stderr"]["text"], result
+    assert host_file.read_text() == "root:x:0:0\n" and host_file.stat().st_uid == 0
+
+
 BACKGROUND = """
 import os, subprocess, sys, time
 LOOP = "import os, time\\nopen('pid-%s', 'w').write(str(os.getpid()))\\nwhile True:\\n    open('marker-%s', 'a').write('x')\\n    time.sleep(0.1)\\n"

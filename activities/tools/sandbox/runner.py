@@ -61,13 +61,17 @@ def _give_workspace_to(workspace: Path, uid: int) -> None:
         if dirpath == str(workspace) and OUTPUTS_DIR in dirnames:
             dirnames.remove(OUTPUTS_DIR)
         os.chown(dirfd, uid, uid)
-        # fwalk lists a link to a directory among dirnames but never enters it: chown the link itself.
         for name in filenames + dirnames:
             try:
-                if name in filenames or stat.S_ISLNK(os.stat(name, dir_fd=dirfd, follow_symlinks=False).st_mode):
-                    os.chown(name, uid, uid, dir_fd=dirfd, follow_symlinks=False)
+                st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
             except FileNotFoundError:
-                pass
+                continue
+            # A directory is chowned when fwalk enters it (a link to one is listed but never entered: the
+            # link itself is chowned). A file with a second name may be a host file hard-linked in (where
+            # fs.protected_hardlinks is off): chowning it would give the host file to the sandbox uid.
+            if stat.S_ISDIR(st.st_mode) or (stat.S_ISREG(st.st_mode) and st.st_nlink > 1):
+                continue
+            os.chown(name, uid, uid, dir_fd=dirfd, follow_symlinks=False)
 
 
 def _snapshot(workspace: Path) -> dict[str, tuple[int, int, int]]:
