@@ -5,9 +5,9 @@ from __future__ import annotations
 import ast
 import operator
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from activities.tools.registry import ToolContext, ToolError, tool
+from activities.tools.registry import ToolArgs, ToolContext, ToolError, tool
 
 _BINARY = {
     ast.Add: operator.add,
@@ -22,7 +22,7 @@ _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 _MAX_EXPONENT = 64
 
 
-class CalculatorArgs(BaseModel):
+class CalculatorArgs(ToolArgs):
     expression: str = Field(max_length=200, description="arithmetic such as 12*(3+4)/2")
 
 

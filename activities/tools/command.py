@@ -12,13 +12,13 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model, field_validator
+from pydantic import Field, create_model, field_validator
 
-from activities.tools.registry import Tool, ToolContext, ToolError, ToolRegistrationError, tool
+from activities.tools.registry import Tool, ToolArgs, ToolContext, ToolError, ToolRegistrationError, tool
 from activities.tools.sandbox import SandboxConfig, SandboxConfigError, run_sandboxed, store_output
 
 
-class _CommandArgsBase(BaseModel):
+class _CommandArgsBase(ToolArgs):
     args: list[str] = Field(default_factory=list, max_length=256,
                             description="arguments, one list item each; no shell parses them")
     timeout_s: float | None = Field(default=None, gt=0, description="wall time; at most the configured limit")
@@ -29,6 +29,13 @@ class _CommandArgsBase(BaseModel):
         if any("\x00" in a or len(a) > 8192 for a in args):
             raise ValueError("arguments may not contain NUL bytes or exceed 8192 characters")
         return args
+
+
+# What the model is told about its confinement: literally true for each mode (docs/tools.md).
+_ISOLATION = {
+    "namespaces": "isolated: no network, only the workspace (at /workspace) and system directories visible",
+    "rlimits": "NOT isolated: it has the host's network and can read host files outside the workspace",
+}
 
 
 def _preview(path: Path, limit: int) -> dict[str, Any]:
@@ -87,8 +94,9 @@ def build_command_tool(config: SandboxConfig, name: str = "run_command") -> Tool
     allowed = ", ".join(sorted(executables))
     return tool(
         name=name,
-        description=f"Run one program ({allowed}) with a list of arguments in the run's workspace, without "
-        "network, under CPU, memory, file-size and time limits. Returns exit code, output and changed files.",
+        description=f"Run one program ({allowed}) with a list of arguments in the run's workspace, "
+        f"{_ISOLATION[config.isolation]}, under CPU, memory, file-size and time limits; processes it starts "
+        "in the background are killed when it ends. Returns exit code, output and changed files.",
         risk_level=config.risk_level,
         idempotency="not_idempotent",
         timeout_s=config.wall_time_s + 30,

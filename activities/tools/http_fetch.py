@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 import httpx
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from activities.tools.registry import Tool, ToolContext, ToolError, ToolRegistrationError, tool
+from activities.tools.registry import Tool, ToolArgs, ToolContext, ToolError, ToolRegistrationError, tool
 from activities.tools.sandbox.outputs import store_output
 from activities.config_errors import problems
 
@@ -78,7 +78,7 @@ def _default_port(scheme: str) -> int:
     return 443 if scheme == "https" else 80
 
 
-class _HttpArgs(BaseModel):
+class _HttpArgs(ToolArgs):
     url: str = Field(min_length=1, max_length=8192)
     headers: dict[str, str] = Field(default_factory=dict, max_length=32)
 

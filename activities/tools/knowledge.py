@@ -9,22 +9,22 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from activities.memory.contracts import ProposeMemoryInput
 from activities.retrieval.contracts import Access
 from activities.retrieval.embeddings import EmbeddingError
 from activities.retrieval.render import UNTRUSTED_NOTICE, passage_dict
 from activities.retrieval.runtime import RetrievalNotConfigured, current
-from activities.tools.registry import ToolContext, ToolError, tool
+from activities.tools.registry import ToolArgs, ToolContext, ToolError, tool
 
 
-class SearchKnowledgeArgs(BaseModel):
+class SearchKnowledgeArgs(ToolArgs):
     query: str = Field(min_length=1, max_length=500, description="what to look for, in plain words")
     limit: int = Field(default=5, ge=1, le=10, description="how many passages to return")
 
 
-class RememberArgs(BaseModel):
+class RememberArgs(ToolArgs):
     content: str = Field(min_length=1, max_length=1000, description="one self-contained statement to remember")
     type: Literal["preference", "fact", "episode"] = "fact"
     scope: Literal["user", "run"] = Field(default="user", description="remember for this user, or only this run")

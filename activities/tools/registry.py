@@ -16,12 +16,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_type_hints
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from workflows.contracts import ToolSpec
 
 Idempotency = Literal["idempotent", "keyed", "not_idempotent"]
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class ToolArgs(BaseModel):
+    """The base of every built-in tool's arguments: an unknown field is an error, never silently kept.
+
+    A model that adds `"pre_approved": true` or `"sudo": true` to a call must see it refused, not have it
+    pass validation and sit in front of the approver as if it meant something. `tool()` applies the same
+    default to an args model that does not choose its own `extra` setting.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class ToolError(Exception):
@@ -105,7 +116,7 @@ def tool(
         return Tool(
             name=name,
             description=description,
-            args_model=args_model,
+            args_model=_forbidding_extra(args_model),
             risk_level=risk_level,
             idempotency=idempotency,
             handler=handler,
@@ -117,6 +128,17 @@ def tool(
         )
 
     return wrap
+
+
+def _forbidding_extra(model: type[BaseModel]) -> type[BaseModel]:
+    """`model`, or a subclass of it that rejects unknown fields where `model` left that unsaid.
+
+    An explicit choice stays (MCP's pass-through arguments allow extras on purpose)."""
+    if "extra" in model.model_config:
+        return model
+    namespace = {"model_config": ConfigDict(extra="forbid"), "__module__": model.__module__,
+                 "__qualname__": model.__qualname__, "__doc__": model.__doc__}
+    return type(model.__name__, (model,), namespace)
 
 
 class ToolRegistry:

@@ -11,9 +11,9 @@ import hashlib
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from activities.tools.registry import ToolContext, ToolError, tool
+from activities.tools.registry import ToolArgs, ToolContext, ToolError, tool
 
 _MAX_READ = 64 * 1024
 
@@ -27,20 +27,20 @@ def resolve_in_workspace(workspace: Path, relative: str) -> Path:
     return target
 
 
-class ListFilesArgs(BaseModel):
+class ListFilesArgs(ToolArgs):
     directory: str = Field(default=".", description="directory relative to the workspace")
 
 
-class ReadFileArgs(BaseModel):
+class ReadFileArgs(ToolArgs):
     path: str = Field(description="file path relative to the workspace")
 
 
-class WriteFileArgs(BaseModel):
+class WriteFileArgs(ToolArgs):
     path: str = Field(min_length=1, description="file path relative to the workspace")
     content: str = Field(max_length=1_000_000)
 
 
-class AppendFileArgs(BaseModel):
+class AppendFileArgs(ToolArgs):
     path: str = Field(min_length=1, description="file path relative to the workspace")
     line: str = Field(max_length=10_000, description="text appended as one line")
 

@@ -5,6 +5,10 @@ SPEC`, so it starts as root, as pid 1 of fresh namespaces. Standard library only
 and must not import the project. A setup failure prints `sandbox: <why>` and exits 125 (126: the
 executable could not be started), before the command ever runs. The command's exit status goes to a
 file the worker reads: unshare's own report of a signal death is unreliable (it cannot re-raise SIGKILL).
+
+In 'rlimits' mode the worker runs this directly (no namespaces). It is then a child subreaper, so every
+orphan of the command (a double fork, a setsid'd daemon) is re-parented to it instead of to the host's
+init, and it kills all of them before it exits, after the command ends or when the worker sends SIGTERM.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import sys
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_CHILD_SUBREAPER = 36
 _libc = ctypes.CDLL(None, use_errno=True)
 
 # What a command needs from the host, read-only. /bin, /lib, /lib64 and /sbin are symlinks into /usr
@@ -107,7 +112,7 @@ def exec_command(spec: dict) -> None:
         os._exit(125)
     # Python ignores SIGPIPE and SIGXFSZ, and ignored signals survive exec: give the command the
     # defaults, so a full output file (RLIMIT_FSIZE) stops it instead of looping on EFBIG.
-    for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGTERM):
         signal.signal(sig, signal.SIG_DFL)
     try:
         os.execve(spec["executable"], spec["argv"], spec["env"])
@@ -116,12 +121,55 @@ def exec_command(spec: dict) -> None:
     os._exit(126)
 
 
+def kill_descendants() -> None:
+    """SIGKILL every process below this one, generation by generation, and reap it, until none is left.
+
+    A killed process's children are re-parented here (subreaper, or pid 1 of the namespace), so each
+    round finds the next generation; a SIGKILLed process forks no more, and RLIMIT_NPROC bounds the rounds.
+    """
+    while True:
+        for pid in _children():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
+def _children() -> list[int]:
+    me = os.getpid()
+    try:
+        with open(f"/proc/self/task/{me}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:  # a kernel without CONFIG_PROC_CHILDREN: find them by parent pid
+        found = []
+        for name in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == me:  # after "(comm)": state, ppid
+                        found.append(int(name))
+            except (OSError, ValueError, IndexError):
+                pass
+        return found
+
+
+def _on_terminate(signum: int, frame: object) -> None:
+    """The worker's wall-time limit or a cancelled call: take every process of the command along, then go."""
+    kill_descendants()
+    os._exit(128 + signum)
+
+
 def main() -> None:
-    """Stay as the namespace's pid 1 (reaping orphans) while the command runs as a child, then write its
-    status where the worker, not the command, can read it; exiting takes every leftover process along."""
+    """Stay as the namespace's pid 1 (or a subreaper) while the command runs as a child, kill whatever
+    it left running, then write its status where the worker, not the command, can read it."""
     spec = json.loads(sys.argv[1])
     status = os.open(spec["status_path"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
+        if _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
         if spec["isolate"]:
             build_root(spec)
             os.chdir("/workspace")
@@ -130,6 +178,7 @@ def main() -> None:
     except OSError as e:
         print(f"sandbox: {e}", file=sys.stderr)
         sys.exit(125)
+    signal.signal(signal.SIGTERM, _on_terminate)
     child = os.fork()
     if child == 0:
         exec_command(spec)
@@ -137,6 +186,7 @@ def main() -> None:
         pid, wait_status = os.waitpid(-1, 0)
         if pid == child:
             break
+    kill_descendants()  # background processes end with the call
     result = {"exit_code": os.waitstatus_to_exitcode(wait_status)}
     os.write(status, json.dumps(result).encode())
     os.close(status)

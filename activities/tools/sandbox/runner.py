@@ -3,17 +3,24 @@
 Isolation ('namespaces' mode): the command runs in fresh mount, network, pid, IPC and UTS namespaces
 (util-linux `unshare`), chrooted into a tmpfs root that holds only read-only system directories, a
 private /proc and /tmp, and the run's workspace at /workspace; as a per-run unprivileged uid with
-no_new_privs; with RLIMIT_CPU/AS/FSIZE/NPROC/NOFILE; with an explicit environment. The wall-time limit
-kills the whole process group, and the death of the namespace's pid 1 takes every process in it along.
+no_new_privs; with RLIMIT_CPU/AS/FSIZE/NPROC/NOFILE; with an explicit environment. The death of the
+namespace's pid 1 takes every process in it along. 'rlimits' mode has no namespaces: the helper is a child
+subreaper that kills everything the command started (see enter.py), and a worker that shares its uid with
+the command (not root) makes itself non-dumpable so the command cannot read its /proc/<pid>/environ.
+
+Nothing of the workspace is trusted after a command ran in it: walks go through directory handles and
+never follow a link (here and in outputs.py).
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -26,6 +33,7 @@ from activities.tools.sandbox.outputs import OUTPUTS_DIR
 
 _ENTER = str(Path(__file__).with_name("enter.py"))
 _UID_SPAN = 50_000
+_PR_SET_DUMPABLE = 4
 
 
 @dataclass(frozen=True)
@@ -46,25 +54,37 @@ def sandbox_uid(config: SandboxConfig, run_id: str) -> int:
 def _give_workspace_to(workspace: Path, uid: int) -> None:
     """Let the sandbox uid write the workspace; .outputs stays root's.
 
-    lchown and no symlink following: a link the command planted must never redirect a chown to a host file.
+    Through directory handles (os.fwalk) and never following a link: a link the command planted, or a
+    directory swapped for one mid-walk, must never redirect a chown to a host file.
     """
-    for dirpath, dirnames, filenames in os.walk(workspace, followlinks=False):
-        if Path(dirpath) == workspace and OUTPUTS_DIR in dirnames:
+    for dirpath, dirnames, filenames, dirfd in os.fwalk(workspace, follow_symlinks=False):
+        if dirpath == str(workspace) and OUTPUTS_DIR in dirnames:
             dirnames.remove(OUTPUTS_DIR)
-        os.lchown(dirpath, uid, uid)
-        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-            os.lchown(os.path.join(dirpath, name), uid, uid)
+        os.chown(dirfd, uid, uid)
+        for name in filenames + dirnames:
+            try:
+                st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            # A directory is chowned when fwalk enters it (a link to one is listed but never entered: the
+            # link itself is chowned). A file with a second name may be a host file hard-linked in (where
+            # fs.protected_hardlinks is off): chowning it would give the host file to the sandbox uid.
+            if stat.S_ISDIR(st.st_mode) or (stat.S_ISREG(st.st_mode) and st.st_nlink > 1):
+                continue
+            os.chown(name, uid, uid, dir_fd=dirfd, follow_symlinks=False)
 
 
 def _snapshot(workspace: Path) -> dict[str, tuple[int, int, int]]:
     seen: dict[str, tuple[int, int, int]] = {}
-    for dirpath, dirnames, filenames in os.walk(workspace, followlinks=False):
-        if Path(dirpath) == workspace and OUTPUTS_DIR in dirnames:
+    for dirpath, dirnames, filenames, dirfd in os.fwalk(workspace, follow_symlinks=False):
+        if dirpath == str(workspace) and OUTPUTS_DIR in dirnames:
             dirnames.remove(OUTPUTS_DIR)
         for name in filenames:
-            path = os.path.join(dirpath, name)
-            st = os.lstat(path)
-            seen[os.path.relpath(path, workspace)] = (st.st_size, st.st_mtime_ns, st.st_ino)
+            try:
+                st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            seen[os.path.relpath(os.path.join(dirpath, name), workspace)] = (st.st_size, st.st_mtime_ns, st.st_ino)
     return seen
 
 
@@ -88,6 +108,8 @@ def run_sandboxed(config: SandboxConfig, unshare: str, workspace: Path, run_id: 
         (scratch / "root").mkdir()
         if os.geteuid() == 0:
             _give_workspace_to(workspace, uid)
+        else:
+            _hide_worker_environment()
         spec = {
             "isolate": config.isolation == "namespaces",
             "root_dir": str(scratch / "root"),
@@ -143,6 +165,17 @@ def run_sandboxed(config: SandboxConfig, unshare: str, workspace: Path, run_id: 
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _hide_worker_environment() -> None:
+    """A command running as the worker's own uid could read the worker's /proc/<pid>/environ (API keys)
+    and memory. Non-dumpable, those files belong to root and ptrace access is refused to the same uid.
+    Process-wide and permanent: the worker has no use for core dumps of a process holding keys."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0)")
+
+
 def _command_status(path: Path, helper_code: int, timed_out: bool) -> tuple[int | None, str | None]:
     """(exit code, signal name) of the command; a killed helper wrote nothing, so that is SIGKILL."""
     try:
@@ -161,15 +194,18 @@ def _kill(process: subprocess.Popen, isolated: bool) -> int:
 
     Isolated, the namespace's pid 1 (unshare's child) is killed first: the kernel then kills every process
     in the namespace, and unshare, still alive, reaps it and exits with the signal, so no zombie is left
-    to the host's init. The process group is the fallback, and the only way in 'rlimits' mode.
+    to the host's init. In 'rlimits' mode the helper is asked (SIGTERM) to kill everything below it, which
+    it can reach however detached. The process group is the last resort.
     """
     if isolated:
         for child in _children(process.pid):
-            _signal(lambda: os.kill(child, signal.SIGKILL))
-        try:
-            return process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
+            _signal(lambda child=child: os.kill(child, signal.SIGKILL))
+    else:
+        _signal(lambda: os.kill(process.pid, signal.SIGTERM))
+    try:
+        return process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
     _signal(lambda: os.killpg(process.pid, signal.SIGKILL))
     return process.wait()
 
