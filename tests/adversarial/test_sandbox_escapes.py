@@ -21,6 +21,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.tools.command import build_command_tool
 from activities.tools.sandbox import SandboxConfig
 from activities.tools.sandbox.runner import sandbox_uid
+from activities.tools.workspaces import workspace_dir
 from tests.tools.helpers import call_input, tool_activities
 
 pytestmark = pytest.mark.skipif(
@@ -56,7 +57,7 @@ async def run(tools, code: str, call_id: str = "call-1-1"):
 
 
 def workspace(tmp_path: Path) -> Path:
-    path = tmp_path / "workspaces" / "run-1"
+    path = workspace_dir(tmp_path / "workspaces", "run-1")
     path.mkdir(parents=True, exist_ok=True)
     return path
 
