@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from worker.converter import DATA_CONVERTER
 from temporalio.worker import Worker
 
 from activities.gateway.breaker import BreakerRegistry
@@ -36,7 +36,7 @@ async def limited(tmp_path):
     """A dev server whose per-run history limits a by-value design cannot live within."""
     server = DevServer(dev_server_config(tmp_path, **LIMITS), log_path=tmp_path / "server.log").start()
     try:
-        yield await Client.connect(server.config.address, data_converter=pydantic_data_converter)
+        yield await Client.connect(server.config.address, data_converter=DATA_CONVERTER)
     finally:
         server.stop()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from worker.converter import DATA_CONVERTER
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
@@ -25,7 +25,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").rglob("*.json"))
 def replayer(workflows: list[type]) -> Replayer:
     return Replayer(
         workflows=workflows,
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         workflow_runner=workflow_runner(),
         workflow_failure_exception_types=[ValidationError],
     )

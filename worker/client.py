@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from worker.converter import DATA_CONVERTER
 from temporalio.runtime import Runtime
 
 
 async def connect(address: str, namespace: str = "default", runtime: Runtime | None = None) -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter, runtime=runtime)
+    return await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER, runtime=runtime)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from worker.converter import DATA_CONVERTER
 from temporalio.worker import Replayer
 
 from worker.main import WORKFLOWS
@@ -25,7 +25,7 @@ from worker.sandbox import workflow_runner
 async def replay(paths: list[Path]) -> int:
     replayer = Replayer(
         workflows=WORKFLOWS,
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         workflow_runner=workflow_runner(),
         workflow_failure_exception_types=[ValidationError],
     )

@@ -20,7 +20,16 @@ WORKFLOW_TYPE = "AgentRun"
 
 
 class _Wire(BaseModel):
-    # Unknown keys are errors, so a typo in `temporal workflow start --input` fails loudly.
+    # Between workflow and activities unknown keys are ignored: during a rolling deploy or a rollback a
+    # worker one release ahead or behind adds or lacks optional fields, and that must never fail a run.
+    # A new field therefore always has a default. (worker/converter.py turns any other shape error into
+    # a retried workflow task, so a run stalls at worst.)
+    model_config = ConfigDict(extra="ignore")
+
+
+class _UserInput(_Wire):
+    # What people type (`temporal workflow start --input`, update and signal inputs): a typo or an
+    # unknown key fails loudly instead of being dropped.
     model_config = ConfigDict(extra="forbid")
 
 
@@ -50,14 +59,14 @@ StepKind = Literal["plan", "act", "summarize"]
 ProviderKind = Literal["openai", "anthropic", "sglang", "vllm", "llamacpp"]
 
 
-class Budgets(_Wire):
+class Budgets(_UserInput):
     max_steps: int = Field(default=20, ge=1, description="model calls allowed in the run")
     max_tokens: int = Field(default=100_000, ge=1, description="prompt + completion tokens")
     max_wall_time_s: float = Field(default=24 * 3600, gt=0, description="from the run's start")
     max_cost_usd: float | None = Field(default=None, ge=0, description="None means no cost limit")
 
 
-class RunRequest(_Wire):
+class RunRequest(_UserInput):
     """Input of AgentRun. `{"goal": "..."}` alone is a valid request."""
 
     goal: str = Field(min_length=1)
@@ -213,7 +222,7 @@ class ToolResult(_Wire):
     from_ledger: bool = False
 
 
-class ApproveInput(_Wire):
+class ApproveInput(_UserInput):
     tool_call_id: str
     approver: str = "anonymous"
     comment: str | None = None
@@ -222,12 +231,12 @@ class ApproveInput(_Wire):
     )
 
 
-class ApproveAllInput(_Wire):
+class ApproveAllInput(_UserInput):
     approver: str = "anonymous"
     comment: str | None = None
 
 
-class ResolveOutcomeInput(_Wire):
+class ResolveOutcomeInput(_UserInput):
     """A person's decision on a call whose outcome is unknown."""
 
     tool_call_id: str
@@ -245,13 +254,13 @@ class PendingResolution(_Wire):
     message: str
 
 
-class RejectInput(_Wire):
+class RejectInput(_UserInput):
     tool_call_id: str
     approver: str = "anonymous"
     comment: str | None = None
 
 
-class UserMessageInput(_Wire):
+class UserMessageInput(_UserInput):
     text: str = Field(min_length=1)
     user: str = "anonymous"
 
@@ -402,3 +411,9 @@ class RunResult(_Wire):
 
 RunRequest.model_rebuild()
 RunState.model_rebuild()
+
+
+# Decoded with unknown keys refused and validation errors failing the run at once (worker/converter.py).
+USER_INPUTS: tuple[type[BaseModel], ...] = (
+    RunRequest, ApproveInput, ApproveAllInput, ResolveOutcomeInput, RejectInput, UserMessageInput,
+)

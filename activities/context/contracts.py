@@ -18,7 +18,8 @@ PREVIEW_CHARS = 200
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Activity I/O: unknown keys from a newer or older worker are ignored (see workflows/contracts.py).
+    model_config = ConfigDict(extra="ignore")
 
 
 class BlobRef(_Wire):

@@ -15,7 +15,8 @@ from workflows.contracts import ToolCall, ToolResult
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Activity I/O: unknown keys from a newer or older worker are ignored (see workflows/contracts.py).
+    model_config = ConfigDict(extra="ignore")
 
 
 class LedgerReceipt(_Wire):

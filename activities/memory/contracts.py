@@ -19,7 +19,8 @@ Visibility = Literal["user_visible", "operators_only"]
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Activity I/O: unknown keys from a newer or older worker are ignored (see workflows/contracts.py).
+    model_config = ConfigDict(extra="ignore")
 
 
 class MemorySource(_Wire):

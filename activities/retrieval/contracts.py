@@ -18,7 +18,8 @@ TENANT_SCOPE = "tenant"
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Activity I/O: unknown keys from a newer or older worker are ignored (see workflows/contracts.py).
+    model_config = ConfigDict(extra="ignore")
 
 
 def user_scope(user_id: str) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import openai
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from worker.converter import DATA_CONVERTER
 from temporalio.testing import ActivityEnvironment
 
 from activities.decision import decision_schema, render_prompt
@@ -107,7 +107,7 @@ async def main(calls: int) -> None:
         await overhead(calls, tmp)
         server = DevServer(dev_server_config(tmp), log_path=tmp / "server.log").start()
         try:
-            client = await Client.connect(server.config.address, data_converter=pydantic_data_converter)
+            client = await Client.connect(server.config.address, data_converter=DATA_CONVERTER)
             closed = await fallback_time(client, tmp, breaker_open=False)
             opened = await fallback_time(client, tmp, breaker_open=True)
         finally:
