@@ -46,7 +46,7 @@ _ENV = {"allowed_hosts": "AGENT_HTTP_ALLOWLIST", "max_bytes": "AGENT_HTTP_MAX_BY
         "read_mode": "AGENT_HTTP_READ_MODE", "tenant_read_modes": "AGENT_HTTP_TENANT_READ_MODES",
         "get_approval": "AGENT_HTTP_GET_APPROVAL"}
 _LISTS = {"allowed_hosts", "allowed_networks"}
-# open: any URL on the allow-list; no_query: URLs with a query string or fragment are refused.
+# open: any URL on the allow-list; no_query: URLs with a query string are refused (a fragment is never sent).
 ReadMode = Literal["open", "no_query"]
 
 
@@ -198,8 +198,8 @@ def build_http_tools(policy: HttpPolicy, resolver: Resolver | None = None) -> li
 
     def http_get(ctx: ToolContext, args: HttpGetArgs) -> dict:
         url, redirects = _checked(policy, args.url), []
-        if policy.read_mode_for(ctx.tenant_id) == "no_query" and (url.query or url.fragment):
-            raise ToolError("this tenant's reads may not carry a query string or fragment (AGENT_HTTP_READ_MODE)",
+        if policy.read_mode_for(ctx.tenant_id) == "no_query" and url.query:
+            raise ToolError("this tenant's reads may not carry a query string (AGENT_HTTP_READ_MODE)",
                             "query_not_allowed")
         with _client(policy, guard) as client:
             while True:
