@@ -7,11 +7,15 @@ opened and are listed after the loopback ones, so older code fails on loopback f
 
 from __future__ import annotations
 
+import datetime
+import ssl
+from pathlib import Path
+
 import httpcore
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from activities.tools.http_address import AddressGuard, AddressRefused, PinnedBackend
+from activities.tools.http_address import AddressGuard, AddressRefused, PinnedBackend, parse_networks
 from activities.tools.http_fetch import HttpPolicy, build_http_tools
 from activities.tools.registry import ToolRegistrationError
 from tests.tools.helpers import call_input, tool_activities
@@ -126,3 +130,45 @@ async def test_reads_without_query_strings_are_a_per_tenant_choice(tmp_path, ser
     assert other.status == "ok" and server.hits["/hello?secret=s3cr3t"] == 1
     gated = build_http_tools(policy.model_copy(update={"get_approval": "always"}))
     assert gated[0].spec().approval == "always" and build_http_tools(policy)[0].spec().approval == "by_risk"
+
+
+def self_signed(directory: Path, name: str) -> tuple[Path, Path]:
+    """A certificate for `name` only, and its key, as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_https_connects_to_the_pinned_address_and_verifies_the_url_name(tmp_path):
+    """Pinning changes where the socket goes, not what TLS checks: the certificate must match the URL's name."""
+    cert, key = self_signed(tmp_path, "api.test")
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    server = LocalHttpServer()
+    server.httpd.socket = server_tls.wrap_socket(server.httpd.socket, server_side=True)
+    looked_up: list[str] = []
+    guard = AddressGuard(parse_networks(["127.0.0.1/32"]),
+                         resolver=lambda host, port: looked_up.append(host) or ["127.0.0.1"])
+    with server, httpcore.ConnectionPool(ssl_context=ssl.create_default_context(cafile=str(cert)),
+                                         network_backend=PinnedBackend(guard)) as pool:
+        reply = pool.request("GET", f"https://api.test:{server.port}/hello")
+        assert (reply.status, reply.content) == (200, b"hello")
+        with pytest.raises(httpcore.ConnectError, match="certificate|hostname"):
+            pool.request("GET", f"https://other.test:{server.port}/hello")
+    assert looked_up == ["api.test", "other.test"] and server.hits["/hello"] == 1
