@@ -12,11 +12,14 @@ import json
 import pytest
 from temporalio.testing import ActivityEnvironment
 
+from activities.decision import render_prompt
 from activities.gateway.breaker import BreakerRegistry
 from activities.gateway.catalogue import load_models_file
 from activities.gateway.gateway import Gateway
 from activities.model import ModelActivities
+from activities.providers.base import ChatRequest
 from activities.providers.control_tokens import SEPARATOR, neutralise
+from activities.providers.openai_compat import OpenAICompatibleProvider
 from inference.embedded_model import ensure_model
 from tests.conftest import registry_with, wire_model, write_models_file
 from tests.wire_server import ModelWireServer, final_answer
@@ -115,3 +118,14 @@ def test_other_template_families_and_repeats_are_neutralised():
         once = neutralise(token)
         assert once != token and once.replace(SEPARATOR, "") == token and neutralise(once) == once
     assert neutralise("values[idx] = a < b and c|d; <div>") == "values[idx] = a < b and c|d; <div>"
+
+
+async def test_the_llama_cpp_server_evaluates_the_neutralised_text_as_plain_text(llama_server, template):
+    """The real server's prompt_tokens equal our count of the prompt as plain text: it matched no forged token."""
+    request = ChatRequest(model=llama_server.model, max_output_tokens=1,
+                          messages=render_prompt(conversation(), registry_with().specs()))
+    reply = await OpenAICompatibleProvider(base_url=llama_server.base_url).chat(request)
+    sent = [m.model_dump() for m in request.messages]
+    prompt = template.prompt(sent)
+    assert reply.usage.prompt_tokens == len(template.llama.tokenize(prompt.encode(), add_bos=False, special=True))
+    assert len(template.control_tokens(prompt)) == 2 * len(sent) + 1
