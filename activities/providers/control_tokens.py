@@ -11,13 +11,18 @@ What is covered, and why it is enough: every `<|...|>` token (ChatML/Qwen, Llama
 GPT's `<|endoftext|>`), DeepSeek's full-width `<｜...｜>`, angle-bracket tokens of the known families
 (`<s>`, `</s>`, `<tool_call>`, Gemma's `<start_of_turn>`, ...) and Mistral's `[INST]`-style upper-case
 bracket tags. The tests check this list against every control and user-defined token in the
-embedded model's own GGUF vocabulary; `extra` takes the token strings of any other model's vocabulary.
+embedded model's own GGUF vocabulary. Where a model's vocabulary is at hand (a `tokenizer_file`, the
+embedded GGUF), the gateway also passes its special tokens that the list misses (`vocabulary_tokens`),
+so a template outside the known families is covered too.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
 
 from workflows.contracts import Message
 
@@ -56,3 +61,24 @@ def neutralise_messages(messages: list[Message], extra: Iterable[str] = ()) -> l
         content = neutralise(m.content, extra)
         out.append(m if content == m.content else m.model_copy(update={"content": content}))
     return out
+
+
+@lru_cache(maxsize=16)
+def vocabulary_tokens(tokenizer_file: Path | None = None, gguf: Path | None = None) -> tuple[str, ...]:
+    """The special tokens of a model's vocabulary that `neutralise` does not already break.
+
+    A Hugging Face `tokenizer.json` matches every added token in text, special or not; llama.cpp
+    matches control and user-defined tokens. Tokens the pattern covers are left out, so the extra
+    work per request is for the odd ones only (none for Qwen, ChatML or Llama 3).
+    """
+    found: list[str] = []
+    if tokenizer_file is not None:
+        found += [t["content"] for t in json.loads(Path(tokenizer_file).read_text()).get("added_tokens", [])]
+    if gguf is not None:
+        import llama_cpp  # only for self-hosted GGUF models; vocab_only reads no weights
+
+        llama = llama_cpp.Llama(str(gguf), vocab_only=True, verbose=False)  # kept alive: it owns the model
+        model = llama._model
+        mask = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
+        found += [model.token_get_text(i) for i in range(model.n_vocab()) if model.token_get_attr(i) & mask]
+    return tuple(sorted({t for t in found if len(t) > 1 and neutralise(t) == t}))
