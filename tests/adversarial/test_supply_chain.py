@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -45,6 +46,20 @@ def test_weight_parts_are_joined_without_running_their_code(tmp_path, monkeypatc
     joined = ensure_model(fake_model(hashlib.sha256(b"".join(PARTS)).hexdigest()), cache_dir=tmp_path / "cache")
     assert joined.read_bytes() == b"".join(PARTS)
     assert not marker.exists() and "fake_weights_part1" not in sys.modules
+
+
+def test_a_joined_file_changed_behind_our_back_is_joined_again(tmp_path, monkeypatch):
+    """A cached GGUF with a flipped byte and its old mtime put back is not served: it is rebuilt from the parts."""
+    install_fake_parts(tmp_path / "site", tmp_path / "imported")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    model = fake_model(hashlib.sha256(b"".join(PARTS)).hexdigest())
+    joined = ensure_model(model, cache_dir=tmp_path / "cache")
+    before = joined.stat()
+    data = bytearray(joined.read_bytes())
+    data[10] ^= 0xFF
+    joined.write_bytes(bytes(data))
+    os.utime(joined, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert ensure_model(model, cache_dir=tmp_path / "cache").read_bytes() == b"".join(PARTS)
 
 
 def test_parts_that_do_not_join_to_the_pinned_digest_are_refused(tmp_path, monkeypatch):
