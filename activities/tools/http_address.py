@@ -117,7 +117,11 @@ def pinned_transport(guard: AddressGuard) -> httpx.HTTPTransport:
     """An httpx transport whose connections all go through `PinnedBackend`, ignoring proxy variables."""
     transport = httpx.HTTPTransport(trust_env=False)
     # httpx has no public way to pass a network backend; its pool is httpcore's, which takes one.
-    # tests/tools/test_http_tools.py fails at once if a new httpx stops using `_pool`.
+    # Should a new httpx keep its pool elsewhere, refuse to run rather than connect unchecked
+    # (and tests/adversarial/test_ssrf.py fails).
+    if not isinstance(getattr(transport, "_pool", None), httpcore.ConnectionPool):
+        raise TypeError("this httpx version keeps no httpcore pool in HTTPTransport._pool; "
+                        "the HTTP tools cannot pin their connections")
     transport._pool = httpcore.ConnectionPool(
         ssl_context=httpx.create_ssl_context(trust_env=False), network_backend=PinnedBackend(guard))
     return transport
