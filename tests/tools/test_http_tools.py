@@ -25,8 +25,9 @@ def servers():
 @pytest.fixture
 def tools(tmp_path, servers):
     inside, _ = servers
+    # The servers are on loopback, which the tools refuse unless it is allowed explicitly.
     policy = HttpPolicy(allowed_hosts=[f"http://127.0.0.1:{inside.port}"], max_bytes=256 * 1024,
-                        timeout_s=1, max_redirects=3, preview_bytes=1024)
+                        timeout_s=1, max_redirects=3, preview_bytes=1024, allowed_networks=["127.0.0.1/32"])
     return tool_activities(tmp_path, *build_http_tools(policy))
 
 
