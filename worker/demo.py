@@ -4,6 +4,10 @@ Starts (or reuses, when already listening) the Temporal dev server from temporal
 embedded model server and a worker; starts a demo run; prints its progress and the exact `temporal`
 commands to query, approve or reject it; then keeps everything running until Ctrl-C, which stops
 every process this command started.
+
+However `up` ends (Ctrl-C with or without a pipe behind it, SIGTERM, SIGHUP when the terminal
+closes, an exception) it stops every process it started; a SIGKILLed `up` takes its children along
+through the kernel's parent-death signal (worker/lifetime.py).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from temporalio.service import RPCError
 from worker.binaries import find_binary
 from worker.client import connect
 from worker.devserver import DEFAULT_CONFIG, DevServer, load_dev_config, port_open
+from worker.lifetime import die_with_parent, silence_broken_output
 from worker.settings import REPO_ROOT, load_settings
 from workflows.agent_run import AgentRun
 from workflows.contracts import RunRequest, RunStatus
@@ -40,7 +45,10 @@ TERMINAL = {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatu
 
 
 def say(message: str) -> None:
-    print(message, flush=True)
+    try:
+        print(message, flush=True)
+    except OSError:  # EPIPE (the pipe's reader died with the Ctrl-C), EIO (the terminal closed)
+        silence_broken_output(sys.stdout)
 
 
 class Stack:
@@ -62,10 +70,14 @@ class Stack:
                 raise SystemExit(f"the {name} exited with code {process.returncode}; see {log}")
 
     def stop(self) -> None:
-        for name, stop in reversed(self.stoppers):
+        """Stop each process even if stopping another one failed."""
+        while self.stoppers:
+            name, stop = self.stoppers.pop()
             say(f"stopping {name}")
-            stop()
-        self.stoppers.clear()
+            try:
+                stop()
+            except Exception as e:  # noqa: BLE001 - the remaining processes must still be stopped
+                say(f"  could not stop the {name}: {e}")
 
 
 def _terminate(process: subprocess.Popen) -> None:
@@ -86,8 +98,9 @@ def start_stack(config_path: Path, stack: Stack) -> str:
         say(f"Temporal dev server: reusing the one at {dev.address}")
     else:
         say(f"Temporal dev server: starting at {dev.address} (database {dev.db_path()})")
-        server = DevServer(dev, log_path=logs / "temporal.log").start()
-        stack.add("Temporal dev server", server.stop)
+        server = DevServer(dev, log_path=logs / "temporal.log", preexec_fn=die_with_parent())
+        stack.add("Temporal dev server", server.stop)  # before start: a signal may arrive while it starts
+        server.start()
     if not dev.server.headless:
         say(f"  Web UI: {dev.ui_url}")
 
@@ -101,7 +114,7 @@ def start_stack(config_path: Path, stack: Stack) -> str:
         host, port = _host_port(embedded.base_url)
         config = LlamaServerConfig(model_path=ensure_model(), model_alias=embedded.remote_name or embedded.name,
                                    host=host, port=port, n_ctx=embedded.context_window)
-        model = start_llama_server(config, logs / "model.log")
+        model = start_llama_server(config, logs / "model.log", preexec_fn=die_with_parent())
         stack.add("model server", lambda: _terminate(model))
 
     say(f"Worker: starting on task queue {settings.task_queue!r} (log {logs / 'worker.log'})")
@@ -109,7 +122,7 @@ def start_stack(config_path: Path, stack: Stack) -> str:
     logs.mkdir(parents=True, exist_ok=True)
     worker = subprocess.Popen([sys.executable, "-m", "worker"], env=env, cwd=REPO_ROOT,
                               stdout=(logs / "worker.log").open("ab"), stderr=subprocess.STDOUT,
-                              start_new_session=True)
+                              start_new_session=True, preexec_fn=die_with_parent())
     stack.add("worker", lambda: _terminate(worker))
     stack.watch("worker", worker, logs / "worker.log")
     return dev.address
@@ -190,8 +203,19 @@ async def start_demo(address: str) -> str:
     return run_id
 
 
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal, raised where the main thread is (KeyboardInterrupt, so asyncio.run passes it on)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
 
 
 def up(argv: list[str]) -> int:
@@ -200,18 +224,26 @@ def up(argv: list[str]) -> int:
     parser.add_argument("--no-demo", action="store_true", help="start the stack only")
     args = parser.parse_args(argv)
     stack = Stack()
-    # Ctrl-C reaches only this process (children run in their own sessions), so shutdown is ordered.
-    # Installed explicitly: a shell starts background jobs with SIGINT ignored, and Python keeps that.
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C and the terminal's SIGHUP reach only this process (children run in their own sessions),
+    # so shutdown is ordered. Installed explicitly: a shell starts background jobs with SIGINT
+    # ignored, and Python keeps that.
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _interrupt)
+    stopped_by: str | None = None
     try:
         address = start_stack(args.config, stack)
         if not args.no_demo:
             run_id = asyncio.run(start_demo(address))
             asyncio.run(follow(address, run_id, stack))
         signal.pause()
-    except KeyboardInterrupt:
-        say("\nCtrl-C: shutting down")
+    except KeyboardInterrupt as e:
+        stopped_by = "Ctrl-C" if not isinstance(e, Interrupted) or e.signum == signal.SIGINT else str(e)
     finally:
+        # A second Ctrl-C, or the SIGHUP that follows a closed terminal, must not cut the stop short;
+        # every stop below is bounded (terminate, then kill after a timeout).
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        if stopped_by:
+            say(f"\n{stopped_by}: shutting down")
         stack.stop()
     return 0
