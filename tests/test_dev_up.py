@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -207,6 +208,39 @@ def test_up_stops_every_process_it_started_however_it_ends(tmp_path, signame, pi
             assert code == 0, output
         if not pipe_closed and signame != "SIGKILL":
             assert f"{signame}: shutting down" in output and "stopping worker" in output, output
+    finally:
+        if up.process.poll() is None:
+            up.process.kill()
+        for pid, start in children:
+            if _alive((pid, start)):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_up_with_keys_serves_a_codec_for_the_web_ui_and_stops_it(tmp_path):
+    """With AGENT_CODEC_KEYS set, `up` runs a codec server, points the Web UI at it, and stops it on Ctrl-C."""
+    config = yaml.safe_load((REPO_ROOT / "temporal-dev.yaml").read_text())
+    config["server"].update(grpc_port=free_port(), ui_port=free_port(), headless=False,
+                            db_filename=str(tmp_path / "t.sqlite"))
+    config_path = tmp_path / "temporal-dev.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    env = {**os.environ, "AGENT_DATA_DIR": str(tmp_path / "data"), "AGENT_CODEC_KEYS": f"k1:{'A' * 43}=",
+           "AGENT_MODEL_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"}
+    up = PipedUp(config_path, env)
+    children: dict[tuple[int, int], str] = {}
+    try:
+        up.wait_for("Worker: starting")
+        endpoint = next(line.split()[2] for line in up.output.decode().splitlines() if line.startswith("Codec server:"))
+        children.update(_descendants(up.process.pid))
+        [server] = [cmd for cmd in children.values() if "server start-dev" in cmd]
+        assert f"--ui-codec-endpoint {endpoint}" in server
+        decoded = httpx.post(f"{endpoint}/decode", json={"payloads": []},
+                             headers={"Origin": f"http://127.0.0.1:{config['server']['ui_port']}"})
+        assert decoded.status_code == 200 and "access-control-allow-origin" in decoded.headers
+        up.process.send_signal(signal.SIGINT)
+        assert up.process.wait(timeout=90) == 0
+        assert "stopping codec server" in up.rest_of_output()
+        assert not port_open("127.0.0.1", int(endpoint.rsplit(":", 1)[1]))
+        _until(lambda: not any(_alive(c) for c in children), 60, "every child of `up` to exit")
     finally:
         if up.process.poll() is None:
             up.process.kill()

@@ -34,6 +34,7 @@ from temporalio.service import RPCError
 
 from worker.binaries import find_binary
 from worker.client import connect
+from worker.codec_server import CodecServer
 from worker.devserver import DEFAULT_CONFIG, DevServer, load_dev_config, port_open
 from worker.lifetime import die_with_parent, silence_broken_output
 from worker.settings import REPO_ROOT, load_settings
@@ -57,6 +58,7 @@ class Stack:
     def __init__(self) -> None:
         self.stoppers: list[tuple[str, Callable[[], None]]] = []
         self.watched: list[tuple[str, subprocess.Popen, Path]] = []
+        self.codec_endpoint: str | None = None  # set when payloads are encrypted
 
     def add(self, name: str, stop: Callable[[], None]) -> None:
         self.stoppers.append((name, stop))
@@ -94,6 +96,16 @@ def start_stack(config_path: Path, stack: Stack) -> str:
     settings = load_settings()
     logs = settings.data_dir / "logs"
     dev = load_dev_config(config_path)
+    if (keys := settings.keyring()) is not None:
+        # Encryption is on: a codec server (a thread of this process) lets the Web UI and the printed
+        # commands show decrypted payloads; it listens on loopback only.
+        origins = [dev.ui_url, f"http://localhost:{dev.server.ui_port}"]
+        codec = CodecServer(keys, web_origins=origins).start()
+        stack.add("codec server", codec.stop)
+        stack.codec_endpoint = codec.url
+        say(f"Codec server: {codec.url} (payloads are encrypted with key {keys.active!r})")
+        if dev.server.ui_codec_endpoint is None:
+            dev = load_dev_config(config_path, server={"ui_codec_endpoint": codec.url})
     if port_open(dev.server.ip, dev.server.grpc_port):
         say(f"Temporal dev server: reusing the one at {dev.address}")
     else:
@@ -133,12 +145,14 @@ def _host_port(base_url: str) -> tuple[str, int]:
     return url.hostname or "127.0.0.1", url.port or 80
 
 
-def cli_prefix(address: str) -> str:
-    """How to call the project's `temporal` from the user's shell, with the right address."""
+def cli_prefix(address: str, codec_endpoint: str | None = None) -> str:
+    """How to call the project's `temporal` from the user's shell, with the right address (and codec)."""
     binary = find_binary("temporal")
     on_path = shutil.which("temporal") == binary
     shown = "temporal" if on_path else os.path.relpath(binary, Path.cwd())
-    return shown if address in ("localhost:7233", "127.0.0.1:7233") else f"{shown} --address {address}"
+    if address not in ("localhost:7233", "127.0.0.1:7233"):
+        shown += f" --address {address}"
+    return f"{shown} --codec-endpoint {codec_endpoint}" if codec_endpoint else shown
 
 
 def print_commands(prefix: str, run_id: str, pending: list) -> None:
@@ -156,7 +170,7 @@ def print_commands(prefix: str, run_id: str, pending: list) -> None:
 
 async def follow(address: str, run_id: str, stack: Stack) -> None:
     client = await connect(address)
-    await watch(client.get_workflow_handle(run_id), cli_prefix(address), stack)
+    await watch(client.get_workflow_handle(run_id), cli_prefix(address, stack.codec_endpoint), stack)
 
 
 async def watch(handle: WorkflowHandle, prefix: str, stack: Stack, poll_s: float = 0.5) -> None:
@@ -192,12 +206,12 @@ async def watch(handle: WorkflowHandle, prefix: str, stack: Stack, poll_s: float
         await asyncio.sleep(poll_s)  # a person-facing progress display, not synchronisation
 
 
-async def start_demo(address: str) -> str:
+async def start_demo(address: str, codec_endpoint: str | None = None) -> str:
     client = await connect(address)
     settings = load_settings()
     run_id = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     await client.start_workflow(AgentRun.run, RunRequest(goal=DEMO_GOAL), id=run_id, task_queue=settings.task_queue)
-    prefix = cli_prefix(address)
+    prefix = cli_prefix(address, codec_endpoint)
     say(f"\nStarted demo run {run_id}: {DEMO_GOAL}")
     say(f"  state:  {prefix} workflow query -w {run_id} --name state")
     return run_id
@@ -233,7 +247,7 @@ def up(argv: list[str]) -> int:
     try:
         address = start_stack(args.config, stack)
         if not args.no_demo:
-            run_id = asyncio.run(start_demo(address))
+            run_id = asyncio.run(start_demo(address, stack.codec_endpoint))
             asyncio.run(follow(address, run_id, stack))
         signal.pause()
     except KeyboardInterrupt as e:

@@ -37,6 +37,7 @@ class ServerSection(_Strict):
     log_level: Literal["debug", "info", "warn", "error", "never"] = "warn"
     db_filename: str | None = None
     sqlite_pragmas: dict[str, str] = Field(default_factory=dict)
+    ui_codec_endpoint: str | None = None  # the Web UI decrypts payloads through it (worker/codec_server.py)
 
 
 class DevServerConfig(_Strict):
@@ -68,6 +69,8 @@ class DevServerConfig(_Strict):
             args.append("--headless")
         else:
             args += ["--ui-port", str(s.ui_port)]
+            if s.ui_codec_endpoint:
+                args += ["--ui-codec-endpoint", s.ui_codec_endpoint]
         if (db := self.db_path()) is not None:
             args += ["--db-filename", str(db)]
             for pragma, value in s.sqlite_pragmas.items():
