@@ -13,7 +13,9 @@ import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 from temporalio.api.common.v1 import Payload
+from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client, WorkflowHistory
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
 from activities.context.blobs import LocalBlobStore, digest_of
@@ -242,3 +244,15 @@ async def test_no_provider_api_key_in_history_or_worker_logs(dev_server, dev_cli
     log = Path(worker.log_path).read_text()
     assert "worker.start" in log
     assert api_key not in history and api_key not in log
+
+
+async def test_failure_messages_and_stack_traces_are_encrypted_too():
+    """An error that quotes the goal leaves only 'Encoded failure' in history; the codec restores it."""
+    converter = data_converter(KeyRing({"k1": OLD}))
+    failure = Failure()
+    try:
+        raise ApplicationError("could not read orchid.txt")
+    except ApplicationError as e:
+        await converter.encode_failure(e, failure)
+    assert b"orchid" not in failure.SerializeToString() and failure.message == "Encoded failure"
+    assert str(await converter.decode_failure(failure)) == "could not read orchid.txt"
