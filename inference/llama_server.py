@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,12 +43,15 @@ class LlamaServerConfig:
         ]
 
 
-def start_llama_server(config: LlamaServerConfig, log_path: Path, timeout_s: float = 120) -> subprocess.Popen:
-    """Start the server and return once it answers /v1/models; raise with its log tail otherwise."""
+def start_llama_server(config: LlamaServerConfig, log_path: Path, timeout_s: float = 120,
+                       preexec_fn: Callable[[], None] | None = None) -> subprocess.Popen:
+    """Start the server and return once it answers /v1/models; raise with its log tail otherwise.
+
+    `preexec_fn` runs in the child before exec (`up` passes worker.lifetime.die_with_parent())."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("ab")
     proc = subprocess.Popen(
-        config.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        config.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec_fn
     )
     try:
         wait_until_ready(config.base_url, timeout_s, proc)

@@ -14,7 +14,6 @@ import yaml
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from worker.converter import DATA_CONVERTER
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -25,6 +24,7 @@ from activities.tools.workspaces import workspace_dir
 from inference.embedded_model import DEFAULT_MODEL, ensure_model
 from inference.llama_server import LlamaServerConfig, start_llama_server
 from worker.binaries import find_binary
+from worker.codec import project_data_converter
 from worker.devserver import DevServer, DevServerConfig, free_port, load_dev_config
 from worker.main import build_tool_layer, build_worker
 from worker.settings import DEFAULT_TOOL_MODULES, Settings
@@ -42,7 +42,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server, with the run's search attributes registered."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=find_binary("temporal-test-server"),
-        data_converter=DATA_CONVERTER,
+        data_converter=project_data_converter(),
     )
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
@@ -74,7 +74,7 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 async def dev_client(dev_server: DevServer) -> Client:
-    return await Client.connect(dev_server.config.address, data_converter=DATA_CONVERTER)
+    return await Client.connect(dev_server.config.address, data_converter=project_data_converter())
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def make_worker(client: Client, settings: Settings, model: object, *extra_tool_m
 
 def model_activities(model: object, settings: Settings) -> list:
     """A scripted model's activities, bound to the settings' blob store, plus the catalogue store they read."""
-    model.blobs = open_blob_store(settings.blob_store, data_dir=settings.data_dir)
+    model.blobs = open_blob_store(settings.blob_store, data_dir=settings.data_dir, keys=settings.keyring())
     return [model.catalogue, model.decide, model.decide_with_context, ToolCatalogueActivities(model.blobs).store]
 
 

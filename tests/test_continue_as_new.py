@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 from temporalio.client import Client
-from worker.converter import DATA_CONVERTER
 
 from tests.conftest import dev_server_config, make_worker
 from tests.scripted import ScriptedModel, call, final
+from worker.codec import project_data_converter
 from worker.devserver import DevServer
 from workflows.agent_run import AgentRun
 from workflows.contracts import Budgets, RunRequest, RunResult, RunStatus
@@ -19,7 +19,7 @@ async def test_run_continues_as_new_and_keeps_its_state(tmp_path, settings):
     config = dev_server_config(tmp_path, **{"limit.historyCount.suggestContinueAsNew": 40})
     server = DevServer(config, log_path=tmp_path / "server.log").start()
     try:
-        client = await Client.connect(config.address, data_converter=DATA_CONVERTER)
+        client = await Client.connect(config.address, data_converter=project_data_converter())
         model = ScriptedModel(*[call("calculator", expression=f"{i}+{i}") for i in range(10)], final("done"))
         async with make_worker(client, settings, model):
             handle = await client.start_workflow(

@@ -53,3 +53,11 @@ def test_namespaces_and_headless_map_to_flags(tmp_path):
     args = load_dev_config(path).args()
     assert "--headless" in args and "--ui-port" not in args
     assert args[args.index("--namespace") + 1] == "agents-staging"
+
+
+def test_ui_codec_endpoint_becomes_a_flag_only_with_the_ui(tmp_path):
+    """The Web UI is pointed at the codec server; a headless server has no UI to point."""
+    with_ui = load_dev_config(server={"ui_codec_endpoint": "http://127.0.0.1:8234"}).args()
+    assert with_ui[with_ui.index("--ui-codec-endpoint") + 1] == "http://127.0.0.1:8234"
+    headless = load_dev_config(server={"ui_codec_endpoint": "http://127.0.0.1:8234", "headless": True}).args()
+    assert "--ui-codec-endpoint" not in headless

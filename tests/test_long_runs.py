@@ -7,7 +7,6 @@ import uuid
 
 import pytest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
-from worker.converter import DATA_CONVERTER
 from temporalio.worker import Worker
 
 from activities.gateway.breaker import BreakerRegistry
@@ -17,6 +16,7 @@ from tests.gateway.test_runs_through_the_gateway import gateway_worker
 from tests.scripted import ScriptedModel, call, final
 from tests.test_replay import replayer
 from tests.wire_server import ModelWireServer
+from worker.codec import project_data_converter
 from worker.devserver import DevServer
 from worker.main import WORKFLOWS
 from workflows.agent_run import AgentRun
@@ -36,7 +36,7 @@ async def limited(tmp_path):
     """A dev server whose per-run history limits a by-value design cannot live within."""
     server = DevServer(dev_server_config(tmp_path, **LIMITS), log_path=tmp_path / "server.log").start()
     try:
-        yield await Client.connect(server.config.address, data_converter=DATA_CONVERTER)
+        yield await Client.connect(server.config.address, data_converter=project_data_converter())
     finally:
         server.stop()
 

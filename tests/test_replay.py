@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 from temporalio.client import WorkflowHistory
-from worker.converter import DATA_CONVERTER
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from worker.codec import project_data_converter
 from worker.main import WORKFLOWS
 from worker.sandbox import workflow_runner
 from tests.nondeterministic_variant import AgentRunWithoutToolListing
@@ -25,7 +25,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").rglob("*.json"))
 def replayer(workflows: list[type]) -> Replayer:
     return Replayer(
         workflows=workflows,
-        data_converter=DATA_CONVERTER,
+        data_converter=project_data_converter(),
         workflow_runner=workflow_runner(),
         workflow_failure_exception_types=[ValidationError],
     )

@@ -4,6 +4,10 @@ Starts (or reuses, when already listening) the Temporal dev server from temporal
 embedded model server and a worker; starts a demo run; prints its progress and the exact `temporal`
 commands to query, approve or reject it; then keeps everything running until Ctrl-C, which stops
 every process this command started.
+
+However `up` ends (Ctrl-C with or without a pipe behind it, SIGTERM, SIGHUP when the terminal
+closes, an exception) it stops every process it started; a SIGKILLed `up` takes its children along
+through the kernel's parent-death signal (worker/lifetime.py).
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ from temporalio.service import RPCError
 
 from worker.binaries import find_binary
 from worker.client import connect
+from worker.codec_server import CodecServer
 from worker.devserver import DEFAULT_CONFIG, DevServer, load_dev_config, port_open
+from worker.lifetime import die_with_parent, silence_broken_output
 from worker.settings import REPO_ROOT, load_settings
 from workflows.agent_run import AgentRun
 from workflows.contracts import RunRequest, RunStatus
@@ -40,7 +46,10 @@ TERMINAL = {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatu
 
 
 def say(message: str) -> None:
-    print(message, flush=True)
+    try:
+        print(message, flush=True)
+    except OSError:  # EPIPE (the pipe's reader died with the Ctrl-C), EIO (the terminal closed)
+        silence_broken_output(sys.stdout)
 
 
 class Stack:
@@ -49,6 +58,7 @@ class Stack:
     def __init__(self) -> None:
         self.stoppers: list[tuple[str, Callable[[], None]]] = []
         self.watched: list[tuple[str, subprocess.Popen, Path]] = []
+        self.codec_endpoint: str | None = None  # set when payloads are encrypted
 
     def add(self, name: str, stop: Callable[[], None]) -> None:
         self.stoppers.append((name, stop))
@@ -62,10 +72,14 @@ class Stack:
                 raise SystemExit(f"the {name} exited with code {process.returncode}; see {log}")
 
     def stop(self) -> None:
-        for name, stop in reversed(self.stoppers):
+        """Stop each process even if stopping another one failed."""
+        while self.stoppers:
+            name, stop = self.stoppers.pop()
             say(f"stopping {name}")
-            stop()
-        self.stoppers.clear()
+            try:
+                stop()
+            except Exception as e:  # noqa: BLE001 - the remaining processes must still be stopped
+                say(f"  could not stop the {name}: {e}")
 
 
 def _terminate(process: subprocess.Popen) -> None:
@@ -82,12 +96,23 @@ def start_stack(config_path: Path, stack: Stack) -> str:
     settings = load_settings()
     logs = settings.data_dir / "logs"
     dev = load_dev_config(config_path)
+    if (keys := settings.keyring()) is not None:
+        # Encryption is on: a codec server (a thread of this process) lets the Web UI and the printed
+        # commands show decrypted payloads; it listens on loopback only.
+        origins = [dev.ui_url, f"http://localhost:{dev.server.ui_port}"]
+        codec = CodecServer(keys, web_origins=origins).start()
+        stack.add("codec server", codec.stop)
+        stack.codec_endpoint = codec.url
+        say(f"Codec server: {codec.url} (payloads are encrypted with key {keys.active!r})")
+        if dev.server.ui_codec_endpoint is None:
+            dev = load_dev_config(config_path, server={"ui_codec_endpoint": codec.url})
     if port_open(dev.server.ip, dev.server.grpc_port):
         say(f"Temporal dev server: reusing the one at {dev.address}")
     else:
         say(f"Temporal dev server: starting at {dev.address} (database {dev.db_path()})")
-        server = DevServer(dev, log_path=logs / "temporal.log").start()
-        stack.add("Temporal dev server", server.stop)
+        server = DevServer(dev, log_path=logs / "temporal.log", preexec_fn=die_with_parent())
+        stack.add("Temporal dev server", server.stop)  # before start: a signal may arrive while it starts
+        server.start()
     if not dev.server.headless:
         say(f"  Web UI: {dev.ui_url}")
 
@@ -101,7 +126,7 @@ def start_stack(config_path: Path, stack: Stack) -> str:
         host, port = _host_port(embedded.base_url)
         config = LlamaServerConfig(model_path=ensure_model(), model_alias=embedded.remote_name or embedded.name,
                                    host=host, port=port, n_ctx=embedded.context_window)
-        model = start_llama_server(config, logs / "model.log")
+        model = start_llama_server(config, logs / "model.log", preexec_fn=die_with_parent())
         stack.add("model server", lambda: _terminate(model))
 
     say(f"Worker: starting on task queue {settings.task_queue!r} (log {logs / 'worker.log'})")
@@ -109,7 +134,7 @@ def start_stack(config_path: Path, stack: Stack) -> str:
     logs.mkdir(parents=True, exist_ok=True)
     worker = subprocess.Popen([sys.executable, "-m", "worker"], env=env, cwd=REPO_ROOT,
                               stdout=(logs / "worker.log").open("ab"), stderr=subprocess.STDOUT,
-                              start_new_session=True)
+                              start_new_session=True, preexec_fn=die_with_parent())
     stack.add("worker", lambda: _terminate(worker))
     stack.watch("worker", worker, logs / "worker.log")
     return dev.address
@@ -120,12 +145,14 @@ def _host_port(base_url: str) -> tuple[str, int]:
     return url.hostname or "127.0.0.1", url.port or 80
 
 
-def cli_prefix(address: str) -> str:
-    """How to call the project's `temporal` from the user's shell, with the right address."""
+def cli_prefix(address: str, codec_endpoint: str | None = None) -> str:
+    """How to call the project's `temporal` from the user's shell, with the right address (and codec)."""
     binary = find_binary("temporal")
     on_path = shutil.which("temporal") == binary
     shown = "temporal" if on_path else os.path.relpath(binary, Path.cwd())
-    return shown if address in ("localhost:7233", "127.0.0.1:7233") else f"{shown} --address {address}"
+    if address not in ("localhost:7233", "127.0.0.1:7233"):
+        shown += f" --address {address}"
+    return f"{shown} --codec-endpoint {codec_endpoint}" if codec_endpoint else shown
 
 
 def print_commands(prefix: str, run_id: str, pending: list) -> None:
@@ -143,7 +170,7 @@ def print_commands(prefix: str, run_id: str, pending: list) -> None:
 
 async def follow(address: str, run_id: str, stack: Stack) -> None:
     client = await connect(address)
-    await watch(client.get_workflow_handle(run_id), cli_prefix(address), stack)
+    await watch(client.get_workflow_handle(run_id), cli_prefix(address, stack.codec_endpoint), stack)
 
 
 async def watch(handle: WorkflowHandle, prefix: str, stack: Stack, poll_s: float = 0.5) -> None:
@@ -179,19 +206,30 @@ async def watch(handle: WorkflowHandle, prefix: str, stack: Stack, poll_s: float
         await asyncio.sleep(poll_s)  # a person-facing progress display, not synchronisation
 
 
-async def start_demo(address: str) -> str:
+async def start_demo(address: str, codec_endpoint: str | None = None) -> str:
     client = await connect(address)
     settings = load_settings()
     run_id = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     await client.start_workflow(AgentRun.run, RunRequest(goal=DEMO_GOAL), id=run_id, task_queue=settings.task_queue)
-    prefix = cli_prefix(address)
+    prefix = cli_prefix(address, codec_endpoint)
     say(f"\nStarted demo run {run_id}: {DEMO_GOAL}")
     say(f"  state:  {prefix} workflow query -w {run_id} --name state")
     return run_id
 
 
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal, raised where the main thread is (KeyboardInterrupt, so asyncio.run passes it on)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
 
 
 def up(argv: list[str]) -> int:
@@ -200,18 +238,26 @@ def up(argv: list[str]) -> int:
     parser.add_argument("--no-demo", action="store_true", help="start the stack only")
     args = parser.parse_args(argv)
     stack = Stack()
-    # Ctrl-C reaches only this process (children run in their own sessions), so shutdown is ordered.
-    # Installed explicitly: a shell starts background jobs with SIGINT ignored, and Python keeps that.
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C and the terminal's SIGHUP reach only this process (children run in their own sessions),
+    # so shutdown is ordered. Installed explicitly: a shell starts background jobs with SIGINT
+    # ignored, and Python keeps that.
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _interrupt)
+    stopped_by: str | None = None
     try:
         address = start_stack(args.config, stack)
         if not args.no_demo:
-            run_id = asyncio.run(start_demo(address))
+            run_id = asyncio.run(start_demo(address, stack.codec_endpoint))
             asyncio.run(follow(address, run_id, stack))
         signal.pause()
-    except KeyboardInterrupt:
-        say("\nCtrl-C: shutting down")
+    except KeyboardInterrupt as e:
+        stopped_by = "Ctrl-C" if not isinstance(e, Interrupted) or e.signum == signal.SIGINT else str(e)
     finally:
+        # A second Ctrl-C, or the SIGHUP that follows a closed terminal, must not cut the stop short;
+        # every stop below is bounded (terminate, then kill after a timeout).
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        if stopped_by:
+            say(f"\n{stopped_by}: shutting down")
         stack.stop()
     return 0

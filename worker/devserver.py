@@ -10,6 +10,7 @@ import json
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,6 +37,7 @@ class ServerSection(_Strict):
     log_level: Literal["debug", "info", "warn", "error", "never"] = "warn"
     db_filename: str | None = None
     sqlite_pragmas: dict[str, str] = Field(default_factory=dict)
+    ui_codec_endpoint: str | None = None  # the Web UI decrypts payloads through it (worker/codec_server.py)
 
 
 class DevServerConfig(_Strict):
@@ -67,6 +69,8 @@ class DevServerConfig(_Strict):
             args.append("--headless")
         else:
             args += ["--ui-port", str(s.ui_port)]
+            if s.ui_codec_endpoint:
+                args += ["--ui-codec-endpoint", s.ui_codec_endpoint]
         if (db := self.db_path()) is not None:
             args += ["--db-filename", str(db)]
             for pragma, value in s.sqlite_pragmas.items():
@@ -118,9 +122,11 @@ def port_open(host: str, port: int) -> bool:
 class DevServer:
     """A running `temporal server start-dev` process."""
 
-    def __init__(self, config: DevServerConfig, log_path: Path | None = None) -> None:
+    def __init__(self, config: DevServerConfig, log_path: Path | None = None,
+                 preexec_fn: Callable[[], None] | None = None) -> None:
         self.config = config
         self.log_path = log_path
+        self.preexec_fn = preexec_fn  # e.g. worker.lifetime.die_with_parent()
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout_s: float = 30) -> DevServer:
@@ -131,9 +137,14 @@ class DevServer:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
         out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [binary, *self.config.args()], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            [binary, *self.config.args()], stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=self.preexec_fn,
         )
-        self._wait_healthy(binary, timeout_s)
+        try:
+            self._wait_healthy(binary, timeout_s)
+        except BaseException:  # a Ctrl-C while it starts must not leave it running
+            self.stop()
+            raise
         return self
 
     def _wait_healthy(self, binary: str, timeout_s: float) -> None:

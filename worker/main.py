@@ -38,6 +38,7 @@ from activities.tools.registry import ToolRegistry
 from activities.tools.tenant_policy import load_tenant_policy
 from inference.embedded_model import ensure_model
 from worker.client import connect
+from worker.codec import data_converter
 from worker.logging import configure_logging
 from worker.sandbox import workflow_runner
 from worker.settings import Settings, load_settings
@@ -66,7 +67,8 @@ def build_tool_layer(settings: Settings, registry: ToolRegistry | None = None) -
     registry = registry or ToolRegistry.from_modules(settings.tool_modules, entry_point_group=TOOL_ENTRY_POINTS)
     tenant_tools = load_tenant_policy(settings.tenant_policy) if settings.tenant_policy else None
     tools = ToolActivities(registry, ledger, settings.workspaces, dynamic_tools=mcp.tool_for, tenant_tools=tenant_tools,
-                           blobs=open_blob_store(settings.blob_store, data_dir=settings.data_dir),
+                           blobs=open_blob_store(settings.blob_store, data_dir=settings.data_dir,
+                                                 keys=settings.keyring()),
                            lease_s=settings.tool_lease_s)
     return ToolLayer(tools, LedgerActivities(ledger), MCPActivities(mcp))
 
@@ -103,7 +105,7 @@ def token_counters(gateway: Gateway) -> Callable[[str], TokenCounter]:
 
 def build_model_activities(settings: Settings, meter: MetricMeter | None = None, gateway: Gateway | None = None) -> list:
     gateway = gateway or build_gateway(settings, meter)
-    blobs = open_blob_store(settings.blob_store, data_dir=settings.data_dir)
+    blobs = open_blob_store(settings.blob_store, data_dir=settings.data_dir, keys=settings.keyring())
     counters = token_counters(gateway)
     model = ModelActivities(gateway, blobs=blobs, counter_for=counters)
     summarize = SummarizeActivities(blobs, gateway_chat(gateway), counters)
@@ -142,7 +144,8 @@ async def run_worker(settings: Settings) -> None:
     runtime = None
     if settings.metrics_address:
         runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.metrics_address)))
-    client = await connect(settings.temporal_address, settings.namespace, runtime=runtime)
+    client = await connect(settings.temporal_address, settings.namespace, runtime=runtime,
+                           data_converter=data_converter(settings.keyring()))
     meter = (runtime or Runtime.default()).metric_meter
     kb = build_knowledge(settings)
     try:

@@ -5,6 +5,7 @@
 
 Exit code 0 when every history replays; 1 with the nondeterminism error otherwise. Use it before
 deploying a change to AgentRun: a history that no longer replays means running workflows would fail.
+Histories recorded with encryption on replay with the same keys (AGENT_CODEC_KEYS / _FILE) set.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 from temporalio.client import WorkflowHistory
-from worker.converter import DATA_CONVERTER
 from temporalio.worker import Replayer
 
+from worker.codec import project_data_converter
 from worker.main import WORKFLOWS
 from worker.sandbox import workflow_runner
 
@@ -25,7 +26,7 @@ from worker.sandbox import workflow_runner
 async def replay(paths: list[Path]) -> int:
     replayer = Replayer(
         workflows=WORKFLOWS,
-        data_converter=DATA_CONVERTER,
+        data_converter=project_data_converter(),  # decrypts histories recorded with the codec
         workflow_runner=workflow_runner(),
         workflow_failure_exception_types=[ValidationError],
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from workflows.contracts import TASK_QUEUE
 from activities.config_errors import problems
+from activities.keyring import KeyRing, KeyRingError, load_keyring
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TOOL_MODULES = ("activities.tools.calculator", "activities.tools.workspace_files", "activities.tools.knowledge")
@@ -31,6 +32,13 @@ class Settings(BaseModel):
                                 "attempt blocks the next one (renewed while the attempt runs)")
     tool_modules: list[str] = Field(list(DEFAULT_TOOL_MODULES), description="AGENT_TOOL_MODULES, comma-separated")
     log_level: str = Field("info", description="AGENT_LOG_LEVEL")
+    # Encryption of payloads and blobs (activities/keyring.py, worker/codec.py). SecretStr: never in a repr or log.
+    codec_keys: SecretStr | None = Field(None, description="AGENT_CODEC_KEYS: `kid:base64key,...`, first active")
+    codec_keys_file: Path | None = Field(None, description="AGENT_CODEC_KEYS_FILE: one `kid: base64key` a line")
+
+    def keyring(self) -> KeyRing | None:
+        """The encryption keys, or None when encryption is off."""
+        return load_keyring(self.codec_keys.get_secret_value() if self.codec_keys else None, self.codec_keys_file)
 
     @property
     def ledger_path(self) -> Path:
@@ -57,6 +65,8 @@ _ENV = {
     "tool_lease_s": "AGENT_TOOL_LEASE_S",
     "tool_modules": "AGENT_TOOL_MODULES",
     "log_level": "AGENT_LOG_LEVEL",
+    "codec_keys": "AGENT_CODEC_KEYS",
+    "codec_keys_file": "AGENT_CODEC_KEYS_FILE",
 }
 
 
@@ -71,6 +81,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         if (raw := env.get(var)) is not None and raw != "":
             values[field] = [m.strip() for m in raw.split(",") if m.strip()] if field == "tool_modules" else raw
     try:
-        return Settings(**values)
+        settings = Settings(**values)
     except ValidationError as e:
         raise SettingsError(f"invalid worker settings: {problems(e, _ENV)}") from e
+    try:
+        settings.keyring()  # a bad key file stops the process at start, not at its first payload
+    except KeyRingError as e:
+        raise SettingsError(f"invalid worker settings: {e}") from e
+    return settings

@@ -4,6 +4,13 @@ Two backends behind one interface: `LocalBlobStore` (files under the data dir, t
 and `S3BlobStore` (any S3-compatible service by URL, the scale-out option). Both are idempotent
 (putting the same bytes twice is one object) and check integrity on read, so a corrupted or swapped
 object is an error, never a wrong prompt.
+
+With a key ring (activities/keyring.py; AGENT_CODEC_KEYS or AGENT_CODEC_KEYS_FILE) every object is
+stored encrypted (AES-256-GCM, its digest authenticated with it) and decrypted on read. The digest,
+and so the object's name, stays the sha256 of the *plaintext*: references in histories and dedup keep
+working, and integrity is still checked on the plaintext. The cost, documented in docs/operating.md:
+whoever can list the store can confirm a guessed content by hashing it. Objects written before
+encryption was turned on are read as they are, and rewritten encrypted when put again.
 """
 
 from __future__ import annotations
@@ -16,7 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+from activities.keyring import NONCE_BYTES, KeyRing, KeyRingError, keyring_from_env
+
 DIGEST_PREFIX = "sha256:"
+SEALED_MAGIC = b"AGENTBLOB\x01"  # then: key id length (1 byte), key id, nonce, ciphertext + tag
+_TAG_BYTES = 16
 
 
 class BlobNotFound(KeyError):
@@ -32,7 +43,7 @@ class BlobCorrupted(RuntimeError):
 @dataclass(frozen=True)
 class BlobStat:
     digest: str
-    size: int
+    size: int  # bytes as stored: with encryption on, the sealed size (plaintext + header and tag)
 
 
 def digest_of(data: bytes) -> str:
@@ -51,6 +62,7 @@ class BlobStore(ABC):
     """put(bytes) -> digest; get(digest) -> bytes; content never changes under a digest."""
 
     url: str
+    keys: KeyRing | None = None
 
     @abstractmethod
     def put(self, data: bytes) -> str: ...
@@ -63,7 +75,7 @@ class BlobStore(ABC):
 
     def get(self, digest: str) -> bytes:
         check_digest(digest)
-        data = self._read(digest)
+        data = self._unseal(digest, self._read(digest))
         if digest_of(data) != digest:
             raise BlobCorrupted(f"blob {digest} in {self.url} does not match its digest (got {digest_of(data)})")
         return data
@@ -77,13 +89,36 @@ class BlobStore(ABC):
     def get_text(self, digest: str) -> str:
         return self.get(digest).decode("utf-8")
 
+    def _seal(self, digest: str, data: bytes) -> bytes:
+        """The bytes to store for `data`: encrypted when the store has keys."""
+        if self.keys is None:
+            return data
+        kid, sealed = self.keys.seal(data, context=digest.encode())
+        return SEALED_MAGIC + bytes([len(kid.encode())]) + kid.encode() + sealed
+
+    def _sealed_size(self, size: int) -> int:
+        if self.keys is None:
+            return size
+        return len(SEALED_MAGIC) + 1 + len(self.keys.active.encode()) + NONCE_BYTES + size + _TAG_BYTES
+
+    def _unseal(self, digest: str, stored: bytes) -> bytes:
+        if not stored.startswith(SEALED_MAGIC):
+            return stored  # written before encryption was turned on
+        if self.keys is None:
+            raise KeyRingError(f"blob {digest} in {self.url} is encrypted and no keys are configured; "
+                               "set AGENT_CODEC_KEYS_FILE or AGENT_CODEC_KEYS")
+        start = len(SEALED_MAGIC) + 1
+        end = start + stored[len(SEALED_MAGIC)]
+        return self.keys.open(stored[start:end].decode(), stored[end:], context=digest.encode())
+
 
 class LocalBlobStore(BlobStore):
     """Files at `<root>/ab/cdef...` (root is usually `<data_dir>/blobs`), written atomically."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, keys: KeyRing | None = None) -> None:
         self.root = Path(root)
         self.url = f"file://{self.root}"
+        self.keys = keys
 
     def path_of(self, digest: str) -> Path:
         hex_part = check_digest(digest)
@@ -92,8 +127,9 @@ class LocalBlobStore(BlobStore):
     def put(self, data: bytes) -> str:
         digest = digest_of(data)
         path = self.path_of(digest)
-        if path.is_file() and path.stat().st_size == len(data):
-            return digest  # idempotent: same digest, same bytes
+        if path.is_file() and path.stat().st_size == self._sealed_size(len(data)):
+            return digest  # idempotent: same digest, same bytes (and stored the same way)
+        data = self._seal(digest, data)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write, fsync, rename: a crash leaves either no file or the whole file, never a torn one
         # that a later put would take for "already stored".
@@ -122,12 +158,15 @@ class LocalBlobStore(BlobStore):
             return None
 
 
-def open_blob_store(url_or_path: str | Path | None = None, data_dir: Path | str | None = None) -> BlobStore:
+def open_blob_store(url_or_path: str | Path | None = None, data_dir: Path | str | None = None,
+                    keys: KeyRing | None = None) -> BlobStore:
     """`s3://bucket/prefix?endpoint=http://host:port&region=...`, `file:///dir`, a path, or None.
 
     None reads AGENT_BLOB_STORE, and falls back to `<data_dir>/blobs` (data_dir defaults to
-    AGENT_DATA_DIR, then `./.data`), the same place the worker keeps its ledger.
+    AGENT_DATA_DIR, then `./.data`), the same place the worker keeps its ledger. Keys default to
+    AGENT_CODEC_KEYS / AGENT_CODEC_KEYS_FILE, so every process that opens the store encrypts alike.
     """
+    keys = keys if keys is not None else keyring_from_env()
     target = str(url_or_path) if url_or_path is not None else os.environ.get("AGENT_BLOB_STORE", "")
     if target.startswith("s3://"):
         from activities.context.s3 import S3BlobStore  # httpx only where S3 is used
@@ -139,10 +178,11 @@ def open_blob_store(url_or_path: str | Path | None = None, data_dir: Path | str 
             prefix=parsed.path.strip("/"),
             endpoint=query.get("endpoint") or os.environ.get("AWS_ENDPOINT_URL") or "https://s3.amazonaws.com",
             region=query.get("region") or os.environ.get("AWS_REGION") or "us-east-1",
+            keys=keys,
         )
     if target.startswith("file://"):
-        return LocalBlobStore(Path(urlparse(target).path))
+        return LocalBlobStore(Path(urlparse(target).path), keys)
     if target:
-        return LocalBlobStore(Path(target))
+        return LocalBlobStore(Path(target), keys)
     base = Path(data_dir) if data_dir is not None else Path(os.environ.get("AGENT_DATA_DIR", ".data"))
-    return LocalBlobStore(base / "blobs")
+    return LocalBlobStore(base / "blobs", keys)

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlparse
 import httpx
 
 from activities.context.blobs import BlobNotFound, BlobStat, BlobStore, check_digest, digest_of
+from activities.keyring import KeyRing
 
 
 
@@ -65,10 +66,14 @@ class S3Error(RuntimeError):
 
 
 class S3BlobStore(BlobStore):
-    """Objects at `<bucket>/<prefix>/sha256/ab/cdef...`; puts skip objects that already exist."""
+    """Objects at `<bucket>/<prefix>/sha256/ab/cdef...`; puts skip objects that already exist.
+
+    With keys, an object stored before encryption was turned on stays plaintext (the put skips it);
+    reads accept both."""
 
     def __init__(self, bucket: str, prefix: str = "", *, endpoint: str, region: str = "us-east-1",
-                 access_key: str | None = None, secret_key: str | None = None, timeout_s: float = 60.0) -> None:
+                 access_key: str | None = None, secret_key: str | None = None, timeout_s: float = 60.0,
+                 keys: KeyRing | None = None) -> None:
         if not bucket:
             raise ValueError("S3 blob store needs a bucket: s3://<bucket>/<prefix>?endpoint=...")
         self.bucket, self.prefix, self.region = bucket, prefix.strip("/"), region
@@ -80,6 +85,7 @@ class S3BlobStore(BlobStore):
             raise ValueError("S3 blob store needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
         self.url = f"s3://{bucket}/{self.prefix}?endpoint={self.endpoint}"
         self.client = httpx.Client(timeout=timeout_s)
+        self.keys = keys  # objects are stored encrypted when set (see activities/context/blobs.py)
 
     def key_of(self, digest: str) -> str:
         hex_part = check_digest(digest)
@@ -101,7 +107,7 @@ class S3BlobStore(BlobStore):
         digest = digest_of(data)
         if self.exists(digest):
             return digest
-        response = self._request("PUT", f"{self.bucket}/{self.key_of(digest)}", data)
+        response = self._request("PUT", f"{self.bucket}/{self.key_of(digest)}", self._seal(digest, data))
         if response.status_code != 200:
             raise S3Error(f"put {digest}: HTTP {response.status_code} {response.text[:300]}")
         return digest

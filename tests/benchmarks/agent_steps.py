@@ -17,12 +17,12 @@ import uuid
 from pathlib import Path
 
 from temporalio.client import Client
-from worker.converter import DATA_CONVERTER
 from temporalio.worker import Worker
 
 from tests.benchmarks.baseline_workflow import RawRoundTrips, noop
 from tests.conftest import dev_server_config, make_worker
 from tests.scripted import ScriptedModel, call, final
+from worker.codec import project_data_converter
 from worker.devserver import DevServer
 from worker.logging import configure_logging
 from worker.settings import Settings
@@ -69,7 +69,7 @@ async def main(steps: int, concurrent: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = DevServer(dev_server_config(Path(tmp)), log_path=Path(tmp) / "server.log").start()
         try:
-            client = await Client.connect(server.config.address, data_converter=DATA_CONVERTER)
+            client = await Client.connect(server.config.address, data_converter=project_data_converter())
             await raw(client, 5, 1)  # warm up connections and caches on both sides
             print(f"dev server with SQLite+WAL; {steps} agent steps per run (each: model + tool activity)\n")
             print(f"{'measure':<44}{'one run':>14}{f'{concurrent} runs':>14}")

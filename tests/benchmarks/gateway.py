@@ -23,7 +23,6 @@ from pathlib import Path
 
 import openai
 from temporalio.client import Client
-from worker.converter import DATA_CONVERTER
 from temporalio.testing import ActivityEnvironment
 
 from activities.decision import decision_schema, render_prompt
@@ -35,6 +34,7 @@ from activities.providers.base import ChatRequest
 from tests.conftest import dev_server_config, registry_with, wire_model, write_models_file
 from tests.gateway.test_runs_through_the_gateway import gateway_worker
 from tests.wire_server import Fault, ModelWireServer, final_answer
+from worker.codec import project_data_converter
 from worker.devserver import DevServer
 from worker.logging import configure_logging
 from worker.settings import Settings
@@ -107,7 +107,7 @@ async def main(calls: int) -> None:
         await overhead(calls, tmp)
         server = DevServer(dev_server_config(tmp), log_path=tmp / "server.log").start()
         try:
-            client = await Client.connect(server.config.address, data_converter=DATA_CONVERTER)
+            client = await Client.connect(server.config.address, data_converter=project_data_converter())
             closed = await fallback_time(client, tmp, breaker_open=False)
             opened = await fallback_time(client, tmp, breaker_open=True)
         finally:

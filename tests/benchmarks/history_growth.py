@@ -17,12 +17,12 @@ import uuid
 from pathlib import Path
 
 from temporalio.client import Client
-from worker.converter import DATA_CONVERTER
 from temporalio.worker import Worker
 
 from tests.benchmarks.baseline_workflow import ByValueLoop, echo_transcript
 from tests.conftest import dev_server_config, make_worker, run_workspace
 from tests.scripted import ScriptedModel, call, final
+from worker.codec import project_data_converter
 from worker.devserver import DevServer
 from worker.logging import configure_logging
 from worker.settings import Settings
@@ -65,7 +65,7 @@ async def main(step_counts: list[int]) -> None:
         tmp = Path(tmp_dir)
         server = DevServer(dev_server_config(tmp), log_path=tmp / "server.log").start()
         try:
-            client = await Client.connect(server.config.address, data_converter=DATA_CONVERTER)
+            client = await Client.connect(server.config.address, data_converter=project_data_converter())
             print(f"{'steps':>6}{'by reference: bytes':>22}{'events':>8}{'by value: bytes':>18}{'events':>8}{'ratio':>8}")
             for steps in step_counts:
                 ref_bytes, ref_events = await by_reference(client, tmp, steps)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -15,6 +16,7 @@ from activities.context.blobs import (
     open_blob_store,
 )
 from activities.context.s3 import S3BlobStore, sigv4_headers
+from activities.keyring import KeyRing, KeyRingError
 
 
 def test_put_returns_sha256_digest_and_get_round_trips(store: LocalBlobStore) -> None:
@@ -106,3 +108,20 @@ def test_s3_store_round_trips_5mb_on_the_wire(s3_endpoint: str, monkeypatch) -> 
     assert not s3.exists(digest_of(b"absent"))
     with pytest.raises(BlobNotFound):
         s3.get(digest_of(b"absent"))
+
+
+def test_s3_store_with_keys_holds_only_ciphertext(s3_endpoint: str, monkeypatch) -> None:
+    """With a key ring the S3 object is sealed (no plaintext on the server) and reads back whole."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    keys = KeyRing({"k1": os.urandom(32)})
+    s3 = open_blob_store(f"s3://agent-blobs/sealed?endpoint={s3_endpoint}", keys=keys)
+    s3.create_bucket()
+    digest = s3.put(b"the secret orchid transcript")
+    assert b"orchid" not in s3._read(digest)  # the bytes as the server holds them
+    assert s3.get_text(digest) == "the secret orchid transcript"
+    monkeypatch.delenv("AGENT_CODEC_KEYS", raising=False)
+    monkeypatch.delenv("AGENT_CODEC_KEYS_FILE", raising=False)
+    plain = open_blob_store(f"s3://agent-blobs/sealed?endpoint={s3_endpoint}")
+    with pytest.raises(KeyRingError, match="is encrypted and no keys are configured"):
+        plain.get(digest)

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 from temporalio.client import Client
-from worker.converter import DATA_CONVERTER
+from worker.codec import project_data_converter
 
 from activities.ledger import open_ledger
 from tests.conftest import chain_id, dev_server_config, make_worker
@@ -82,7 +82,7 @@ async def test_continue_as_new_keeps_the_chain_and_acts_once_per_call(tmp_path, 
     config = dev_server_config(tmp_path, **{"limit.historyCount.suggestContinueAsNew": 40})
     server = DevServer(config, log_path=tmp_path / "server.log").start()
     try:
-        client = await Client.connect(config.address, data_converter=DATA_CONVERTER)
+        client = await Client.connect(config.address, data_converter=project_data_converter())
         model = ScriptedModel(*[call("record_effect", label=f"e{i}") for i in range(8)], final("done"))
         async with make_worker(client, settings, model, EFFECT_TOOLS):
             handle = await start(client, settings, f"chain-{uuid.uuid4()}", max_steps=20)

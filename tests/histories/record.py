@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHandle
-from worker.converter import DATA_CONVERTER
 
 from tests.conftest import dev_server_config, eventually, make_worker
 from tests.scripted import ScriptedModel, ask, call, final
+from worker.codec import project_data_converter
 from worker.devserver import DevServer
 from worker.settings import Settings
 from workflows.agent_run import AgentRun
@@ -92,7 +92,7 @@ async def record(out_dir: Path = HERE) -> list[Path]:
         config = dev_server_config(Path(tmp), **{"limit.historyCount.suggestContinueAsNew": CONTINUE_AS_NEW_AFTER_EVENTS})
         server = DevServer(config, log_path=Path(tmp) / "server.log").start()
         try:
-            client = await Client.connect(config.address, data_converter=DATA_CONVERTER)
+            client = await Client.connect(config.address, data_converter=project_data_converter())
             for name, (request, model, drive) in scenarios().items():
                 settings = Settings(task_queue=f"record-{uuid.uuid4()}", data_dir=Path(tmp) / name)
                 async with make_worker(client, settings, model):
