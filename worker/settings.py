@@ -27,12 +27,17 @@ class Settings(BaseModel):
     mcp_config: Path | None = Field(None, description="AGENT_MCP_CONFIG: MCP servers file (YAML)")
     blob_store: str | None = Field(None, description="AGENT_BLOB_STORE: s3://bucket/prefix?endpoint=...; empty = data_dir/blobs")
     tenant_policy: Path | None = Field(None, description="AGENT_TENANT_POLICY: per-tenant tool allow-lists (YAML)")
+    approvers_file: Path | None = Field(None, description="AGENT_APPROVERS_FILE: approvers' keys (YAML); empty = data_dir/approvers.yaml")
     tool_modules: list[str] = Field(list(DEFAULT_TOOL_MODULES), description="AGENT_TOOL_MODULES, comma-separated")
     log_level: str = Field("info", description="AGENT_LOG_LEVEL")
 
     @property
     def ledger_path(self) -> Path:
         return self.data_dir / "ledger.sqlite"
+
+    @property
+    def approvers_path(self) -> Path:
+        return self.approvers_file or self.data_dir / "approvers.yaml"
 
     @property
     def workspaces(self) -> Path:
@@ -51,6 +56,7 @@ _ENV = {
     "ledger_url": "AGENT_LEDGER_URL",
     "mcp_config": "AGENT_MCP_CONFIG",
     "tenant_policy": "AGENT_TENANT_POLICY",
+    "approvers_file": "AGENT_APPROVERS_FILE",
     "blob_store": "AGENT_BLOB_STORE",
     "tool_modules": "AGENT_TOOL_MODULES",
     "log_level": "AGENT_LOG_LEVEL",

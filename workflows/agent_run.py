@@ -7,21 +7,25 @@ module imports no activity code. Time and ids come from workflow.now() and the s
 from __future__ import annotations
 
 import asyncio
-from typing import NoReturn
+from datetime import datetime
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows import search_attributes as sa
+from workflows.approval_signatures import Verdict, check_approval
 from workflows.approvals import Approvals
 from workflows.contracts import (
     ApproveAllInput,
+    ApproversPolicy,
     CompactionRecord,
     ApproveInput,
     Message,
     ModelCatalogue,
     ModelEvent,
+    PendingApproval,
     RejectInput,
     ResolveOutcomeInput,
     RunCheckpoint,
@@ -54,6 +58,9 @@ class AgentRun(ModelSteps, ToolSteps):
         self.tools_ref: str | None = carry.tools_ref if carry else None
         self.usage = carry.usage.model_copy() if carry else RunUsage()
         self.approvals = Approvals(history=list(carry.approvals) if carry else [])
+        # The approvers file as this run loaded it (before its first approval); None for runs that
+        # started before signed approvals, which keep the unsigned rule they started with.
+        self.approvers: ApproversPolicy | None = carry.approvers if carry else None
         self.inbox: list[str] = list(carry.pending_user_messages) if carry else []
         self.paused = carry.paused if carry else False
         self.continued_runs = carry.continued_runs if carry else 0
@@ -154,29 +161,66 @@ class AgentRun(ModelSteps, ToolSteps):
             compactions=self.compactions,
         )
 
+    def _check_approve(self, input: ApproveInput) -> Verdict:
+        """Pure over the input, the run's state and workflow.now(): the validator, the update handler and
+        the signal handler reach the same verdict, on the first run and on replay."""
+        if problem := self.approvals.problem_with(input.tool_call_id):
+            return Verdict(problem)
+        return self._check_signed([(self.approvals.pending[input.tool_call_id], input.arguments)], input.approver,
+                                  input.expires_at, input.signature)
+
+    def _check_approve_all(self, input: ApproveAllInput) -> Verdict:
+        ids = self.approvals.undecided()
+        if not ids:
+            return Verdict("no pending approvals in this run")
+        if input.tool_call_ids is not None and sorted(input.tool_call_ids) != ids:
+            return Verdict(f"the pending calls changed since this approval was made: it names "
+                           f"{sorted(input.tool_call_ids)}, pending now {ids}; approve again")
+        if input.signature is not None and input.tool_call_ids is None:
+            return Verdict("a signed approve_all must list the tool_call_ids its signature covers")
+        return self._check_signed([(self.approvals.pending[i], None) for i in ids], input.approver,
+                                  input.expires_at, input.signature)
+
+    def _check_signed(self, calls: list[tuple[PendingApproval, dict[str, Any] | None]], approver: str,
+                      expires_at: datetime | None, signature: str | None) -> Verdict:
+        return check_approval(
+            self.approvers, calls, workflow_id=workflow.info().workflow_id, tenant_id=self.request.tenant_id,
+            requester=self.request.user_id, approver=approver, expires_at=expires_at, signature=signature,
+            now=workflow.now(),
+        )
+
     @workflow.update(name="approve")
     def approve(self, input: ApproveInput) -> str:
+        verdict = self._check_approve(input)
+        if verdict.problem is not None:  # only a signal can get here with one: a validator refused updates
+            workflow.logger.warning("approve ignored: %s", verdict.problem)
+            return f"ignored: {verdict.problem}"
         self.approvals.decide(input.tool_call_id, "approved", input.approver, workflow.now(), input.comment,
-                              edited_arguments=input.arguments)
+                              edited_arguments=input.arguments, verified=verdict.verified)
         edited = " with edited arguments" if input.arguments is not None else ""
-        return f"approved {input.tool_call_id}{edited}"
+        signed = f" as verified approver {input.approver!r}" if verdict.verified else ""
+        return f"approved {input.tool_call_id}{edited}{signed}"
 
     @approve.validator
     def _validate_approve(self, input: ApproveInput) -> None:
-        if problem := self.approvals.problem_with(input.tool_call_id):
+        if problem := self._check_approve(input).problem:
             raise ValueError(problem)
 
     @workflow.update(name="approve_all")
     def approve_all(self, input: ApproveAllInput) -> list[str]:
-        ids = sorted(i for i in self.approvals.pending if i not in self.approvals.decided)
+        verdict = self._check_approve_all(input)
+        if verdict.problem is not None:
+            return []
+        ids = self.approvals.undecided()
         for tool_call_id in ids:
-            self.approvals.decide(tool_call_id, "approved", input.approver, workflow.now(), input.comment)
+            self.approvals.decide(tool_call_id, "approved", input.approver, workflow.now(), input.comment,
+                                  verified=verdict.verified)
         return ids
 
     @approve_all.validator
     def _validate_approve_all(self, input: ApproveAllInput) -> None:
-        if not any(i not in self.approvals.decided for i in self.approvals.pending):
-            raise ValueError("no pending approvals in this run")
+        if problem := self._check_approve_all(input).problem:
+            raise ValueError(problem)
 
     @workflow.update(name="resolve_outcome")
     def resolve_outcome(self, input: ResolveOutcomeInput) -> str:
@@ -199,9 +243,10 @@ class AgentRun(ModelSteps, ToolSteps):
             raise ValueError(problem)
 
     # Fire-and-forget twins of the updates: a signal cannot be refused, so a bad id is only logged.
+    # An approve signal gets the validator's checks here: unsigned or badly signed, it is ignored.
     @workflow.signal(name="approve")
     def approve_signal(self, input: ApproveInput) -> None:
-        if problem := self.approvals.problem_with(input.tool_call_id):
+        if problem := self._check_approve(input).problem:
             workflow.logger.warning("approve signal ignored: %s", problem)
             return
         self.approve(input)
@@ -304,4 +349,5 @@ class AgentRun(ModelSteps, ToolSteps):
             compactions=self.compactions,
             last_prompt_tokens=self.last_prompt_tokens,
             tools_ref=self.tools_ref,
+            approvers=self.approvers,
         )
