@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -124,4 +125,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # The SDK's core runtime threads can call into Python while the interpreter finalizes and abort the
+    # process (exit -6) after the work is done; leave without finalizing, output flushed first.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
