@@ -12,6 +12,7 @@ from activities.approvers import ApproversFileError, load_approvers
 from tests.conftest import eventually, make_worker
 from tests.scripted import ScriptedModel, call, final
 from tests.signing import signed, write_approvers
+from worker.approver_keys import approver_named_by, ensure_local_approver, load_key
 from worker.main import build_tool_layer
 from workflows.agent_run import AgentRun
 from workflows.contracts import ApproveInput, RunRequest, RunResult, RunStatus
@@ -53,3 +54,15 @@ async def test_signed_from_risk_makes_lower_risk_approvals_need_a_signature(ts_e
         await handle.execute_update(AgentRun.approve, signed(handle.id, pending,
                                                              expires_at=pending.requested_at + timedelta(minutes=5)))
         assert (await handle.result()).status == RunStatus.COMPLETED
+
+
+def test_the_dev_stack_approver_is_created_once_and_listed(tmp_path):
+    """`up`'s local approver: a private key only its owner can read, whose public key the file lists."""
+    key, approvers = tmp_path / "data" / "approver.key", tmp_path / "data" / "approvers.yaml"
+    assert ensure_local_approver(key, approvers, "dev") is True
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert approver_named_by(approvers, load_key(key)) == "dev"
+    before = key.read_bytes()
+    assert ensure_local_approver(key, approvers, "dev") is False and key.read_bytes() == before
+    [listed] = load_approvers(approvers).approvers
+    assert (listed.name, listed.max_risk, listed.tools) == ("dev", 4, ["*"])

@@ -206,3 +206,17 @@ async def test_approve_all_of_risky_calls_must_be_signed_over_the_whole_set(dev_
     assert approved == ["call-1-1", "call-1-2"]
     assert [(a.by, a.verified) for a in audit] == [("alice", True), ("alice", True)]
     assert sorted(effects(settings, run_id)) == ["transfer bob 500", "transfer carl 7"]
+
+
+async def test_a_signed_edit_runs_the_arguments_the_approver_signed(dev_client, settings):
+    """The signature covers the edited arguments: the edited transfer runs, recorded as verified alice's edit."""
+    edited = {"to": "bob", "amount_cents": 50}
+    model = ScriptedModel(call("transfer_funds", **PAY), final("paid"))
+    async with make_worker(dev_client, settings, model, GOVERNED):
+        handle, pending = await start_transfer(dev_client, settings)
+        reply = await handle.execute_update(AgentRun.approve, signed(handle.id, pending, arguments=edited))
+        assert reply == f"approved {pending.tool_call_id} with edited arguments as verified approver 'alice'"
+        await handle.result()
+        [record] = (await handle.query(AgentRun.state)).approvals
+    assert effects(settings, handle.id) == ["transfer bob 50"]
+    assert (record.edited_arguments, record.by, record.verified) == (edited, "alice", True)
