@@ -162,8 +162,8 @@ class AgentRun(ModelSteps, ToolSteps):
         )
 
     def _check_approve(self, input: ApproveInput) -> Verdict:
-        """Pure over the input, the run's state and workflow.now(): the validator, the update handler and
-        the signal handler reach the same verdict, on the first run and on replay."""
+        """Pure over the input, the run's state, workflow id and workflow.now(): the validator and the
+        signal handler (which runs again on replay) reach the same verdict every time."""
         if problem := self.approvals.problem_with(input.tool_call_id):
             return Verdict(problem)
         return self._check_signed([(self.approvals.pending[input.tool_call_id], input.arguments)], input.approver,
@@ -189,16 +189,19 @@ class AgentRun(ModelSteps, ToolSteps):
             now=workflow.now(),
         )
 
+    def _signed(self, signature: str | None) -> bool:
+        """Whether an accepted decision was proven by a signature. Handlers run only after the validator
+        (or the signal's own check) accepted it, so they apply it without verifying again: replay never
+        depends on the crypto, only on the recorded input."""
+        return self.approvers is not None and signature is not None
+
     @workflow.update(name="approve")
     def approve(self, input: ApproveInput) -> str:
-        verdict = self._check_approve(input)
-        if verdict.problem is not None:  # only a signal can get here with one: a validator refused updates
-            workflow.logger.warning("approve ignored: %s", verdict.problem)
-            return f"ignored: {verdict.problem}"
+        verified = self._signed(input.signature)
         self.approvals.decide(input.tool_call_id, "approved", input.approver, workflow.now(), input.comment,
-                              edited_arguments=input.arguments, verified=verdict.verified)
+                              edited_arguments=input.arguments, verified=verified)
         edited = " with edited arguments" if input.arguments is not None else ""
-        signed = f" as verified approver {input.approver!r}" if verdict.verified else ""
+        signed = f" as verified approver {input.approver!r}" if verified else ""
         return f"approved {input.tool_call_id}{edited}{signed}"
 
     @approve.validator
@@ -208,13 +211,10 @@ class AgentRun(ModelSteps, ToolSteps):
 
     @workflow.update(name="approve_all")
     def approve_all(self, input: ApproveAllInput) -> list[str]:
-        verdict = self._check_approve_all(input)
-        if verdict.problem is not None:
-            return []
         ids = self.approvals.undecided()
         for tool_call_id in ids:
             self.approvals.decide(tool_call_id, "approved", input.approver, workflow.now(), input.comment,
-                                  verified=verdict.verified)
+                                  verified=self._signed(input.signature))
         return ids
 
     @approve_all.validator
