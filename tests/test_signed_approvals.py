@@ -29,6 +29,7 @@ from workflows.contracts import (
     ApproveInput,
     Decision,
     ProposedToolCall,
+    RejectInput,
     RunRequest,
     RunResult,
     RunStatus,
@@ -123,12 +124,16 @@ async def test_forged_replayed_and_expired_approvals_are_refused_then_a_signed_o
 async def test_signed_json_works_with_temporal_update_execute(dev_server, dev_client, settings, tmp_path):
     """`python -m worker.approve --print` gives the signed input; the plain temporal CLI sends it."""
     address = dev_server.config.address
-    model = ScriptedModel(call("transfer_funds", **PAY), final("paid"))
+    # A second transfer keeps the run waiting, so the replayed JSON meets a live run.
+    model = ScriptedModel(call("transfer_funds", **PAY), call("transfer_funds", **PAY), final("paid"))
     async with make_worker(dev_client, settings, model, GOVERNED):
         handle, pending = await start_transfer(dev_client, settings)
         printed = await run_cli("worker.approve", handle.id, pending.tool_call_id, "--key",
                                 str(key_file(tmp_path, "alice")), "--approver", "alice", "--address", address, "--print")
         assert printed.returncode == 0, printed.stderr
+        unknown = await run_cli("worker.approve", handle.id, "call-9-9", "--key", str(key_file(tmp_path, "alice")),
+                                "--approver", "alice", "--address", address)
+        assert unknown.returncode == 1 and "no pending approval 'call-9-9' (pending: call-1-1)" in unknown.stderr
         payload = json.loads(printed.stdout)
         assert payload["approver"] == "alice" and payload["signature"] and payload["expires_at"].endswith("Z")
         sent = await update_cli(address, handle.id, payload)
@@ -136,6 +141,11 @@ async def test_signed_json_works_with_temporal_update_execute(dev_server, dev_cl
         assert "as verified approver 'alice'" in sent.stdout
         again = await update_cli(address, handle.id, payload)  # the same signed JSON cannot decide twice
         assert again.returncode != 0 and "already decided" in again.stderr + again.stdout
+        async def second_waiting() -> bool:
+            return [p.tool_call_id for p in (await handle.query(AgentRun.state)).pending_approvals] == ["call-2-1"]
+
+        await eventually(second_waiting, what="the second transfer to wait")
+        await handle.execute_update(AgentRun.reject, RejectInput(tool_call_id="call-2-1"))
         assert (await handle.result()).status == RunStatus.COMPLETED
     assert effects(settings, handle.id) == ["transfer bob 500"]
 

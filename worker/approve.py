@@ -21,7 +21,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from worker.approver_keys import KeyFileError, add_approver, approver_named_by, create_key, load_key
@@ -118,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     except (Refused, KeyFileError) as e:
         print(e, file=sys.stderr)
         return 1
-    except RPCError as e:
-        print(f"cannot reach the run: {e}", file=sys.stderr)
+    except (RPCError, WorkflowQueryFailedError) as e:
+        print(f"cannot read run {args.run}: {e}", file=sys.stderr)
         return 1
     return 0
 
