@@ -28,6 +28,7 @@ from worker.codec import project_data_converter
 from worker.devserver import DevServer, DevServerConfig, free_port, load_dev_config
 from worker.main import build_tool_layer, build_worker
 from worker.settings import DEFAULT_TOOL_MODULES, Settings
+from tests.signing import write_approvers
 from workflows import search_attributes
 
 _KINDS = {
@@ -79,8 +80,10 @@ async def dev_client(dev_server: DevServer) -> Client:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Worker settings on a fresh task queue and data dir, so tests never see each other's runs."""
-    return Settings(task_queue=f"tq-{uuid.uuid4()}", data_dir=tmp_path / "data")
+    """Worker settings on a fresh task queue and data dir, so tests never see each other's runs; the
+    approvers file lists the test approver (tests/signing.py), who may approve anything."""
+    approvers = write_approvers(tmp_path / "approvers.yaml")
+    return Settings(task_queue=f"tq-{uuid.uuid4()}", data_dir=tmp_path / "data", approvers_file=approvers)
 
 
 def registry_with(*extra_modules: str) -> ToolRegistry:

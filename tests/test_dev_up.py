@@ -60,7 +60,7 @@ class Up:
 
 
 def test_up_runs_the_demo_and_ctrl_c_stops_everything(tmp_path):
-    """The demo completes through the printed approve command; Ctrl-C frees every port; runs persist."""
+    """The demo completes through the printed (signing) approve command; Ctrl-C frees every port; runs persist."""
     grpc, ui, model_port = free_port(), free_port(), free_port()
     config = yaml.safe_load((REPO_ROOT / "temporal-dev.yaml").read_text())
     config["server"].update(grpc_port=grpc, ui_port=ui, headless=True, db_filename=str(tmp_path / "t.sqlite"))
@@ -73,11 +73,11 @@ def test_up_runs_the_demo_and_ctrl_c_stops_everything(tmp_path):
     up = Up(config_path, env)
     started = up.wait_for("Started demo run")
     run_id = started.split()[3].rstrip(":")
-    line = up.wait_for("--name approve", f"Run {run_id} completed")
-    if "--name approve" in line:
+    line = up.wait_for("-m worker.approve", f"Run {run_id} completed")
+    if "-m worker.approve" in line:
         approve = subprocess.run(shlex.split(line.strip()), cwd=REPO_ROOT, capture_output=True, text=True)
         assert approve.returncode == 0, approve.stderr
-        assert "approved call-" in approve.stdout
+        assert "approved call-" in approve.stdout and "as verified approver" in approve.stdout
         up.wait_for(f"Run {run_id} completed")
     assert up.interrupt() == 0
     assert "stopping Temporal dev server" in up.seen and "stopping model server" in up.seen

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from temporalio import activity
@@ -13,6 +14,7 @@ from activities.ledger import open_ledger
 from activities.tools.registry import ToolRegistry
 from tests.conftest import chain_id, eventually, make_worker, registry_with, run_workspace
 from tests.governed_tools import INJECTION
+from tests.signing import signed
 from tests.scripted import ScriptedModel, call, final
 from workflows.agent_run import AgentRun
 from workflows.contracts import (
@@ -120,7 +122,10 @@ async def test_tenant_allow_list_and_always_approval_policy(ts_env, settings, tm
         handle = await start(ts_env, settings, RunRequest(goal="g", tenant_id="acme"))
         [pending] = (await waiting(handle)).pending_approvals
         assert pending.tool == "peek" and "every call needs approval" in pending.reason
-        await handle.execute_update(AgentRun.approve, ApproveInput(tool_call_id=pending.tool_call_id))
+        assert pending.signature_required  # a tool's own 'always' needs a proven approver, as risk 3-4 does
+        # Expiry in the run's clock: the time-skipping server's clock runs ahead of the wall clock.
+        await handle.execute_update(AgentRun.approve, signed(handle.id, pending, expires_at=pending.requested_at
+                                                             + timedelta(minutes=15)))
         await handle.result()
     assert sorted(t.name for t in model.calls[0].tools) == ["calculator", "peek"]
     assert "is not allowed for tenant 'acme'" in "".join(m.content for m in model.calls[1].messages)

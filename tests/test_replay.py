@@ -12,6 +12,7 @@ from temporalio.workflow import NondeterminismError
 
 from worker.codec import project_data_converter
 from worker.main import WORKFLOWS
+from worker.replay import history_workflow_id
 from worker.sandbox import workflow_runner
 from tests.nondeterministic_variant import AgentRunWithoutToolListing
 
@@ -32,13 +33,14 @@ def replayer(workflows: list[type]) -> Replayer:
 
 
 def load(path: Path) -> WorkflowHistory:
-    return WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
+    return WorkflowHistory.from_json(history_workflow_id(path.read_text(), f"replay-{path.stem}"), path.read_text())
 
 
 def test_histories_are_checked_in():
     """The replay suite has histories to replay, including a continue-as-new chain."""
     names = {str(p.relative_to(p.parent.parent)) if p.parent.name in ("v1", "v2", "v3", "v4") else p.stem for p in HISTORIES}
-    assert {"rejected_write-run1", "ask_human-run1", "continued_as_new-run1", "continued_as_new-run2"} <= names
+    assert {"rejected_write-run1", "ask_human-run1", "continued_as_new-run1", "continued_as_new-run2",
+            "signed_approval-run1"} <= names
     assert {"v1/rejected_write.json", "v1/continued_as_new-run2.json", "v2/approved_write-run1.json",
             "v4/continued_as_new-run2.json"} <= names
 

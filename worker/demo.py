@@ -1,9 +1,10 @@
 """`python3 -m worker.dev up`: the embedded stack and a demo run, followed until it needs a person.
 
 Starts (or reuses, when already listening) the Temporal dev server from temporal-dev.yaml, the
-embedded model server and a worker; starts a demo run; prints its progress and the exact `temporal`
-commands to query, approve or reject it; then keeps everything running until Ctrl-C, which stops
-every process this command started.
+embedded model server and a worker; creates a local approver key (once) and lists it in the approvers
+file; starts a demo run; prints its progress and the exact commands to query, approve (signed with
+that key) or reject it; then keeps everything running until Ctrl-C, which stops every process this
+command started.
 
 However `up` ends (Ctrl-C with or without a pipe behind it, SIGTERM, SIGHUP when the terminal
 closes, an exception) it stops every process it started; a SIGKILLed `up` takes its children along
@@ -32,6 +33,7 @@ from activities.gateway.catalogue import load_models_file
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
+from worker.approver_keys import ensure_local_approver
 from worker.binaries import find_binary
 from worker.client import connect
 from worker.codec_server import CodecServer
@@ -42,6 +44,7 @@ from workflows.agent_run import AgentRun
 from workflows.contracts import RunRequest, RunStatus
 
 DEMO_GOAL = "Write a two-line poem about durable workflows into the file poem.txt."
+APPROVER_KEY = "approver.key"  # in the data dir: the dev stack's local approver
 TERMINAL = {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.BUDGET_EXCEEDED}
 
 
@@ -129,6 +132,7 @@ def start_stack(config_path: Path, stack: Stack) -> str:
         model = start_llama_server(config, logs / "model.log", preexec_fn=die_with_parent())
         stack.add("model server", lambda: _terminate(model))
 
+    local_approver(settings)
     say(f"Worker: starting on task queue {settings.task_queue!r} (log {logs / 'worker.log'})")
     env = {**os.environ, "TEMPORAL_ADDRESS": dev.address}
     logs.mkdir(parents=True, exist_ok=True)
@@ -138,6 +142,22 @@ def start_stack(config_path: Path, stack: Stack) -> str:
     stack.add("worker", lambda: _terminate(worker))
     stack.watch("worker", worker, logs / "worker.log")
     return dev.address
+
+
+def approver_name() -> str:
+    return os.environ.get("USER") or "me"
+
+
+def local_approver(settings) -> None:
+    """The dev stack signs approvals with a local key, as approvers do with their own in production."""
+    key = settings.data_dir / APPROVER_KEY
+    if settings.approvers_file is not None:
+        say(f"Approvers: {settings.approvers_file} (AGENT_APPROVERS_FILE; left as it is)")
+        return
+    if ensure_local_approver(key, settings.approvers_path, approver_name()):
+        say(f"Approvers: created the local approver {approver_name()!r}: key {key}, listed in {settings.approvers_path}")
+    else:
+        say(f"Approvers: local approver key {key} (listed in {settings.approvers_path})")
 
 
 def _host_port(base_url: str) -> tuple[str, int]:
@@ -155,14 +175,30 @@ def cli_prefix(address: str, codec_endpoint: str | None = None) -> str:
     return f"{shown} --codec-endpoint {codec_endpoint}" if codec_endpoint else shown
 
 
-def print_commands(prefix: str, run_id: str, pending: list) -> None:
+def approve_command(address: str) -> Callable[[str, str], str]:
+    """`python -m worker.approve RUN CALL_ID --key ...` as the user's shell can run it, signed with the local key."""
+    on_path = shutil.which("python")
+    python = "python" if on_path and Path(on_path).absolute() == Path(sys.executable).absolute() else \
+        os.path.relpath(sys.executable, Path.cwd())
+    key = os.path.relpath(load_settings().data_dir / APPROVER_KEY, Path.cwd())
+    options = f"--key {shlex.quote(key)} --approver {shlex.quote(approver_name())}"
+    if address not in ("localhost:7233", "127.0.0.1:7233"):
+        options += f" --address {address}"
+    return lambda run_id, call_id: f"{python} -m worker.approve {run_id} {call_id} {options}"
+
+
+def _unsigned(run_id: str, call_id: str) -> str:
+    return f"python -m worker.approve {run_id} {call_id} --key KEY_FILE"
+
+
+def print_commands(prefix: str, run_id: str, pending: list,
+                   approve: Callable[[str, str], str] = _unsigned) -> None:
     say("\nThe run is waiting for a person. From another terminal:")
     say(f"  {prefix} workflow query -w {run_id} --name state")
     for p in pending:
-        approve = shlex.quote(f'{{"tool_call_id": "{p.tool_call_id}", "approver": "{os.environ.get("USER", "me")}"}}')
         reject = shlex.quote(f'{{"tool_call_id": "{p.tool_call_id}", "comment": "not this time"}}')
         say(f"  # {p.tool} {json.dumps(p.arguments)} (risk {p.risk_level}; expires {p.expires_at:%Y-%m-%d %H:%M} UTC)")
-        say(f"  {prefix} workflow update execute -w {run_id} --name approve --input {approve}")
+        say(f"  {approve(run_id, p.tool_call_id)}")
         say(f"  {prefix} workflow update execute -w {run_id} --name reject --input {reject}")
     say(f"  {prefix} workflow list -q 'AgentStatus=\"waiting_for_human\"'")
     say("Press Ctrl-C here to stop the server, model and worker (runs are kept in the database).\n")
@@ -170,10 +206,12 @@ def print_commands(prefix: str, run_id: str, pending: list) -> None:
 
 async def follow(address: str, run_id: str, stack: Stack) -> None:
     client = await connect(address)
-    await watch(client.get_workflow_handle(run_id), cli_prefix(address, stack.codec_endpoint), stack)
+    await watch(client.get_workflow_handle(run_id), cli_prefix(address, stack.codec_endpoint), stack,
+                approve=approve_command(address))
 
 
-async def watch(handle: WorkflowHandle, prefix: str, stack: Stack, poll_s: float = 0.5) -> None:
+async def watch(handle: WorkflowHandle, prefix: str, stack: Stack, poll_s: float = 0.5,
+                approve: Callable[[str, str], str] = _unsigned) -> None:
     """Print each change of the run's state until it ends. A failed query (a workflow task failing, a
     worker restarting) is reported once and retried: the stack stays up so the run can be inspected."""
     run_id = handle.id
@@ -194,7 +232,7 @@ async def watch(handle: WorkflowHandle, prefix: str, stack: Stack, poll_s: float
             seen = now
             say(f"[{time.monotonic() - started:6.1f}s] {state.status.value:<18} step {state.step}  {state.last_action or ''}")
             if state.status == RunStatus.WAITING_FOR_HUMAN and state.pending_approvals:
-                print_commands(prefix, run_id, state.pending_approvals)
+                print_commands(prefix, run_id, state.pending_approvals, approve)
         if state.status in TERMINAL:
             result = state.result
             say(f"\nRun {run_id} {state.status.value}: {result.answer or result.reason}")

@@ -17,6 +17,7 @@ from temporalio.common import MetricMeter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from activities.approvers import ApproverActivities, load_approvers
 from activities.ledger import open_ledger
 from activities.ledger.activities import LedgerActivities
 from activities.mcp import MCPActivities, MCPConfig, MCPConnector, load_mcp_config
@@ -54,14 +55,15 @@ class ToolLayer:
     tools: ToolActivities
     ledger: LedgerActivities
     mcp: MCPActivities
+    approvers: ApproverActivities
 
     def activities(self) -> list:
         return [self.tools.list_tools, self.tools.execute, self.ledger.propose, self.ledger.approve_call,
-                self.ledger.resolve_unknown, self.mcp.list_tools]
+                self.ledger.resolve_unknown, self.mcp.list_tools, self.approvers.load]
 
 
 def build_tool_layer(settings: Settings, registry: ToolRegistry | None = None) -> ToolLayer:
-    """Registry, ledger and MCP servers; a bad tool module or MCP file stops the worker here."""
+    """Registry, ledger, MCP servers and approvers; a bad tool module, MCP or approvers file stops the worker here."""
     ledger = open_ledger(settings.ledger_url or settings.ledger_path)
     mcp = MCPConnector(load_mcp_config(settings.mcp_config) if settings.mcp_config else MCPConfig())
     registry = registry or ToolRegistry.from_modules(settings.tool_modules, entry_point_group=TOOL_ENTRY_POINTS)
@@ -70,7 +72,11 @@ def build_tool_layer(settings: Settings, registry: ToolRegistry | None = None) -
                            blobs=open_blob_store(settings.blob_store, data_dir=settings.data_dir,
                                                  keys=settings.keyring()),
                            lease_s=settings.tool_lease_s)
-    return ToolLayer(tools, LedgerActivities(ledger), MCPActivities(mcp))
+    approvers = load_approvers(settings.approvers_path)
+    if not approvers.approvers:
+        log.warning("approvers.none", file=approvers.source,
+                    consequence="risk 3-4 calls can be rejected or expire, never approved")
+    return ToolLayer(tools, LedgerActivities(ledger), MCPActivities(mcp), ApproverActivities(settings.approvers_path))
 
 
 def build_gateway(settings: Settings, meter: MetricMeter | None = None) -> Gateway:

@@ -11,6 +11,7 @@ Histories recorded with encryption on replay with the same keys (AGENT_CODEC_KEY
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -23,6 +24,16 @@ from worker.main import WORKFLOWS
 from worker.sandbox import workflow_runner
 
 
+def history_workflow_id(text: str, default: str) -> str:
+    """The run's own workflow id, from its started event (servers record it there). Workflow code may
+    read it (a signed approval signal is checked against it), so a replay under another id could diverge."""
+    try:
+        started = json.loads(text)["events"][0]["workflowExecutionStartedEventAttributes"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return default
+    return started.get("workflowId") or default
+
+
 async def replay(paths: list[Path]) -> int:
     replayer = Replayer(
         workflows=WORKFLOWS,
@@ -32,7 +43,8 @@ async def replay(paths: list[Path]) -> int:
     )
     failures = 0
     for path in paths:
-        history = WorkflowHistory.from_json(path.stem, path.read_text())
+        text = path.read_text()
+        history = WorkflowHistory.from_json(history_workflow_id(text, path.stem), text)
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         if result.replay_failure is None:
             print(f"ok      {path}")

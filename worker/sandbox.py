@@ -13,5 +13,6 @@ def workflow_runner() -> SandboxedWorkflowRunner:
         "activities.context.contracts",  # context wire types: pydantic and contracts only
         "activities.ledger.wire",  # ledger activity wire types: pydantic and contracts only
         "activities.retrieval.contracts",  # retrieval wire types: pydantic only, same classes both sides
+        "cryptography",  # Ed25519 checks of signed approvals: pure functions over a compiled (Rust) extension
     )
     return SandboxedWorkflowRunner(restrictions=restrictions)

@@ -30,6 +30,7 @@ class Settings(BaseModel):
     tenant_policy: Path | None = Field(None, description="AGENT_TENANT_POLICY: per-tenant tool allow-lists (YAML)")
     tool_lease_s: float = Field(15.0, gt=0, description="AGENT_TOOL_LEASE_S: how long a dead worker's tool "
                                 "attempt blocks the next one (renewed while the attempt runs)")
+    approvers_file: Path | None = Field(None, description="AGENT_APPROVERS_FILE: approvers' keys (YAML); empty = data_dir/approvers.yaml")
     tool_modules: list[str] = Field(list(DEFAULT_TOOL_MODULES), description="AGENT_TOOL_MODULES, comma-separated")
     log_level: str = Field("info", description="AGENT_LOG_LEVEL")
     # Encryption of payloads and blobs (activities/keyring.py, worker/codec.py). SecretStr: never in a repr or log.
@@ -43,6 +44,10 @@ class Settings(BaseModel):
     @property
     def ledger_path(self) -> Path:
         return self.data_dir / "ledger.sqlite"
+
+    @property
+    def approvers_path(self) -> Path:
+        return self.approvers_file or self.data_dir / "approvers.yaml"
 
     @property
     def workspaces(self) -> Path:
@@ -61,6 +66,7 @@ _ENV = {
     "ledger_url": "AGENT_LEDGER_URL",
     "mcp_config": "AGENT_MCP_CONFIG",
     "tenant_policy": "AGENT_TENANT_POLICY",
+    "approvers_file": "AGENT_APPROVERS_FILE",
     "blob_store": "AGENT_BLOB_STORE",
     "tool_lease_s": "AGENT_TOOL_LEASE_S",
     "tool_modules": "AGENT_TOOL_MODULES",

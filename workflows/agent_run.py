@@ -7,21 +7,25 @@ module imports no activity code. Time and ids come from workflow.now() and the s
 from __future__ import annotations
 
 import asyncio
-from typing import NoReturn
+from datetime import datetime
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows import search_attributes as sa
+from workflows.approval_signatures import Verdict, check_approval
 from workflows.approvals import Approvals
 from workflows.contracts import (
     ApproveAllInput,
+    ApproversPolicy,
     CompactionRecord,
     ApproveInput,
     Message,
     ModelCatalogue,
     ModelEvent,
+    PendingApproval,
     RejectInput,
     ResolveOutcomeInput,
     RunCheckpoint,
@@ -54,6 +58,9 @@ class AgentRun(ModelSteps, ToolSteps):
         self.tools_ref: str | None = carry.tools_ref if carry else None
         self.usage = carry.usage.model_copy() if carry else RunUsage()
         self.approvals = Approvals(history=list(carry.approvals) if carry else [])
+        # The approvers file as this run loaded it (before its first approval); None for runs that
+        # started before signed approvals, which keep the unsigned rule they started with.
+        self.approvers: ApproversPolicy | None = carry.approvers if carry else None
         self.inbox: list[str] = list(carry.pending_user_messages) if carry else []
         self.paused = carry.paused if carry else False
         self.continued_runs = carry.continued_runs if carry else 0
@@ -167,29 +174,66 @@ class AgentRun(ModelSteps, ToolSteps):
             compactions=self.compactions,
         )
 
+    def _check_approve(self, input: ApproveInput) -> Verdict:
+        """Pure over the input, the run's state, workflow id and workflow.now(): the validator and the
+        signal handler (which runs again on replay) reach the same verdict every time."""
+        if problem := self.approvals.problem_with(input.tool_call_id):
+            return Verdict(problem)
+        return self._check_signed([(self.approvals.pending[input.tool_call_id], input.arguments)], input.approver,
+                                  input.expires_at, input.signature)
+
+    def _check_approve_all(self, input: ApproveAllInput) -> Verdict:
+        ids = self.approvals.undecided()
+        if not ids:
+            return Verdict("no pending approvals in this run")
+        if input.tool_call_ids is not None and sorted(input.tool_call_ids) != ids:
+            return Verdict(f"the pending calls changed since this approval was made: it names "
+                           f"{sorted(input.tool_call_ids)}, pending now {ids}; approve again")
+        if input.signature is not None and input.tool_call_ids is None:
+            return Verdict("a signed approve_all must list the tool_call_ids its signature covers")
+        return self._check_signed([(self.approvals.pending[i], None) for i in ids], input.approver,
+                                  input.expires_at, input.signature)
+
+    def _check_signed(self, calls: list[tuple[PendingApproval, dict[str, Any] | None]], approver: str,
+                      expires_at: datetime | None, signature: str | None) -> Verdict:
+        return check_approval(
+            self.approvers, calls, workflow_id=workflow.info().workflow_id, tenant_id=self.request.tenant_id,
+            requester=self.request.user_id, approver=approver, expires_at=expires_at, signature=signature,
+            now=workflow.now(),
+        )
+
+    def _signed(self, signature: str | None) -> bool:
+        """Whether an accepted decision was proven by a signature. Handlers run only after the validator
+        (or the signal's own check) accepted it, so they apply it without verifying again: replay never
+        depends on the crypto, only on the recorded input."""
+        return self.approvers is not None and signature is not None
+
     @workflow.update(name="approve")
     def approve(self, input: ApproveInput) -> str:
+        verified = self._signed(input.signature)
         self.approvals.decide(input.tool_call_id, "approved", input.approver, workflow.now(), input.comment,
-                              edited_arguments=input.arguments)
+                              edited_arguments=input.arguments, verified=verified)
         edited = " with edited arguments" if input.arguments is not None else ""
-        return f"approved {input.tool_call_id}{edited}"
+        signed = f" as verified approver {input.approver!r}" if verified else ""
+        return f"approved {input.tool_call_id}{edited}{signed}"
 
     @approve.validator
     def _validate_approve(self, input: ApproveInput) -> None:
-        if problem := self.approvals.problem_with(input.tool_call_id):
+        if problem := self._check_approve(input).problem:
             raise ValueError(problem)
 
     @workflow.update(name="approve_all")
     def approve_all(self, input: ApproveAllInput) -> list[str]:
-        ids = sorted(i for i in self.approvals.pending if i not in self.approvals.decided)
+        ids = self.approvals.undecided()
         for tool_call_id in ids:
-            self.approvals.decide(tool_call_id, "approved", input.approver, workflow.now(), input.comment)
+            self.approvals.decide(tool_call_id, "approved", input.approver, workflow.now(), input.comment,
+                                  verified=self._signed(input.signature))
         return ids
 
     @approve_all.validator
     def _validate_approve_all(self, input: ApproveAllInput) -> None:
-        if not any(i not in self.approvals.decided for i in self.approvals.pending):
-            raise ValueError("no pending approvals in this run")
+        if problem := self._check_approve_all(input).problem:
+            raise ValueError(problem)
 
     @workflow.update(name="resolve_outcome")
     def resolve_outcome(self, input: ResolveOutcomeInput) -> str:
@@ -212,9 +256,10 @@ class AgentRun(ModelSteps, ToolSteps):
             raise ValueError(problem)
 
     # Fire-and-forget twins of the updates: a signal cannot be refused, so a bad id is only logged.
+    # An approve signal gets the validator's checks here: unsigned or badly signed, it is ignored.
     @workflow.signal(name="approve")
     def approve_signal(self, input: ApproveInput) -> None:
-        if problem := self.approvals.problem_with(input.tool_call_id):
+        if problem := self._check_approve(input).problem:
             workflow.logger.warning("approve signal ignored: %s", problem)
             return
         self.approve(input)
@@ -317,4 +362,5 @@ class AgentRun(ModelSteps, ToolSteps):
             compactions=self.compactions,
             last_prompt_tokens=self.last_prompt_tokens,
             tools_ref=self.tools_ref,
+            approvers=self.approvers,
         )

@@ -41,11 +41,13 @@ class Approvals:
         at: datetime,
         comment: str | None = None,
         edited_arguments: dict[str, Any] | None = None,
+        verified: bool = False,
     ) -> ApprovalRecord:
         pending = self.pending[tool_call_id]
         record = ApprovalRecord(
             tool_call_id=tool_call_id, tool=pending.tool, decision=decision, by=by, at=at, comment=comment,
             arguments_hash=pending.arguments_hash, edited_arguments=edited_arguments, reason=pending.reason,
+            verified=verified,
         )
         self.decided[tool_call_id] = record
         return record
@@ -56,6 +58,10 @@ class Approvals:
         record = self.decided.pop(tool_call_id)
         self.history.append(record)
         return record
+
+    def undecided(self) -> list[str]:
+        """Pending calls nobody has decided yet, in id order: what approve_all decides."""
+        return sorted(i for i in self.pending if i not in self.decided)
 
     def problem_with_resolution(self, tool_call_id: str) -> str | None:
         if tool_call_id in self.resolutions:

@@ -229,11 +229,39 @@ class ApproveInput(_UserInput):
     arguments: dict[str, Any] | None = Field(
         default=None, description="edit before approving: these arguments (and their hash) are what runs"
     )
+    expires_at: datetime | None = Field(default=None, description="signed approvals: when the signature lapses")
+    signature: str | None = Field(
+        default=None, description="base64 Ed25519 signature by `approver`'s key (workflows/approval_signatures.py)"
+    )
 
 
 class ApproveAllInput(_UserInput):
     approver: str = "anonymous"
     comment: str | None = None
+    tool_call_ids: list[str] | None = Field(
+        default=None, description="signed approvals: the pending calls the signature covers (all of them)"
+    )
+    expires_at: datetime | None = None
+    signature: str | None = None
+
+
+class ApproverSpec(_Wire):
+    """One person who may approve, from the approvers file: their public key and what they may approve."""
+
+    name: str = Field(min_length=1)
+    public_key: str = Field(description="base64 of the raw 32-byte Ed25519 public key")
+    tenants: list[str] = Field(default_factory=lambda: ["*"], description='"*" means every tenant')
+    tools: list[str] = Field(default_factory=lambda: ["*"], description='"*" means every tool')
+    max_risk: int = Field(default=4, ge=0, le=4)
+
+
+class ApproversPolicy(_Wire):
+    """The approvers file as a run sees it: loaded once by an activity, kept in history and checkpoints."""
+
+    approvers: list[ApproverSpec] = Field(default_factory=list)
+    # At most 3: risk 3-4 calls always need a signed approval, whatever the file says.
+    signed_from_risk: int = Field(default=3, ge=0, le=3, description="approvals of calls at or above need a signature")
+    source: str = Field(default="", description="where it was read from, for messages")
 
 
 class ResolveOutcomeInput(_UserInput):
@@ -274,6 +302,7 @@ class PendingApproval(_Wire):
     reason: str
     requested_at: datetime
     expires_at: datetime
+    signature_required: bool = Field(default=False, description="only an approval signed by a permitted approver runs it")
 
 
 class ApprovalRecord(_Wire):
@@ -288,6 +317,7 @@ class ApprovalRecord(_Wire):
     arguments_hash: str | None = None
     edited_arguments: dict[str, Any] | None = None
     reason: str | None = Field(default=None, description="why a person was asked")
+    verified: bool = Field(default=False, description="`by` is proven: the decision was signed by that approver's key")
 
 
 class ModelUsage(_Wire):
@@ -377,6 +407,7 @@ class RunCheckpoint(_Wire):
     compactions: list[CompactionRecord] = Field(default_factory=list)
     last_prompt_tokens: int = 0
     tools_ref: str | None = Field(default=None, description="digest of `tools` in the blob store, once stored")
+    approvers: ApproversPolicy | None = Field(default=None, description="the approvers file as the run loaded it")
 
 
 class RunState(_Wire):

@@ -21,6 +21,7 @@ from activities.ledger.wire import (
 )
 from workflows.contracts import (
     ApprovalRecord,
+    ApproversPolicy,
     ExecuteToolInput,
     ListToolsInput,
     ListToolsResult,
@@ -37,7 +38,7 @@ from workflows.contracts import (
 )
 from workflows.errors import cause_of, raise_if_cancelled
 from workflows.model_steps import CANCEL_WAITS
-from workflows.policy import judge
+from workflows.policy import ALWAYS_ASK_FROM_RISK, judge
 from workflows.retry import BOOKKEEPING_RETRY, tool_retry_policy
 
 
@@ -72,7 +73,13 @@ class ToolSteps:
             plans.append(_Plan(call_id, proposed.tool, spec=spec, call=call, ask=verdict.action == "ask",
                                reason=verdict.reason, key=f"{self.chain_id}/{call.id}"))
         asking = [p for p in plans if p.ask]
-        decisions = await asyncio.gather(*(self._approval(p.call, p.key, p.reason) for p in asking))
+        if asking and self.approvers is None and workflow.patched("signed-approvals"):
+            # Read once, before the run's first approval, and kept in history (and checkpoints): the
+            # validators check signatures against it without I/O. A key added or revoked later reaches
+            # new runs, not this one.
+            self.approvers = await self._load_approvers()
+        decisions = await asyncio.gather(*(
+            self._approval(p.call, p.key, p.reason, self._signature_required(p.spec)) for p in asking))
         for plan, decided in zip(asking, decisions):
             if isinstance(decided, ToolResult):
                 plan.outcome = decided
@@ -98,7 +105,23 @@ class ToolSteps:
             result = await self._resolve_unknown(call, spec, key, result)
         return result
 
-    async def _approval(self, call: ToolCall, key: str, reason: str) -> tuple[ToolCall, str] | ToolResult:
+    def _signature_required(self, spec: ToolSpec) -> bool:
+        """Risk 3-4 calls and tools that declare approval 'always' need a signed approval; so do calls at
+        or above the approvers file's `signed_from_risk` (at most 3). Runs without a loaded file: none."""
+        if self.approvers is None:
+            return False
+        threshold = min(self.approvers.signed_from_risk, ALWAYS_ASK_FROM_RISK)
+        return spec.risk_level >= threshold or spec.approval == "always"
+
+    async def _load_approvers(self) -> ApproversPolicy:
+        return await workflow.execute_activity(
+            "approvals.load_approvers", result_type=ApproversPolicy, start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=BOOKKEEPING_RETRY,
+        )
+
+    async def _approval(
+        self, call: ToolCall, key: str, reason: str, signature_required: bool = False
+    ) -> tuple[ToolCall, str] | ToolResult:
         """Wait for a person's decision: the (possibly edited) call and its key, or a denial.
 
         The ledger holds the call as `proposed` while it waits and `approved` after, and refuses to
@@ -120,6 +143,7 @@ class ToolSteps:
             reason=reason,
             requested_at=now,
             expires_at=now + timeout,
+            signature_required=signature_required,
         )
         self.last_action = f"waiting for approval of {call.tool} ({call.id})"
         self._set_status(RunStatus.WAITING_FOR_HUMAN)
@@ -128,7 +152,8 @@ class ToolSteps:
         except asyncio.TimeoutError:
             self.approvals.decide(call.id, "expired", "system:approval_timer", workflow.now())
         record = self.approvals.close(call.id)
-        self.last_action = f"{call.tool} ({call.id}) {record.decision} by {record.by}"
+        proven = " (signature verified)" if record.verified else ""
+        self.last_action = f"{call.tool} ({call.id}) {record.decision} by {record.by}{proven}"
         if record.decision == "expired":
             message = f"nobody approved this call within {self.request.approval_timeout_s:g} s, so it was not run"
             return ToolResult(status="denied", error_type="approval_expired", message=message)

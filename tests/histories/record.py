@@ -10,6 +10,7 @@ replay.
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ from temporalio.client import Client, WorkflowHandle
 from tests.conftest import dev_server_config, eventually, make_worker
 from tests.scripted import ScriptedModel, ask, call, final
 from worker.codec import project_data_converter
+from tests.signing import signed, write_approvers
 from worker.devserver import DevServer
 from worker.settings import Settings
 from workflows.agent_run import AgentRun
@@ -39,6 +41,15 @@ async def _waiting(handle: WorkflowHandle) -> str:
 
 async def approved(handle: WorkflowHandle) -> None:
     await handle.execute_update(AgentRun.approve, ApproveInput(tool_call_id=await _waiting(handle), approver="alice"))
+
+
+async def signed_approval(handle: WorkflowHandle) -> None:
+    """A risk-4 call: a forged approve signal (ignored), then a signed one (applied). Signal handlers check
+    signatures again on replay, so this history proves they reach the same verdicts."""
+    await _waiting(handle)
+    [pending] = (await handle.query(AgentRun.state)).pending_approvals
+    await handle.signal("approve", ApproveInput(tool_call_id=pending.tool_call_id, approver="alice"))
+    await handle.signal("approve", signed(handle.id, pending, comment="checked"))
 
 
 async def rejected(handle: WorkflowHandle) -> None:
@@ -73,6 +84,11 @@ def scenarios() -> dict[str, Scenario]:
             rejected,
         ),
         "ask_human": (RunRequest(goal="edit"), ScriptedModel(ask("which file?"), final("ok")), answered),
+        "signed_approval": (
+            RunRequest(goal="pay bob"),
+            ScriptedModel(call("transfer_funds", to="bob", amount_cents=500), final("paid")),
+            signed_approval,
+        ),
         "budget_exceeded": (
             RunRequest(goal="loop", budgets=Budgets(max_steps=3)),
             ScriptedModel(call("calculator", expression="1+1")),
@@ -86,7 +102,10 @@ def scenarios() -> dict[str, Scenario]:
     }
 
 
-async def record(out_dir: Path = HERE) -> list[Path]:
+EXTRA_TOOLS = {"signed_approval": ("tests.governed_tools",)}
+
+
+async def record(out_dir: Path = HERE, names: list[str] | None = None) -> list[Path]:
     written: list[Path] = []
     with tempfile.TemporaryDirectory() as tmp:
         config = dev_server_config(Path(tmp), **{"limit.historyCount.suggestContinueAsNew": CONTINUE_AS_NEW_AFTER_EVENTS})
@@ -94,8 +113,12 @@ async def record(out_dir: Path = HERE) -> list[Path]:
         try:
             client = await Client.connect(config.address, data_converter=project_data_converter())
             for name, (request, model, drive) in scenarios().items():
-                settings = Settings(task_queue=f"record-{uuid.uuid4()}", data_dir=Path(tmp) / name)
-                async with make_worker(client, settings, model):
+                if names and name not in names:
+                    continue
+                (Path(tmp) / name).mkdir()
+                settings = Settings(task_queue=f"record-{uuid.uuid4()}", data_dir=Path(tmp) / name,
+                                    approvers_file=write_approvers(Path(tmp) / name / "approvers.yaml"))
+                async with make_worker(client, settings, model, *EXTRA_TOOLS.get(name, ())):
                     handle = await client.start_workflow(AgentRun.run, request, id=f"history-{name}",
                                                          task_queue=settings.task_queue, result_type=RunResult)
                     await drive(handle)
@@ -120,5 +143,6 @@ async def _save_runs(client: Client, workflow_id: str, name: str, out_dir: Path)
 
 
 if __name__ == "__main__":
-    for path in asyncio.run(record()):
+    # Scenario names limit the recording to them: `python -m tests.histories.record signed_approval`.
+    for path in asyncio.run(record(names=sys.argv[1:])):
         print(f"wrote {path.relative_to(HERE.parent.parent)}")
