@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from activities.ledger import open_ledger
-from tests.conftest import eventually, make_worker
+from tests.conftest import chain_id, eventually, make_worker, run_workspace
 from tests.processes import temporal
 from tests.scripted import ScriptedModel, call, final
 from tests.signing import key_of, signed, signed_all, write_approvers
@@ -52,8 +52,8 @@ async def start_transfer(client, settings, **request) -> tuple:
     return handle, pending
 
 
-def effects(settings, run_id: str) -> list[str]:
-    log = settings.workspaces / run_id / "effects.log"
+def effects(settings, handle) -> list[str]:
+    log = run_workspace(settings, handle) / "effects.log"
     return log.read_text().splitlines() if log.exists() else []
 
 
@@ -106,7 +106,7 @@ async def test_forged_replayed_and_expired_approvals_are_refused_then_a_signed_o
             refused = await update_cli(address, run_id, input)
             assert refused.returncode != 0, reason
             assert reason in refused.stderr + refused.stdout
-        assert effects(settings, run_id) == [] and (await handle.query(AgentRun.state)).pending_approvals
+        assert effects(settings, handle) == [] and (await handle.query(AgentRun.state)).pending_approvals
 
         env = {**os.environ, "AGENT_APPROVERS_FILE": str(settings.approvers_path), "PYTHONPATH": str(REPO_ROOT)}
         approved = await run_cli("worker.approve", run_id, call_id, "--key", str(key_file(tmp_path, "alice")),
@@ -115,10 +115,10 @@ async def test_forged_replayed_and_expired_approvals_are_refused_then_a_signed_o
         assert f"approved {call_id} as verified approver 'alice'" in approved.stdout
         result = await handle.result()
         state = await handle.query(AgentRun.state)
-    assert result.status == RunStatus.COMPLETED and effects(settings, run_id) == ["transfer bob 500"]
+    assert result.status == RunStatus.COMPLETED and effects(settings, handle) == ["transfer bob 500"]
     [record] = state.approvals
     assert (record.decision, record.by, record.verified, record.comment) == ("approved", "alice", True, "checked")
-    assert open_ledger(settings.ledger_path).receipt(f"{run_id}/{call_id}")["decided_by"] == "alice"
+    assert open_ledger(settings.ledger_path).receipt(f"{chain_id(handle)}/{call_id}")["decided_by"] == "alice"
 
 
 async def test_signed_json_works_with_temporal_update_execute(dev_server, dev_client, settings, tmp_path):
@@ -147,7 +147,7 @@ async def test_signed_json_works_with_temporal_update_execute(dev_server, dev_cl
         await eventually(second_waiting, what="the second transfer to wait")
         await handle.execute_update(AgentRun.reject, RejectInput(tool_call_id="call-2-1"))
         assert (await handle.result()).status == RunStatus.COMPLETED
-    assert effects(settings, handle.id) == ["transfer bob 500"]
+    assert effects(settings, handle) == ["transfer bob 500"]
 
 
 async def test_a_forged_approve_signal_is_ignored(dev_client, settings):
@@ -160,7 +160,7 @@ async def test_a_forged_approve_signal_is_ignored(dev_client, settings):
         await handle.signal("approve", signed(handle.id, pending, comment="the real one"))
         result = await handle.result()
         [record] = (await handle.query(AgentRun.state)).approvals
-    assert result.status == RunStatus.COMPLETED and effects(settings, handle.id) == ["transfer bob 500"]
+    assert result.status == RunStatus.COMPLETED and effects(settings, handle) == ["transfer bob 500"]
     assert (record.by, record.verified, record.comment) == ("alice", True, "the real one")
 
 
@@ -183,7 +183,7 @@ async def test_an_approver_approves_only_what_the_file_permits(dev_server, dev_c
             refused = await update_cli(address, handle.id, signed(handle.id, pending, approver))
             assert refused.returncode != 0 and reason in refused.stderr + refused.stdout, approver
         await handle.cancel()
-    assert effects(settings, handle.id) == []
+    assert effects(settings, handle) == []
 
 
 async def test_approve_all_of_risky_calls_must_be_signed_over_the_whole_set(dev_client, settings):
@@ -215,7 +215,7 @@ async def test_approve_all_of_risky_calls_must_be_signed_over_the_whole_set(dev_
         audit = (await handle.query(AgentRun.state)).approvals
     assert approved == ["call-1-1", "call-1-2"]
     assert [(a.by, a.verified) for a in audit] == [("alice", True), ("alice", True)]
-    assert sorted(effects(settings, run_id)) == ["transfer bob 500", "transfer carl 7"]
+    assert sorted(effects(settings, handle)) == ["transfer bob 500", "transfer carl 7"]
 
 
 async def test_a_signed_edit_runs_the_arguments_the_approver_signed(dev_client, settings):
@@ -228,5 +228,5 @@ async def test_a_signed_edit_runs_the_arguments_the_approver_signed(dev_client, 
         assert reply == f"approved {pending.tool_call_id} with edited arguments as verified approver 'alice'"
         await handle.result()
         [record] = (await handle.query(AgentRun.state)).approvals
-    assert effects(settings, handle.id) == ["transfer bob 50"]
+    assert effects(settings, handle) == ["transfer bob 50"]
     assert (record.edited_arguments, record.by, record.verified) == (edited, "alice", True)

@@ -43,6 +43,19 @@ from workflows.model_steps import ModelSteps
 from workflows.tool_steps import ToolSteps
 
 
+def _refuse(problem: str) -> NoReturn:
+    """Refuse an update with a reason a person reads; non-retryable, since sending it again cannot help."""
+    raise ApplicationError(problem, type="UpdateRefused", non_retryable=True)
+
+
+def _require(input: object | None, update: str, model: type) -> None:
+    """An update sent without --input gets the fields it needs, not the SDK's TypeError."""
+    if input is None:
+        required = [name for name, field in model.model_fields.items() if field.is_required()]
+        needs = f"with {', '.join(required)}" if required else "(a JSON object)"
+        _refuse(f"{update} needs an input {needs}: --input '{{...}}'")
+
+
 @workflow.defn(name="AgentRun", failure_exception_types=[ValidationError])
 class AgentRun(ModelSteps, ToolSteps):
     @workflow.init
@@ -97,6 +110,7 @@ class AgentRun(ModelSteps, ToolSteps):
                 self.tools = await self._load_tools()
             if self.models is None and workflow.patched("model-gateway"):
                 self.models = await self._load_models()
+                self._refuse_unknown_model()
                 if workflow.patched("context-by-ref"):
                     self.transcript_ref = TranscriptRef()
             if self.transcript_ref is not None and self.tools_ref is None and workflow.patched("tools-by-ref"):
@@ -142,6 +156,14 @@ class AgentRun(ModelSteps, ToolSteps):
         await self._handle_tool_calls(decision.tool_calls)
         self._publish()
         return None
+
+    def _refuse_unknown_model(self) -> None:
+        """`"model": "gpt-99"` is a mistake to report, not a reason to quietly use the default model.
+        Patched inside the branch, so only runs that name an unknown model record the marker."""
+        wanted = self.request.model
+        known = sorted(m.name for m in self.models.models) if self.models else []
+        if wanted and known and wanted not in known and workflow.patched("refuse-unknown-model"):
+            self._fail(f"unknown model {wanted!r}; this worker's models file has {known}")
 
     def _raise_if_cancel_requested(self) -> None:
         """Honour a cancel that an activity swallowed. An activity that completes after the run is
@@ -209,7 +231,7 @@ class AgentRun(ModelSteps, ToolSteps):
         return self.approvers is not None and signature is not None
 
     @workflow.update(name="approve")
-    def approve(self, input: ApproveInput) -> str:
+    def approve(self, input: ApproveInput | None = None) -> str:
         verified = self._signed(input.signature)
         self.approvals.decide(input.tool_call_id, "approved", input.approver, workflow.now(), input.comment,
                               edited_arguments=input.arguments, verified=verified)
@@ -218,12 +240,13 @@ class AgentRun(ModelSteps, ToolSteps):
         return f"approved {input.tool_call_id}{edited}{signed}"
 
     @approve.validator
-    def _validate_approve(self, input: ApproveInput) -> None:
+    def _validate_approve(self, input: ApproveInput | None = None) -> None:
+        _require(input, "approve", ApproveInput)
         if problem := self._check_approve(input).problem:
-            raise ValueError(problem)
+            _refuse(problem)
 
     @workflow.update(name="approve_all")
-    def approve_all(self, input: ApproveAllInput) -> list[str]:
+    def approve_all(self, input: ApproveAllInput | None = None) -> list[str]:
         ids = self.approvals.undecided()
         for tool_call_id in ids:
             self.approvals.decide(tool_call_id, "approved", input.approver, workflow.now(), input.comment,
@@ -231,41 +254,50 @@ class AgentRun(ModelSteps, ToolSteps):
         return ids
 
     @approve_all.validator
-    def _validate_approve_all(self, input: ApproveAllInput) -> None:
+    def _validate_approve_all(self, input: ApproveAllInput | None = None) -> None:
+        _require(input, "approve_all", ApproveAllInput)
         if problem := self._check_approve_all(input).problem:
-            raise ValueError(problem)
+            _refuse(problem)
 
     @workflow.update(name="resolve_outcome")
-    def resolve_outcome(self, input: ResolveOutcomeInput) -> str:
+    def resolve_outcome(self, input: ResolveOutcomeInput | None = None) -> str:
         self.approvals.resolutions[input.tool_call_id] = input
         return f"{input.decision} recorded for {input.tool_call_id}"
 
     @resolve_outcome.validator
-    def _validate_resolve_outcome(self, input: ResolveOutcomeInput) -> None:
+    def _validate_resolve_outcome(self, input: ResolveOutcomeInput | None = None) -> None:
+        _require(input, "resolve_outcome", ResolveOutcomeInput)
         if problem := self.approvals.problem_with_resolution(input.tool_call_id):
-            raise ValueError(problem)
+            _refuse(problem)
 
     @workflow.update(name="reject")
-    def reject(self, input: RejectInput) -> str:
+    def reject(self, input: RejectInput | None = None) -> str:
         self.approvals.decide(input.tool_call_id, "rejected", input.approver, workflow.now(), input.comment)
         return f"rejected {input.tool_call_id}"
 
     @reject.validator
-    def _validate_reject(self, input: RejectInput) -> None:
+    def _validate_reject(self, input: RejectInput | None = None) -> None:
+        _require(input, "reject", RejectInput)
         if problem := self.approvals.problem_with(input.tool_call_id):
-            raise ValueError(problem)
+            _refuse(problem)
 
     # Fire-and-forget twins of the updates: a signal cannot be refused, so a bad id is only logged.
     # An approve signal gets the validator's checks here: unsigned or badly signed, it is ignored.
     @workflow.signal(name="approve")
-    def approve_signal(self, input: ApproveInput) -> None:
+    def approve_signal(self, input: ApproveInput | None = None) -> None:
+        if input is None:
+            workflow.logger.warning("%s signal ignored: it carries no input", "approve")
+            return
         if problem := self._check_approve(input).problem:
             workflow.logger.warning("approve signal ignored: %s", problem)
             return
         self.approve(input)
 
     @workflow.signal(name="reject")
-    def reject_signal(self, input: RejectInput) -> None:
+    def reject_signal(self, input: RejectInput | None = None) -> None:
+        if input is None:
+            workflow.logger.warning("%s signal ignored: it carries no input", "reject")
+            return
         if problem := self.approvals.problem_with(input.tool_call_id):
             workflow.logger.warning("reject signal ignored: %s", problem)
             return

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 TASK_QUEUE = "agents"
 WORKFLOW_TYPE = "AgentRun"
@@ -70,6 +70,13 @@ class RunRequest(_UserInput):
     """Input of AgentRun. `{"goal": "..."}` alone is a valid request."""
 
     goal: str = Field(min_length=1)
+
+    @field_validator("goal")
+    @classmethod
+    def _goal_has_text(cls, goal: str) -> str:
+        if not goal.strip():
+            raise ValueError("goal is blank: say what the run should do")
+        return goal
     tenant_id: str = "default"
     user_id: str = "anonymous"
     allowed_tools: list[str] | None = Field(default=None, description="None means every registered tool")
