@@ -133,7 +133,7 @@ def _to_application_error(e: ProviderError) -> ApplicationError:
     delay = timedelta(seconds=e.retry_after_s) if e.retry_after_s else None
     return ApplicationError(
         str(e),
-        {"kind": e.kind, "status_code": e.status_code},
+        {"kind": e.kind, "status_code": e.status_code, "retry_after_s": e.retry_after_s},
         type=f"Provider.{e.kind}",
         non_retryable=not e.retryable,
         next_retry_delay=delay,
