@@ -176,6 +176,13 @@ class ModelCatalogue(_Wire):
     outage: OutagePolicy = Field(default_factory=OutagePolicy)
 
 
+class SpendLimit(_Wire):
+    """What one decision's calls (the first and its repairs) may use: the run's budgets left."""
+
+    tokens: int
+    cost_usd: float | None = None
+
+
 class DecideInput(_Wire):
     messages: list[Message]
     tools: list[ToolSpec]
@@ -183,6 +190,7 @@ class DecideInput(_Wire):
     max_output_tokens: int = 512
     step_kind: StepKind = "act"
     tenant_id: str = "default"
+    limit: SpendLimit | None = Field(default=None, description="a repair call that could pass it is not made")
 
 
 class DecideResult(_Wire):

@@ -31,6 +31,7 @@ from workflows.contracts import (
     ModelCatalogue,
     ModelEvent,
     ModelInfo,
+    SpendLimit,
     Usage,
 )
 from workflows.errors import cause_of, raise_if_cancelled
@@ -39,6 +40,7 @@ from workflows.retry import (
     BOOKKEEPING_RETRY,
     MODEL_FINAL_ERRORS,
     MODEL_RETRY,
+    REPAIR_OVER_BUDGET,
     RETRIEVAL_RETRY,
     with_non_retryable,
 )
@@ -132,12 +134,25 @@ class ModelSteps:
                 if error_type == CONTEXT_TOO_LONG:
                     needed = max(needed, model.context_window + 1)
                 elif error_type not in FALLBACK_ERRORS:
+                    if self._count_failed_decision(e, model.name) and error_type == REPAIR_OVER_BUDGET:
+                        return f"cost or token budget: {cause_of(e)}"
                     self._fail(f"model call to {model.name} failed: {cause_of(e)}")
                 else:
                     outage.failed[model.name] = f"{error_type}: {cause_of(e)}"
                     outage.retry_hint_s = max(outage.retry_hint_s, retry_hint(getattr(e.cause, "details", None)))
                 excluded[model.name] = f"{error_type}: {cause_of(e)}"
                 reason = f"{model.name} failed with {error_type}: {cause_of(e)}"
+
+    def _count_failed_decision(self, e: ActivityError, model: str) -> bool:
+        """A decision that ended without one (malformed replies, a repair over budget) still spent
+        tokens: its error carries the usage, which the run counts. True when counted (new runs)."""
+        if not workflow.patched(BUDGET_PATCH):
+            return False
+        details = getattr(e.cause, "details", None)
+        first = details[0] if isinstance(details, (list, tuple)) and details else None
+        if isinstance(first, dict) and isinstance(first.get("usage"), dict):
+            self.usage.add(Usage.model_validate(first["usage"]), model)
+        return True
 
     async def _wait_out_outage(self, outage: Outage, skipped: list[str]) -> str | None:
         """Every model of the route failed transiently: sleep with backoff, then walk the route again.
@@ -180,6 +195,14 @@ class ModelSteps:
         prompt = self._worst_prompt(model, messages)
         return call_over_budget(self.usage, budgets, model, prompt, reply, f"the next call to {model.name}")
 
+    def _spend_limit(self) -> SpendLimit | None:
+        """The budgets left, for the activity to check its repair calls against (new runs only)."""
+        if not workflow.patched(BUDGET_PATCH):
+            return None
+        budgets = self.request.budgets
+        cost = None if budgets.max_cost_usd is None else budgets.max_cost_usd - self.usage.cost_usd
+        return SpendLimit(tokens=budgets.max_tokens - self.usage.total_tokens, cost_usd=cost)
+
     def _worst_prompt(self, model: ModelInfo, messages: list[Message]) -> int:
         """The largest prompt the next call may send. By value it is `messages`; by reference the packer
         rebuilds it from the whole stored transcript: at most the last prompt plus what is new, and
@@ -200,6 +223,7 @@ class ModelSteps:
                     max_output_tokens=self.request.max_output_tokens,
                     step_kind=kind,
                     tenant_id=self.request.tenant_id,
+                    limit=self._spend_limit(),
                 ),
                 result_type=DecideResult,
                 **MODEL_CALL,
@@ -218,7 +242,7 @@ class ModelSteps:
             DecideWithContextInput(
                 decide=DecideInput(messages=[], tools=[] if self.tools_ref else self.tools, model=model.name,
                                    max_output_tokens=self.request.max_output_tokens, step_kind=kind,
-                                   tenant_id=self.request.tenant_id),
+                                   tenant_id=self.request.tenant_id, limit=self._spend_limit()),
                 pinned=assemble(self.request, []),
                 transcript=self.transcript_ref,
                 append=self.transcript,

@@ -21,6 +21,9 @@ MODEL_FINAL_ERRORS = [
     "Provider.circuit_open",
 ]
 
+# Raised non-retryably when a repair call could pass the run's budgets; the run stops budget_exceeded.
+REPAIR_OVER_BUDGET = "RepairOverBudget"
+
 MODEL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,

@@ -6,12 +6,17 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
+from temporalio.client import WorkflowFailureError
+
 from activities.gateway.breaker import BreakerRegistry
-from tests.conftest import wire_model, write_models_file
+from tests.conftest import registry_with, wire_model, write_models_file
 from tests.gateway.test_runs_through_the_gateway import gateway_worker
 from tests.wire_server import ModelWireServer
 from workflows.agent_run import AgentRun
+from workflows.context import assemble
 from workflows.contracts import Budgets, RunRequest, RunResult, RunStatus
+from workflows.routing import estimate_tokens
 
 # Cached input priced like input, so cost is simply tokens times $1 per million.
 FLAT = {"input": 1.0, "cached_input": 1.0, "output": 1.0}
@@ -87,3 +92,36 @@ async def test_token_budget_stops_before_a_call_that_could_pass_it(dev_client, s
     assert result.status == RunStatus.BUDGET_EXCEEDED and "token budget" in result.reason
     assert result.usage.total_tokens == used and len(server.usages) >= 3
     assert used <= limit
+
+
+async def test_a_repair_call_that_could_pass_the_budget_is_not_made(dev_client, settings, tmp_path):
+    """The first call fits max_tokens, the repair after its invalid reply could not: the run stops
+    budget_exceeded without the repair, and the invalid call's tokens are counted."""
+    request = RunRequest(goal="g", max_output_tokens=64, allowed_tools=["calculator"])
+    first = estimate_tokens(assemble(request, []), [t for t in registry_with().specs() if t.name == "calculator"])
+    limit = first + 64 + 50  # the first call's worst case fits; it plus a repair does not
+    with ModelWireServer(lambda body: "this is not JSON") as server:
+        path = write_models_file(tmp_path / "m.yaml", wire_model("m", server))
+        async with gateway_worker(dev_client, settings, path, BreakerRegistry()):
+            handle = await dev_client.start_workflow(
+                AgentRun.run, request.model_copy(update={"budgets": Budgets(max_tokens=limit)}),
+                id=f"repair-{uuid.uuid4()}", task_queue=settings.task_queue, result_type=RunResult)
+            result = await handle.result()
+    used = sum(u["prompt_tokens"] + u["completion_tokens"] for u in server.usages)
+    assert result.status == RunStatus.BUDGET_EXCEEDED and "no repair was made" in result.reason
+    assert len(server.requests) == 1 and result.usage.total_tokens == used <= limit
+
+
+async def test_a_decision_that_failed_after_repairs_is_still_counted(dev_client, settings, tmp_path):
+    """Three invalid replies (the call and two repairs) fail the run, and all three calls are in its usage."""
+    with ModelWireServer(lambda body: "this is not JSON") as server:
+        path = write_models_file(tmp_path / "m.yaml", wire_model("m", server, price_per_mtok=FLAT))
+        async with gateway_worker(dev_client, settings, path, BreakerRegistry()):
+            handle = await dev_client.start_workflow(AgentRun.run, RunRequest(goal="g"), id=f"bad-{uuid.uuid4()}",
+                                                     task_queue=settings.task_queue, result_type=RunResult)
+            with pytest.raises(WorkflowFailureError):
+                await handle.result()
+            state = await handle.query(AgentRun.state)
+    assert len(server.requests) == 3 and state.status == RunStatus.FAILED
+    assert state.usage.total_tokens == sum(u["prompt_tokens"] + u["completion_tokens"] for u in server.usages)
+    assert abs(state.usage.cost_usd - priced(server.usages)) < 1e-12 and state.usage.by_model["m"].calls == 1
