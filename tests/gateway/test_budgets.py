@@ -12,7 +12,9 @@ from temporalio.client import WorkflowFailureError
 from activities.gateway.breaker import BreakerRegistry
 from tests.conftest import registry_with, wire_model, write_models_file
 from tests.gateway.test_runs_through_the_gateway import gateway_worker
+from tests.test_replay import replayer
 from tests.wire_server import ModelWireServer
+from worker.main import WORKFLOWS
 from workflows.agent_run import AgentRun
 from workflows.context import assemble
 from workflows.contracts import Budgets, RunRequest, RunResult, RunStatus
@@ -27,11 +29,12 @@ def priced(usages: list[dict]) -> float:
 
 
 def read_then_count(body: dict) -> str:
-    """Read a big file, then add numbers forever: every later prompt carries the big result, although
-    the messages new at each step are small (after a compaction has summarized it away, read it again)."""
+    """Read a big file once, then add numbers forever: every later prompt carries the big result (or its
+    summary), although the messages new at each step are small."""
     if body["messages"][0]["content"].startswith("You compress"):
         return "Earlier: read big.txt, then added numbers."
-    read = any("Result of tool read_file" in m["content"] for m in body["messages"])
+    read = any("Result of tool read_file" in m["content"] or "Summary of earlier turns" in m["content"]
+               for m in body["messages"])
     if not read:
         return json.dumps({"action": "call_tool", "tool": "read_file", "arguments": {"path": "big.txt"}})
     return json.dumps({"action": "call_tool", "tool": "calculator", "arguments": {"expression": "1+1"}})
@@ -57,6 +60,8 @@ async def test_compaction_calls_are_counted_in_state_usage(dev_client, settings,
             handle = await start_reading(dev_client, settings, path, Budgets(max_steps=10, max_tokens=10**7), lines=250)
             result = await handle.result()
             state = await handle.query(AgentRun.state)
+            history = await handle.fetch_history()
+    assert (await replayer(WORKFLOWS).replay_workflow(history, raise_on_replay_failure=False)).replay_failure is None
     summaries = sum(r["messages"][0]["content"].startswith("You compress") for r in server.requests)
     assert result.status == RunStatus.BUDGET_EXCEEDED and "step budget" in result.reason
     assert summaries >= 1 and state.compactions and state.usage.compaction_calls == summaries

@@ -18,7 +18,9 @@ from activities.gateway.gateway import Gateway
 from activities.model import ModelActivities
 from tests.conftest import eventually, wire_model, write_models_file
 from tests.gateway.test_runs_through_the_gateway import Clock, gateway_worker, run
+from tests.test_replay import replayer
 from tests.wire_server import Fault, Hang, Malformed, ModelWireServer, final_answer
+from worker.main import WORKFLOWS
 from workflows.agent_run import AgentRun
 from workflows.contracts import Budgets, DecideInput, Message, RunRequest, RunStatus
 
@@ -61,6 +63,7 @@ async def test_runs_wait_out_an_outage_of_their_only_model_and_all_complete(dev_
             failures_seen = len(server.requests)
             outage.down = False
             results = [await h.result() for h in handles]
+            histories = [await h.fetch_history() for h in handles]
     for state in waiting:
         assert state.status == RunStatus.WAITING_FOR_MODEL
         assert "waiting" in state.last_action and "for model only" in state.last_action
@@ -69,6 +72,8 @@ async def test_runs_wait_out_an_outage_of_their_only_model_and_all_complete(dev_
     assert failures_seen >= 3
     assert [r.status for r in results] == [RunStatus.COMPLETED] * 3 and {r.answer for r in results} == {"recovered"}
     assert set(breakers.snapshot().values()) == {"closed"}
+    for history in histories:  # the waits replay: they are timers decided from history
+        assert (await replayer(WORKFLOWS).replay_workflow(history, raise_on_replay_failure=False)).replay_failure is None
 
 
 async def test_an_outage_past_the_limit_fails_the_run_naming_the_http_error_and_the_breaker(
