@@ -208,8 +208,10 @@ class ModelSteps:
         rebuilds it from the whole stored transcript: at most the last prompt plus what is new, and
         never more than the window less the reserved reply (the pack's hard budget)."""
         cap = model.context_window - min(self.request.max_output_tokens, model.context_window - 1)
-        if self.transcript_ref is None or self.last_prompt_tokens == 0:
+        if self.transcript_ref is None or self.transcript_ref.length == 0:
             return min(estimate_tokens(messages, self.tools), cap)
+        if self.last_prompt_tokens == 0:
+            return cap  # a stored transcript whose last prompt nobody measured (carried from an older run)
         return min(self.last_prompt_tokens + estimate_tokens(self.transcript, []), cap)
 
     async def _call_model(self, model: str | None, messages: list[Message], kind: str) -> DecideResult:
