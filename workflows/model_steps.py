@@ -177,6 +177,9 @@ class ModelSteps:
         self.last_action = (f"waiting {delay:.1f} s for model {names} (outage for {waited:.0f} s of at most "
                             f"{policy.max_wait_s:g} s): {cause}")[:500]
         await workflow.sleep(delay, summary=f"waiting for model {names}"[:200])
+        # Still waiting until a call succeeds: say so, and keep the cause, while the route is tried again.
+        self.last_action = (f"waiting for model {names}, trying it again (outage for {waited + delay:.0f} s of at "
+                            f"most {policy.max_wait_s:g} s): {cause}")[:500]
         return None
 
     def _budget_stop_before(self, model: ModelInfo, messages: list[Message]) -> str | None:
