@@ -26,12 +26,13 @@ from activities.decision import (
 from activities.gateway.gateway import Gateway, tenant_cache_salt
 from activities.heartbeat import with_heartbeats
 from activities.providers.base import ChatRequest, ProviderError
-from workflows.contracts import DecideInput, DecideResult, Message, ModelCatalogue, Usage
+from workflows.contracts import DecideInput, DecideResult, Message, ModelCatalogue, Price, Usage
 
 log = structlog.get_logger(__name__)
 
 # Error types the workflow acts on by name (see workflows/retry.py and workflows/routing.py).
 MALFORMED_DECISION = "MalformedDecision"
+REPAIR_OVER_BUDGET = "RepairOverBudget"
 
 
 class ModelActivities:
@@ -77,6 +78,7 @@ class ModelActivities:
         except ProviderError as e:
             raise _to_application_error(e) from e
         prompt = render_prompt(input.messages, input.tools, native_tools=native)
+        price = self.gateway.config(model).price_per_mtok
         schema = None if native else decision_schema(input.tools)
         usage = Usage()
         latency_ms = 0.0
@@ -100,11 +102,13 @@ class ModelActivities:
             except MalformedDecision as e:
                 problem = str(e)
                 log.warning("model.malformed_decision", model=model, attempt=attempt, problem=problem)
-                prompt = [
-                    *prompt,
-                    Message(role="assistant", content=response.text),
-                    Message(role="user", content=f"That reply was invalid: {problem}. Reply again with one valid JSON object."),
-                ]
+                correction = Message(role="user", content=f"That reply was invalid: {problem}. Reply again with one valid JSON object.")
+                prompt = [*prompt, Message(role="assistant", content=response.text), correction]
+                if attempt < self.max_repairs and (over := _repair_over_limit(
+                        input, usage, response.usage, price, correction)):
+                    raise ApplicationError(
+                        f"model {model} gave an invalid decision ({problem}) and no repair was made: {over}",
+                        {"usage": usage.model_dump()}, type=REPAIR_OVER_BUDGET, non_retryable=True) from None
                 continue
             log.info("model.decided", model=model, provider=response.provider, kind=decision.kind, repairs=attempt,
                      latency_ms=round(latency_ms), prompt_tokens=usage.prompt_tokens,
@@ -117,6 +121,23 @@ class ModelActivities:
             type=MALFORMED_DECISION,
             non_retryable=True,
         )
+
+
+def _repair_over_limit(input: DecideInput, used: Usage, last: Usage, price: Price, correction: Message) -> str | None:
+    """Could the next repair call pass the run's budgets left? Its prompt is the last prompt, the
+    invalid reply and the correction (all uncached, at 3 characters a token); its reply the longest."""
+    if input.limit is None:
+        return None
+    prompt = last.prompt_tokens + last.completion_tokens + len(correction.content) // 3 + 16
+    tokens = prompt + input.max_output_tokens
+    if used.total_tokens + tokens > input.limit.tokens:
+        return f"the run has {input.limit.tokens} tokens left, {used.total_tokens} used by this step, a repair may use {tokens}"
+    if input.limit.cost_usd is not None:
+        worst = (prompt * price.input + input.max_output_tokens * price.output) / 1_000_000
+        if used.cost_usd + worst > input.limit.cost_usd:
+            return (f"the run has ${input.limit.cost_usd:.6f} left, ${used.cost_usd:.6f} used by this step, "
+                    f"a repair may cost ${worst:.6f}")
+    return None
 
 
 def _sum(a: Usage, b: Usage) -> Usage:
@@ -133,7 +154,7 @@ def _to_application_error(e: ProviderError) -> ApplicationError:
     delay = timedelta(seconds=e.retry_after_s) if e.retry_after_s else None
     return ApplicationError(
         str(e),
-        {"kind": e.kind, "status_code": e.status_code},
+        {"kind": e.kind, "status_code": e.status_code, "retry_after_s": e.retry_after_s},
         type=f"Provider.{e.kind}",
         non_retryable=not e.retryable,
         next_retry_delay=delay,

@@ -145,8 +145,8 @@ def wire_model(name: str, server: object, provider: str = "openai", **fields: ob
     return {**entry, **fields}
 
 
-def write_models_file(path: Path, *models: dict, routes: dict | None = None) -> Path:
+def write_models_file(path: Path, *models: dict, routes: dict | None = None, outage: dict | None = None) -> Path:
     names = [m["name"] for m in models]
     routes = routes or {"plan": names, "act": names, "summarize": names}
-    path.write_text(yaml.safe_dump({"models": list(models), "routes": routes}))
+    path.write_text(yaml.safe_dump({"models": list(models), "routes": routes, **({"outage": outage} if outage else {})}))
     return path

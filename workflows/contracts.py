@@ -178,9 +178,25 @@ class ModelInfo(_Wire):
     unavailable_reason: str | None = None
 
 
+class OutagePolicy(_Wire):
+    """How long a run waits out an outage of every model on its route (the models file's `outage`)."""
+
+    max_wait_s: float = Field(default=900.0, gt=0, description="per step; then the run fails naming the cause")
+    initial_backoff_s: float = Field(default=5.0, gt=0, description="first wait; doubles up to max_backoff_s")
+    max_backoff_s: float = Field(default=60.0, gt=0)
+
+
 class ModelCatalogue(_Wire):
     models: list[ModelInfo]
     routes: dict[StepKind, list[str]]
+    outage: OutagePolicy = Field(default_factory=OutagePolicy)
+
+
+class SpendLimit(_Wire):
+    """What one decision's calls (the first and its repairs) may use: the run's budgets left."""
+
+    tokens: int
+    cost_usd: float | None = None
 
 
 class DecideInput(_Wire):
@@ -190,6 +206,7 @@ class DecideInput(_Wire):
     max_output_tokens: int = 512
     step_kind: StepKind = "act"
     tenant_id: str = "default"
+    limit: SpendLimit | None = Field(default=None, description="a repair call that could pass it is not made")
 
 
 class DecideResult(_Wire):
@@ -343,7 +360,8 @@ class ModelUsage(_Wire):
 
 
 class RunUsage(_Wire):
-    model_calls: int = 0
+    model_calls: int = Field(default=0, description="decisions (each may include repair calls); max_steps counts these")
+    compaction_calls: int = Field(default=0, description="context.summarize calls; their tokens and cost are in the totals")
     tool_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -357,6 +375,14 @@ class RunUsage(_Wire):
 
     def add(self, usage: Usage, model: str | None = None) -> None:
         self.model_calls += 1
+        self._count(usage, model)
+
+    def add_compaction(self, usage: Usage, model: str) -> None:
+        """A summary call: counted in tokens, cost and its model's calls, not as a step (max_steps)."""
+        self.compaction_calls += 1
+        self._count(usage, model)
+
+    def _count(self, usage: Usage, model: str | None) -> None:
         self.prompt_tokens += usage.prompt_tokens
         self.completion_tokens += usage.completion_tokens
         self.cached_prompt_tokens += usage.cached_prompt_tokens

@@ -12,8 +12,6 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 from temporalio.workflow import ActivityCancellationType
 
-from activities.retrieval.contracts import Access, RetrieveContextInput, RetrieveContextResult
-from workflows.context import assemble
 from activities.context.contracts import (
     ContextBudget,
     DecideWithContextInput,
@@ -22,6 +20,9 @@ from activities.context.contracts import (
     SummarizeContextInput,
     SummarizeContextResult,
 )
+from activities.retrieval.contracts import Access, RetrieveContextInput, RetrieveContextResult
+from workflows.budget import BUDGET_PATCH, SUMMARY_PROMPT_OVERHEAD, call_over_budget, prompt_bound
+from workflows.context import assemble
 from workflows.contracts import (
     CompactionRecord,
     DecideInput,
@@ -30,9 +31,19 @@ from workflows.contracts import (
     ModelCatalogue,
     ModelEvent,
     ModelInfo,
+    SpendLimit,
+    Usage,
 )
 from workflows.errors import cause_of, raise_if_cancelled
-from workflows.retry import BOOKKEEPING_RETRY, MODEL_FINAL_ERRORS, MODEL_RETRY, RETRIEVAL_RETRY, with_non_retryable
+from workflows.outage import OUTAGE_PATCH, Outage, retry_hint
+from workflows.retry import (
+    BOOKKEEPING_RETRY,
+    MODEL_FINAL_ERRORS,
+    MODEL_RETRY,
+    REPAIR_OVER_BUDGET,
+    RETRIEVAL_RETRY,
+    with_non_retryable,
+)
 from workflows.routing import CONTEXT_TOO_LONG, FALLBACK_ERRORS, estimate_tokens, next_call_cost, route
 
 MODEL_TIMEOUT = timedelta(minutes=5)
@@ -80,7 +91,8 @@ class ModelSteps:
         self.last_action = f"retrieved {len(found.passages)} passages, {len(found.memory_ids)} memories"
 
     async def _decide(self) -> DecideResult | str:
-        """Route, call, and fall back along the route; a str is the reason the cost budget stops the run."""
+        """Route, call, fall back along the route, and wait out an outage of the whole route; a str is
+        the reason a budget stops the run."""
         messages = assemble(self.request, self.transcript)
         kind = "plan" if self.step == 0 else "act"
         if self.models is None:  # a run started before the model gateway existed
@@ -88,20 +100,25 @@ class ModelSteps:
         # By reference, `messages` is what the packer can never evict (system, goal, the new messages):
         # a window must hold that; the stored transcript is packed and compacted into whatever is left.
         needed = estimate_tokens(messages, self.tools) + self.request.max_output_tokens
-        excluded: set[str] = set()
+        excluded: dict[str, str] = {}  # model -> why it failed this step
+        outage = Outage()
         reason = ""
         while True:
-            candidates = route(self.models, kind, self.request.data_class, needed, self.request.model, frozenset(excluded))
+            candidates = route(self.models, kind, self.request.data_class, needed, self.request.model, excluded)
             if not candidates.models:
+                if outage.failed and workflow.patched(OUTAGE_PATCH):
+                    if stop := await self._wait_out_outage(outage, candidates.skipped):
+                        return stop
+                    for name in outage.failed:
+                        excluded.pop(name, None)
+                    outage.failed.clear()
+                    continue
                 self._model_event("exhausted", None, "; ".join(candidates.skipped))
                 self._fail(f"no model could take step {self.step + 1} of this {self.request.data_class} run: "
                            + "; ".join(candidates.skipped))
             model = candidates.models[0]
-            if (limit := self.request.budgets.max_cost_usd) is not None:
-                worst = next_call_cost(model, needed, self.request.max_output_tokens)
-                if self.usage.cost_usd + worst > limit:
-                    return (f"cost budget: ${self.usage.cost_usd:.6f} spent, the next call to {model.name} may cost "
-                            f"${worst:.6f}, limit ${limit:.6f}")
+            if stop := self._budget_stop_before(model, messages):
+                return stop
             if excluded:
                 self._model_event("fallback", model.name, reason)
             elif model.name != self.current_model:
@@ -117,9 +134,88 @@ class ModelSteps:
                 if error_type == CONTEXT_TOO_LONG:
                     needed = max(needed, model.context_window + 1)
                 elif error_type not in FALLBACK_ERRORS:
+                    if self._count_failed_decision(e, model.name) and error_type == REPAIR_OVER_BUDGET:
+                        return f"cost or token budget: {cause_of(e)}"
                     self._fail(f"model call to {model.name} failed: {cause_of(e)}")
-                excluded.add(model.name)
+                else:
+                    outage.failed[model.name] = f"{error_type}: {cause_of(e)}"
+                    outage.retry_hint_s = max(outage.retry_hint_s, retry_hint(getattr(e.cause, "details", None)))
+                excluded[model.name] = f"{error_type}: {cause_of(e)}"
                 reason = f"{model.name} failed with {error_type}: {cause_of(e)}"
+
+    def _count_failed_decision(self, e: ActivityError, model: str) -> bool:
+        """A decision that ended without one (malformed replies, a repair over budget) still spent
+        tokens: its error carries the usage, which the run counts. True when counted (new runs)."""
+        if not workflow.patched(BUDGET_PATCH):
+            return False
+        details = getattr(e.cause, "details", None)
+        first = details[0] if isinstance(details, (list, tuple)) and details else None
+        if isinstance(first, dict) and isinstance(first.get("usage"), dict):
+            self.usage.add(Usage.model_validate(first["usage"]), model)
+        return True
+
+    async def _wait_out_outage(self, outage: Outage, skipped: list[str]) -> str | None:
+        """Every model of the route failed transiently: sleep with backoff, then walk the route again.
+        Fails the run past the models file's limit; a str is the wall-time budget's stop."""
+        policy = self.models.outage
+        now = workflow.now()
+        cause = "; ".join(skipped)
+        if outage.since is None:
+            outage.since = now
+            self._model_event("exhausted", None, f"{cause}; waiting up to {policy.max_wait_s:g} s for the outage to end")
+        waited = (now - outage.since).total_seconds()
+        if waited >= policy.max_wait_s:
+            self._fail(f"model outage: no model could take step {self.step + 1} of this {self.request.data_class} "
+                       f"run within {waited:.0f} s (limit: the models file's outage.max_wait_s, "
+                       f"{policy.max_wait_s:g} s): {cause}")
+        wall_left = self.request.budgets.max_wall_time_s - (now - self.started_at).total_seconds()
+        if wall_left <= 0:
+            return f"wall-time budget exhausted while waiting for a model: {cause}"
+        delay = outage.next_delay(policy, waited, wall_left)
+        outage.waits += 1
+        names = ", ".join(outage.failed)
+        self.last_action = (f"waiting {delay:.1f} s for model {names} (outage for {waited:.0f} s of at most "
+                            f"{policy.max_wait_s:g} s): {cause}")[:500]
+        await workflow.sleep(delay, summary=f"waiting for model {names}"[:200])
+        # Still waiting until a call succeeds: say so, and keep the cause, while the route is tried again.
+        self.last_action = (f"waiting for model {names}, trying it again (outage for {waited + delay:.0f} s of at "
+                            f"most {policy.max_wait_s:g} s): {cause}")[:500]
+        return None
+
+    def _budget_stop_before(self, model: ModelInfo, messages: list[Message]) -> str | None:
+        """Would the next call to `model` break a budget at its worst (the whole prompt it may send,
+        uncached, and the longest reply)? Then the run stops before making it."""
+        budgets, reply = self.request.budgets, self.request.max_output_tokens
+        if not workflow.patched(BUDGET_PATCH):
+            # Runs recorded before: only the cost, priced on the messages since the last call.
+            needed = estimate_tokens(messages, self.tools) + reply
+            if budgets.max_cost_usd is not None:
+                worst = next_call_cost(model, needed, reply)
+                if self.usage.cost_usd + worst > budgets.max_cost_usd:
+                    return (f"cost budget: ${self.usage.cost_usd:.6f} spent, the next call to {model.name} may cost "
+                            f"${worst:.6f}, limit ${budgets.max_cost_usd:.6f}")
+            return None
+        prompt = self._worst_prompt(model, messages)
+        return call_over_budget(self.usage, budgets, model, prompt, reply, f"the next call to {model.name}")
+
+    def _spend_limit(self) -> SpendLimit | None:
+        """The budgets left, for the activity to check its repair calls against (new runs only)."""
+        if not workflow.patched(BUDGET_PATCH):
+            return None
+        budgets = self.request.budgets
+        cost = None if budgets.max_cost_usd is None else budgets.max_cost_usd - self.usage.cost_usd
+        return SpendLimit(tokens=budgets.max_tokens - self.usage.total_tokens, cost_usd=cost)
+
+    def _worst_prompt(self, model: ModelInfo, messages: list[Message]) -> int:
+        """The largest prompt the next call may send. By value it is `messages`; by reference the packer
+        rebuilds it from the whole stored transcript: at most the last prompt plus what is new, and
+        never more than the window less the reserved reply (the pack's hard budget)."""
+        cap = model.context_window - min(self.request.max_output_tokens, model.context_window - 1)
+        if self.transcript_ref is None or self.transcript_ref.length == 0:
+            return min(estimate_tokens(messages, self.tools), cap)
+        if self.last_prompt_tokens == 0:
+            return cap  # a stored transcript whose last prompt nobody measured (carried from an older run)
+        return min(self.last_prompt_tokens + estimate_tokens(self.transcript, []), cap)
 
     async def _call_model(self, model: str | None, messages: list[Message], kind: str) -> DecideResult:
         try:
@@ -132,6 +228,7 @@ class ModelSteps:
                     max_output_tokens=self.request.max_output_tokens,
                     step_kind=kind,
                     tenant_id=self.request.tenant_id,
+                    limit=self._spend_limit(),
                 ),
                 result_type=DecideResult,
                 **MODEL_CALL,
@@ -150,7 +247,7 @@ class ModelSteps:
             DecideWithContextInput(
                 decide=DecideInput(messages=[], tools=[] if self.tools_ref else self.tools, model=model.name,
                                    max_output_tokens=self.request.max_output_tokens, step_kind=kind,
-                                   tenant_id=self.request.tenant_id),
+                                   tenant_id=self.request.tenant_id, limit=self._spend_limit()),
                 pinned=assemble(self.request, []),
                 transcript=self.transcript_ref,
                 append=self.transcript,
@@ -164,8 +261,10 @@ class ModelSteps:
         self.transcript_ref = packed.transcript
         self.transcript = []
         self.last_prompt_tokens = packed.pack.total_tokens
+        if workflow.patched(BUDGET_PATCH):
+            self.last_prompt_tokens = prompt_bound(packed.pack, packed.result)
         if packed.pack.needs_compaction and packed.pack.compact_start is not None:
-            await self._compact(packed.pack.compact_start, packed.pack.compact_end)
+            await self._compact(packed.pack.compact_start, packed.pack.compact_end, packed.result.usage)
         return packed.result
 
     async def _store_tools(self) -> str:
@@ -176,24 +275,37 @@ class ModelSteps:
             start_to_close_timeout=timedelta(seconds=30), retry_policy=BOOKKEEPING_RETRY,
         )
 
-    async def _compact(self, start: int, end: int) -> None:
-        """Replace the oldest turns by a summary: an activity, so the compaction is an event in history."""
+    async def _compact(self, start: int, end: int, pending: Usage) -> None:
+        """Replace the oldest turns by a summary: an activity, so the compaction is an event in history.
+        Its call is checked against the budgets first (with the step's own `pending` usage, not yet
+        counted) and its usage is counted in the run's totals."""
         candidates = route(self.models, "summarize", self.request.data_class, 0)
         if not candidates.models:
             self.last_action = "compaction skipped: no model may summarize this run's data"
             return
+        summarizer = candidates.models[0]
+        request = SummarizeContextInput(transcript=self.transcript_ref, start=start, end=end, model=summarizer.name)
+        counted = workflow.patched(BUDGET_PATCH)
+        if counted:
+            spent = self.usage.model_copy(deep=True)
+            spent.add(pending)
+            # The turns to summarize were in the last prompt (or, if it dropped turns, at most a window).
+            prompt = min(self.last_prompt_tokens + SUMMARY_PROMPT_OVERHEAD, summarizer.context_window)
+            if stop := call_over_budget(spent, self.request.budgets, summarizer, prompt, request.max_summary_tokens,
+                                        f"compaction by {summarizer.name}"):
+                self.last_action = f"compaction skipped, the packer drops oldest turns instead: {stop}"[:500]
+                return
         try:
             done = await workflow.execute_activity(
-                "context.summarize",
-                SummarizeContextInput(transcript=self.transcript_ref, start=start, end=end,
-                                      model=candidates.models[0].name),
-                result_type=SummarizeContextResult,
-                **MODEL_CALL,
-            )
+                "context.summarize", request, result_type=SummarizeContextResult, **MODEL_CALL)
         except ActivityError as e:
             raise_if_cancelled(e)
             self.last_action = f"compaction failed, the packer drops oldest turns instead: {cause_of(e)}"
             return
+        if counted:
+            self.usage.add_compaction(Usage(prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens,
+                                            cached_prompt_tokens=done.cached_prompt_tokens, cost_usd=done.cost_usd),
+                                      done.model)
         self.transcript_ref = done.transcript
         self.compactions.append(CompactionRecord(
             step=self.step + 1, start=done.start, end=done.end, tokens_before=done.tokens_before,

@@ -21,12 +21,16 @@ MODEL_FINAL_ERRORS = [
     "Provider.circuit_open",
 ]
 
+# Raised non-retryably when a repair call could pass the run's budgets; the run stops budget_exceeded.
+REPAIR_OVER_BUDGET = "RepairOverBudget"
+
 MODEL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
     # With the default breaker (3 consecutive failures) the 4th attempt already fails fast and the
-    # workflow falls back; the 5th bounds the wait when breakers are configured more leniently.
+    # workflow falls back, or waits the outage out on a timer (workflows/outage.py); the 5th bounds
+    # the retries when breakers are configured more leniently.
     maximum_attempts=5,
 )
 

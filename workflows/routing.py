@@ -7,6 +7,7 @@ context window holds the prompt plus the reply. Fallback walks the same list.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from workflows.contracts import DataClass, Message, ModelCatalogue, ModelInfo, StepKind, ToolSpec, canonical_json
@@ -45,8 +46,9 @@ def route(
     data_class: DataClass,
     needed_tokens: int,
     requested: str | None = None,
-    excluded: frozenset[str] = frozenset(),
+    excluded: Collection[str] = frozenset(),
 ) -> Candidates:
+    """`excluded` may map each name to why it failed this step; the reason then shows in `skipped`."""
     order = list(catalogue.routes.get(step_kind) or catalogue.routes["act"])
     if requested is not None:
         order = [requested] + [n for n in order if n != requested]
@@ -58,7 +60,8 @@ def route(
         if model is None:
             skipped.append(f"{name}: not in the worker's models file")
         elif name in excluded:
-            skipped.append(f"{name}: already failed this step")
+            why = excluded[name] if isinstance(excluded, Mapping) else ""
+            skipped.append(f"{name}: already failed this step" + (f" ({why})" if why else ""))
         elif not model.available:
             skipped.append(f"{name}: unavailable ({model.unavailable_reason})")
         elif data_class not in model.data_classes:

@@ -152,6 +152,8 @@ class SummarizeContextResult(_Wire):
     model: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_prompt_tokens: int = 0
+    cost_usd: float = Field(default=0.0, description="the summary call's cost from the price table; the run counts it")
 
 
 def preview(text: str, limit: int = PREVIEW_CHARS) -> str:

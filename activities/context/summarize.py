@@ -87,4 +87,5 @@ class SummarizeActivities:
         return SummarizeContextResult(
             transcript=new_ref, previous=input.transcript, summary=summary_ref, start=start, end=end,
             summarized_messages=end - start, tokens_before=before, tokens_after=after, tokenizer=counter.name,
-            model=input.model, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
+            model=input.model, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+            cached_prompt_tokens=usage.cached_prompt_tokens, cost_usd=usage.cost_usd)

@@ -1,9 +1,12 @@
 """A circuit breaker per provider endpoint, shared by every activity in the worker process.
 
 After `failure_threshold` consecutive outage-type failures the breaker opens: calls fail at once
-(non-retryably), so the workflow falls back to the next model instead of waiting on timeouts. After
-`cooldown_s` one probe call is let through (half-open); its success closes the breaker, its failure
-opens it again. State changes are logged and exported as metrics.
+(non-retryably), so the workflow falls back to the next model, or waits the outage out, instead of
+spending its retries on timeouts. After `cooldown_s` one probe call is let through (half-open); its
+success closes the breaker, its failure opens it again. A probe that ends with neither (its activity
+was cancelled) is abandoned, and a probe out for longer than a cool-down is presumed lost: either way
+the next caller probes, so a breaker can never stay half-open for good. The breaker remembers the last
+failure so that a refusal names the real cause. State changes are logged and exported as metrics.
 """
 
 from __future__ import annotations
@@ -50,7 +53,9 @@ class CircuitBreaker:
     state: BreakerState = BreakerState.CLOSED
     failures: int = 0
     opened_at: float = 0.0
+    last_error: str = ""
     _probe_out: bool = False
+    _probe_started: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def allow(self) -> bool:
@@ -60,8 +65,11 @@ class CircuitBreaker:
                 self._move(BreakerState.HALF_OPEN)
             if self.state is BreakerState.CLOSED:
                 return True
-            if self.state is BreakerState.HALF_OPEN and not self._probe_out:
+            if self.state is BreakerState.HALF_OPEN and (
+                not self._probe_out or self.clock() - self._probe_started >= self.cooldown_s
+            ):
                 self._probe_out = True
+                self._probe_started = self.clock()
                 return True
         self.metrics.rejected(self.endpoint)
         return False
@@ -76,9 +84,15 @@ class CircuitBreaker:
             if self.state is not BreakerState.CLOSED:
                 self._move(BreakerState.CLOSED)
 
-    def record_failure(self) -> None:
+    def abandon(self) -> None:
+        """The call ended without an answer either way (cancelled): free the probe, count nothing."""
+        with self._lock:
+            self._probe_out = False
+
+    def record_failure(self, error: str = "") -> None:
         with self._lock:
             self.failures += 1
+            self.last_error = error or self.last_error
             self._probe_out = False
             if self.state is BreakerState.HALF_OPEN or self.failures >= self.failure_threshold:
                 self.opened_at = self.clock()

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from workflows.contracts import DataClass, ModelCatalogue, ModelInfo, Price, ProviderKind, StepKind
+from workflows.contracts import DataClass, ModelCatalogue, ModelInfo, OutagePolicy, Price, ProviderKind, StepKind
 from activities.config_errors import problems
 
 SELF_HOSTED_PROVIDERS = {"sglang", "vllm", "llamacpp"}
@@ -78,6 +78,7 @@ class ModelsFile(BaseModel):
 
     models: list[ModelConfig] = Field(min_length=1)
     routes: dict[StepKind, list[str]]
+    outage: OutagePolicy = Field(default_factory=OutagePolicy, description="how long runs wait out an outage")
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelsFile:
@@ -96,7 +97,7 @@ class ModelsFile(BaseModel):
         return next((m for m in self.models if m.name == name), None)
 
     def catalogue(self) -> ModelCatalogue:
-        return ModelCatalogue(models=[m.info() for m in self.models], routes=self.routes)
+        return ModelCatalogue(models=[m.info() for m in self.models], routes=self.routes, outage=self.outage)
 
 
 class ModelsFileError(ValueError):

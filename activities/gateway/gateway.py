@@ -83,9 +83,11 @@ class Gateway:
                                 retryable=False)
         breaker = self.breakers.for_endpoint(config.endpoint)
         if not breaker.allow():
+            last = f" (last: {breaker.last_error})" if breaker.last_error else ""
             raise ProviderError(
-                f"circuit open for {config.endpoint} after repeated failures; next probe in {breaker.retry_in():.0f} s",
-                kind="circuit_open", retryable=False,
+                f"circuit open for {config.endpoint} after {breaker.failures} consecutive failures{last}; "
+                f"next probe in {breaker.retry_in():.0f} s",
+                kind="circuit_open", retryable=False, retry_after_s=breaker.retry_in(),
             )
         provider = self._providers.get(name) or self._providers.setdefault(name, build_provider(config))
         try:
@@ -93,9 +95,14 @@ class Gateway:
                                                    control_tokens=await self.control_tokens(config)))
         except ProviderError as e:
             if e.kind in OUTAGE_KINDS:
-                breaker.record_failure()
+                breaker.record_failure(str(e))
             else:
                 breaker.record_success()  # the endpoint answered; the request was the problem
+            raise
+        except BaseException:
+            # Cancelled (or a bug): no verdict on the endpoint. A half-open probe must be handed back,
+            # or the breaker would refuse every later call until the worker restarts.
+            breaker.abandon()
             raise
         breaker.record_success()
         usage = response.usage.model_copy(update={"cost_usd": config.price_per_mtok.cost(response.usage)})

@@ -63,3 +63,38 @@ def test_success_resets_the_consecutive_count_and_endpoints_are_independent():
     assert a.state is BreakerState.CLOSED
     a.record_failure()
     assert registry.snapshot() == {"a": "open", "b": "closed"} and b.allow()
+
+
+def test_an_abandoned_probe_frees_the_half_open_breaker():
+    """A probe whose call was cancelled (neither success nor failure) lets the next caller probe."""
+    clock = Clock()
+    breaker = BreakerRegistry(failure_threshold=1, cooldown_s=5, clock=clock).for_endpoint("e")
+    breaker.record_failure("HTTP 500: down")
+    clock.now = 5
+    assert breaker.allow() and not breaker.allow()
+    breaker.abandon()
+    assert breaker.state is BreakerState.HALF_OPEN and breaker.allow()
+    breaker.record_success()
+    assert breaker.state is BreakerState.CLOSED
+
+
+def test_a_probe_lost_for_a_whole_cool_down_is_replaced():
+    """A probe nobody reports back on (a crashed caller) does not wedge the breaker: after a cool-down
+    another caller probes."""
+    clock = Clock()
+    breaker = BreakerRegistry(failure_threshold=1, cooldown_s=5, clock=clock).for_endpoint("e")
+    breaker.record_failure()
+    clock.now = 5
+    assert breaker.allow()
+    clock.now = 9
+    assert not breaker.allow()
+    clock.now = 10
+    assert breaker.allow()
+
+
+def test_the_breaker_remembers_the_last_failure():
+    """An open breaker can say what opened it."""
+    breaker = BreakerRegistry(failure_threshold=2).for_endpoint("e")
+    breaker.record_failure("HTTP 429: slow down")
+    breaker.record_failure("HTTP 500: down")
+    assert breaker.state is BreakerState.OPEN and breaker.last_error == "HTTP 500: down"

@@ -93,6 +93,7 @@ async def test_confidential_run_never_reaches_a_public_provider(dev_client, sett
             tmp_path / "m.yaml",
             wire_model("local", local, provider="sglang", data_classes=["public", "internal", "confidential"]),
             wire_model("public", public),
+            outage={"max_wait_s": 1, "initial_backoff_s": 0.2, "max_backoff_s": 0.5},
         )
         async with gateway_worker(dev_client, settings, path, BreakerRegistry(failure_threshold=1)):
             handle = await run(dev_client, settings, RunRequest(goal="secret", data_class="confidential"))
