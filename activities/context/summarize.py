@@ -9,6 +9,8 @@ original message (`python -m activities.context.read --transcript <previous head
 
 from __future__ import annotations
 
+import asyncio
+
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -61,7 +63,8 @@ class SummarizeActivities:
 
     @activity.defn(name="context.summarize")
     async def summarize(self, input: SummarizeContextInput) -> SummarizeContextResult:
-        messages = transcript.load_ref(self.store, input.transcript)
+        # Blob reads and writes (local disk or S3) run on threads: never on the worker's event loop.
+        messages = await asyncio.to_thread(transcript.load_ref, self.store, input.transcript)
         start, end = input.start, input.end
         if not (input.protected <= start < end <= len(messages)):
             raise ApplicationError(
@@ -74,13 +77,13 @@ class SummarizeActivities:
             raise ApplicationError(f"model {input.model} returned an empty summary", type="EmptySummary")
         summary = Message(role="user", name=SUMMARY_NAME,
                           content=f"Summary of earlier turns {start}-{end - 1} ({end - start} messages): {text.strip()}")
-        summary_ref = transcript.message_ref(self.store, summary)
+        summary_ref = await asyncio.to_thread(transcript.message_ref, self.store, summary)
         # Messages are blobs already: the new chain is one entry of digests, nothing is copied.
         survivors = [*messages[:start], summary, *messages[end:]]
-        new_ref = transcript.append_ref(self.store, TranscriptRef(), survivors)
-        counter = self.counter_for(input.model)
-        before = sum(counter.message_tokens(m) for m in turns)
-        after = counter.message_tokens(summary)
+        new_ref = await asyncio.to_thread(transcript.append_ref, self.store, TranscriptRef(), survivors)
+        counter = await asyncio.to_thread(self.counter_for, input.model)
+        before, after = await asyncio.to_thread(
+            lambda: (sum(counter.message_tokens(m) for m in turns), counter.message_tokens(summary)))
         log.info("context.compacted", previous_head=input.transcript.head, new_head=new_ref.head, start=start,
                  end=end, summarized=end - start, tokens_before=before, tokens_after=after,
                  summary=summary_ref.digest, model=input.model)
