@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.context.blobs import open_blob_store
+from activities.context.archive import ArchiveActivities
 from activities.context.tool_catalogue import ToolCatalogueActivities
 from activities.tools.registry import ToolRegistry
 from activities.tools.workspaces import workspace_dir
@@ -99,7 +100,8 @@ def make_worker(client: Client, settings: Settings, model: object, *extra_tool_m
 def model_activities(model: object, settings: Settings) -> list:
     """A scripted model's activities, bound to the settings' blob store, plus the catalogue store they read."""
     model.blobs = open_blob_store(settings.blob_store, data_dir=settings.data_dir, keys=settings.keyring())
-    return [model.catalogue, model.decide, model.decide_with_context, ToolCatalogueActivities(model.blobs).store]
+    return [model.catalogue, model.decide, model.decide_with_context, ToolCatalogueActivities(model.blobs).store,
+            ArchiveActivities(model.blobs).archive]
 
 
 def chain_id(handle: object) -> str:

@@ -29,6 +29,7 @@ from activities.model import ModelActivities
 from activities.context.blobs import open_blob_store
 from activities.context.summarize import SummarizeActivities, gateway_chat
 from activities.context.tokens import TokenCounter, counter_for
+from activities.context.archive import ArchiveActivities
 from activities.context.tool_catalogue import ToolCatalogueActivities
 from activities.gateway.breaker import BreakerRegistry
 from activities.gateway.catalogue import load_models_file
@@ -116,7 +117,8 @@ def build_model_activities(settings: Settings, meter: MetricMeter | None = None,
     model = ModelActivities(gateway, blobs=blobs, counter_for=counters)
     summarize = SummarizeActivities(blobs, gateway_chat(gateway), counters)
     catalogue = ToolCatalogueActivities(blobs)
-    return [model.catalogue, model.decide, model.decide_with_context, summarize.summarize, catalogue.store]
+    return [model.catalogue, model.decide, model.decide_with_context, summarize.summarize, catalogue.store,
+            ArchiveActivities(blobs).archive]
 
 
 def build_activities(settings: Settings, meter: MetricMeter | None = None, kb: KnowledgeBase | None = None) -> list:

@@ -7,7 +7,7 @@ module imports no activity code. Time and ids come from workflow.now() and the s
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
@@ -18,6 +18,7 @@ from workflows import search_attributes as sa
 from workflows.approval_signatures import Verdict, check_approval
 from workflows.approvals import Approvals
 from workflows.contracts import (
+    ArchiveRecordsInput,
     ApproveAllInput,
     ApproversPolicy,
     CompactionRecord,
@@ -26,6 +27,7 @@ from workflows.contracts import (
     ModelCatalogue,
     ModelEvent,
     PendingApproval,
+    RecordArchive,
     RejectInput,
     ResolveOutcomeInput,
     RunCheckpoint,
@@ -40,7 +42,12 @@ from workflows.contracts import (
     canonical_json,
 )
 from workflows.model_steps import ModelSteps
+from workflows.retry import BOOKKEEPING_RETRY
 from workflows.tool_steps import ToolSteps
+
+# Approvals, model events and compactions a run keeps in its state; older ones are archived at
+# continue-as-new, so the checkpoint never grows with the run's length.
+RECENT_RECORDS = 50
 
 
 def _refuse(problem: str) -> NoReturn:
@@ -87,7 +94,8 @@ class AgentRun(ModelSteps, ToolSteps):
         self.compactions: list[CompactionRecord] = list(carry.compactions) if carry else []
         self.last_prompt_tokens = carry.last_prompt_tokens if carry else 0
         self.model_events: list[ModelEvent] = list(carry.model_events) if carry else []
-        self.current_model: str | None = None
+        self.archive = carry.archive if carry else RecordArchive()
+        self.current_model: str | None = carry.current_model if carry else None
         self._published: tuple | None = None
         self.chain_id = ""  # set first thing in run(): see _run_chain_id
 
@@ -128,6 +136,7 @@ class AgentRun(ModelSteps, ToolSteps):
                     return result
                 if workflow.info().is_continue_as_new_suggested():
                     await workflow.wait_condition(workflow.all_handlers_finished)
+                    await self._archive_old_records()
                     workflow.continue_as_new(self.request.model_copy(update={"carry": self._checkpoint()}))
         except asyncio.CancelledError:
             self._finish(RunStatus.CANCELLED, None, "the run was cancelled")
@@ -194,6 +203,7 @@ class AgentRun(ModelSteps, ToolSteps):
             model_events=self.model_events,
             transcript=self.transcript_ref,
             compactions=self.compactions,
+            archived=self.archive,
         )
 
     def _check_approve(self, input: ApproveInput) -> Verdict:
@@ -376,6 +386,26 @@ class AgentRun(ModelSteps, ToolSteps):
             ]
         )
 
+    async def _archive_old_records(self) -> None:
+        """Keep the checkpoint O(1) in the run's length: all but the newest RECENT_RECORDS approvals,
+        model events and compactions go to the blob store (context.archive_records) before the carry is
+        built; the state shows the recent ones and the archived counts. Patched: older runs carried all."""
+        old = {kind: records[:-RECENT_RECORDS] for kind, records in (
+            ("approvals", self.approvals.history), ("model_events", self.model_events),
+            ("compactions", self.compactions))}
+        if not any(old.values()) or not workflow.patched("archive-records"):
+            return
+        head = await workflow.execute_activity(
+            "context.archive_records", ArchiveRecordsInput(previous=self.archive.head, **old), result_type=str,
+            start_to_close_timeout=timedelta(seconds=30), retry_policy=BOOKKEEPING_RETRY)
+        self.archive = RecordArchive(
+            head=head, approvals=self.archive.approvals + len(old["approvals"]),
+            model_events=self.archive.model_events + len(old["model_events"]),
+            compactions=self.archive.compactions + len(old["compactions"]))
+        del self.approvals.history[:len(old["approvals"])]
+        del self.model_events[:len(old["model_events"])]
+        del self.compactions[:len(old["compactions"])]
+
     def _checkpoint(self) -> RunCheckpoint:
         return RunCheckpoint(
             step=self.step,
@@ -392,6 +422,8 @@ class AgentRun(ModelSteps, ToolSteps):
             tenant_allowed_tools=self.tenant_allowed,
             transcript_ref=self.transcript_ref,
             compactions=self.compactions,
+            archive=self.archive,
+            current_model=self.current_model,
             last_prompt_tokens=self.last_prompt_tokens,
             tools_ref=self.tools_ref,
             approvers=self.approvers,

@@ -419,6 +419,26 @@ class CompactionRecord(_Wire):
     previous_head: str | None = Field(description="the chain before compaction: still names every message")
 
 
+class RecordArchive(_Wire):
+    """Older audit records, moved out of the run's state into the blob store so a checkpoint stays O(1).
+
+    `head` names a JSON blob {"previous": <older head or null>, "approvals": [...], "model_events": [...],
+    "compactions": [...]}: a chain, newest first (`python -m activities.context.read <head>` prints one).
+    """
+
+    head: str | None = None
+    approvals: int = 0
+    model_events: int = 0
+    compactions: int = 0
+
+
+class ArchiveRecordsInput(_Wire):
+    previous: str | None = None
+    approvals: list[ApprovalRecord] = Field(default_factory=list)
+    model_events: list[ModelEvent] = Field(default_factory=list)
+    compactions: list[CompactionRecord] = Field(default_factory=list)
+
+
 class RunCheckpoint(_Wire):
     """Everything a continued run needs; carried through continue-as-new."""
 
@@ -441,6 +461,8 @@ class RunCheckpoint(_Wire):
     last_prompt_tokens: int = 0
     tools_ref: str | None = Field(default=None, description="digest of `tools` in the blob store, once stored")
     approvers: ApproversPolicy | None = Field(default=None, description="the approvers file as the run loaded it")
+    archive: RecordArchive = Field(default_factory=RecordArchive, description="records moved to the blob store")
+    current_model: str | None = Field(default=None, description="the model the last step used")
 
 
 class RunState(_Wire):
@@ -462,6 +484,8 @@ class RunState(_Wire):
     model_events: list[ModelEvent] = Field(default_factory=list)
     transcript: TranscriptRef | None = Field(default=None, description="read it: python -m activities.context.read --transcript HEAD")
     compactions: list[CompactionRecord] = Field(default_factory=list)
+    archived: RecordArchive = Field(default_factory=RecordArchive,
+                                    description="older approvals, model events and compactions: counts and blob head")
 
 
 class RunResult(_Wire):
