@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import WorkflowFailureError
 
 from activities.gateway.breaker import BreakerRegistry
-from tests.conftest import registry_with, wire_model, write_models_file
+from tests.conftest import registry_with, run_workspace, wire_model, write_models_file
 from tests.gateway.test_runs_through_the_gateway import gateway_worker
 from tests.test_replay import replayer
 from tests.wire_server import ModelWireServer
@@ -41,13 +41,15 @@ def read_then_count(body: dict) -> str:
 
 
 async def start_reading(client, settings, path, budgets: Budgets, lines: int = 300):
-    run_id = f"budget-{uuid.uuid4()}"
-    (settings.workspaces / run_id).mkdir(parents=True)
-    (settings.workspaces / run_id / "big.txt").write_text("line of log output\n" * lines)
-    return await client.start_workflow(
+    # Started paused, so big.txt is in the run's workspace before its first step reads it.
+    handle = await client.start_workflow(
         AgentRun.run, RunRequest(goal="read big.txt, then keep adding", max_output_tokens=64,
                                  allowed_tools=["read_file", "calculator"], budgets=budgets),
-        id=run_id, task_queue=settings.task_queue, result_type=RunResult)
+        id=f"budget-{uuid.uuid4()}", task_queue=settings.task_queue, result_type=RunResult, start_signal="pause")
+    run_workspace(settings, handle).mkdir(parents=True)
+    (run_workspace(settings, handle) / "big.txt").write_text("line of log output\n" * lines)
+    await handle.signal(AgentRun.resume)
+    return handle
 
 
 async def test_compaction_calls_are_counted_in_state_usage(dev_client, settings, tmp_path):
