@@ -38,3 +38,16 @@ def judge(
             f"risk level {spec.risk_level} is at or above the run's approval threshold {request.approval_risk_level}",
         )
     return Verdict("run", f"risk level {spec.risk_level} is below the approval threshold")
+
+
+def argument_problem(spec: ToolSpec, arguments: dict) -> str | None:
+    """What the tool's own schema refuses before anything runs: unknown fields (where the schema says
+    `additionalProperties: false`) and missing required ones. Pure, so it runs in workflow code; the
+    activity still validates the full schema."""
+    schema = spec.parameters or {}
+    properties = schema.get("properties") or {}
+    if schema.get("additionalProperties") is False and (unknown := sorted(set(arguments) - set(properties))):
+        return f"invalid arguments: {', '.join(unknown)}: extra inputs are not permitted by {spec.name}"
+    if missing := sorted(set(schema.get("required") or []) - set(arguments)):
+        return f"invalid arguments: {', '.join(missing)}: field required by {spec.name}"
+    return None

@@ -38,7 +38,7 @@ from workflows.contracts import (
 )
 from workflows.errors import cause_of, raise_if_cancelled
 from workflows.model_steps import CANCEL_WAITS
-from workflows.policy import ALWAYS_ASK_FROM_RISK, judge
+from workflows.policy import ALWAYS_ASK_FROM_RISK, argument_problem, judge
 from workflows.retry import BOOKKEEPING_RETRY, tool_retry_policy
 
 
@@ -67,6 +67,12 @@ class ToolSteps:
             if verdict.action == "deny" or spec is None:
                 plans.append(_Plan(call_id, proposed.tool, ToolResult(status="denied", error_type="policy",
                                                                       message=verdict.reason)))
+                continue
+            if (problem := argument_problem(spec, proposed.arguments)) and workflow.patched("arguments-before-approval"):
+                # A person is never shown, and asked to approve, a call the tool would refuse anyway
+                # (e.g. an injected `"pre_approved": true`).
+                plans.append(_Plan(call_id, proposed.tool, ToolResult(status="error", error_type="invalid_arguments",
+                                                                      message=problem)))
                 continue
             call = ToolCall(id=call_id, tool=spec.name, arguments=proposed.arguments,
                             arguments_hash=arguments_hash(proposed.arguments), risk_level=spec.risk_level)
