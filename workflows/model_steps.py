@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, TimeoutError
 from temporalio.workflow import ActivityCancellationType
 
 from activities.context.contracts import (
@@ -131,17 +131,25 @@ class ModelSteps:
             except ActivityError as e:
                 raise_if_cancelled(e)
                 error_type = getattr(e.cause, "type", None)
+                detail = cause_of(e)
+                if isinstance(e.cause, TimeoutError) and workflow.patched("model-attempt-timeout"):
+                    # The last attempt timed out: its worker died or hung mid-call. Transient, like a
+                    # provider timeout, not a reason to fail the run; and the cause to show is the
+                    # timeout, not whatever error an earlier attempt happened to see.
+                    error_type = "Provider.timeout"
+                    detail = (f"{e.cause.type.name.lower().replace('_', '-')} timeout of the model activity (its "
+                              f"worker died or hung during the last attempt; before that: {detail})")
                 if error_type == CONTEXT_TOO_LONG:
                     needed = max(needed, model.context_window + 1)
                 elif error_type not in FALLBACK_ERRORS:
                     if self._count_failed_decision(e, model.name) and error_type == REPAIR_OVER_BUDGET:
-                        return f"cost or token budget: {cause_of(e)}"
-                    self._fail(f"model call to {model.name} failed: {cause_of(e)}")
+                        return f"cost or token budget: {detail}"
+                    self._fail(f"model call to {model.name} failed: {detail}")
                 else:
-                    outage.failed[model.name] = f"{error_type}: {cause_of(e)}"
+                    outage.failed[model.name] = f"{error_type}: {detail}"
                     outage.retry_hint_s = max(outage.retry_hint_s, retry_hint(getattr(e.cause, "details", None)))
-                excluded[model.name] = f"{error_type}: {cause_of(e)}"
-                reason = f"{model.name} failed with {error_type}: {cause_of(e)}"
+                excluded[model.name] = f"{error_type}: {detail}"
+                reason = f"{model.name} failed with {error_type}: {detail}"
 
     def _count_failed_decision(self, e: ActivityError, model: str) -> bool:
         """A decision that ended without one (malformed replies, a repair over budget) still spent
