@@ -41,6 +41,9 @@ def test_histories_are_checked_in():
     names = {str(p.relative_to(p.parent.parent)) if p.parent.name in ("v1", "v2", "v3", "v4") else p.stem for p in HISTORIES}
     assert {"rejected_write-run1", "ask_human-run1", "continued_as_new-run1", "continued_as_new-run2",
             "signed_approval-run1"} <= names
+    # One per guarded path (tests/histories/record.py): a command-order change on any of them fails replay.
+    assert {"late_cancel", "outcome_resolution-run1", "model_fallback-run1", "compaction-run3",
+            "approval_expired-run1", "edited_approval-run1", "approve_all-run1"} <= names
     assert {"v1/rejected_write.json", "v1/continued_as_new-run2.json", "v2/approved_write-run1.json",
             "v4/continued_as_new-run2.json"} <= names
 
