@@ -91,7 +91,8 @@ class CompactingModel(ScriptedModel):
         ref = transcript.append_ref(self.blobs, input.transcript, input.append)
         decide = resolve_decide(self.blobs, input)
         history = transcript.load_ref(self.blobs, ref)
-        request = PackContextInput(pinned=input.pinned, tools=decide.tools, history=history, budget=input.budget)
+        request = PackContextInput(pinned=input.pinned, tools=decide.tools, history=history,
+                                   budget=input.budget)
         packed = pack(request, estimator_for(decide.model or "scripted"))
         result = await self.decide(decide.model_copy(update={"messages": packed.messages}))
         return DecideWithContextResult(result=result, transcript=ref, pack=packed.report)
