@@ -14,6 +14,7 @@ from worker.codec import project_data_converter
 from worker.main import WORKFLOWS
 from worker.replay import history_workflow_id
 from worker.sandbox import workflow_runner
+from tests.histories import variants
 from tests.nondeterministic_variant import AgentRunWithoutToolListing
 
 # v1/: recorded before the model gateway (patched "model-gateway"); v2/: before ledger-guarded
@@ -41,6 +42,9 @@ def test_histories_are_checked_in():
     names = {str(p.relative_to(p.parent.parent)) if p.parent.name in ("v1", "v2", "v3", "v4") else p.stem for p in HISTORIES}
     assert {"rejected_write-run1", "ask_human-run1", "continued_as_new-run1", "continued_as_new-run2",
             "signed_approval-run1"} <= names
+    # One per guarded path (tests/histories/record.py): a command-order change on any of them fails replay.
+    assert {"late_cancel", "outcome_resolution-run1", "model_fallback-run1", "compaction-run3",
+            "approval_expired-run1", "edited_approval-run1", "approve_all-run1"} <= names
     assert {"v1/rejected_write.json", "v1/continued_as_new-run2.json", "v2/approved_write-run1.json",
             "v4/continued_as_new-run2.json"} <= names
 
@@ -57,6 +61,24 @@ async def test_incompatible_change_is_caught_by_replay():
     path = next(p for p in HISTORIES if p.stem == "rejected_write")
     with pytest.raises(NondeterminismError):
         await replayer([AgentRunWithoutToolListing]).replay_workflow(load(path))
+
+
+@pytest.mark.parametrize(("history", "variant"), [
+    ("late_cancel", variants.IgnoresLateCancel), ("outcome_resolution-run1", variants.GuessesUnknownOutcomes),
+    ("model_fallback-run1", variants.NeverFallsBack), ("compaction-run3", variants.NeverCompacts),
+    ("approval_expired-run1", variants.WaitsAfterExpiry),
+    ("edited_approval-run1", variants.SkipsEditedProposal),
+    ("approve_all-run1", variants.AsksOneAtATime)], ids=lambda v: v if isinstance(v, str) else "")
+async def test_each_path_history_catches_a_change_to_its_commands(history: str, variant: type):
+    """Each path's history really goes down its path: a variant that changes only that path's commands
+    cannot replay it (yet replays a run that never takes the path), so a re-recorded scenario that stops
+    reaching its path fails here."""
+    top = {p.stem: p for p in HISTORIES if p.parent.name == "histories"}
+    with pytest.raises(NondeterminismError):
+        await replayer([variant]).replay_workflow(load(top[history]))
+    control = await replayer([variant]).replay_workflow(load(top["approved_write-run1"]),
+                                                       raise_on_replay_failure=False)
+    assert control.replay_failure is None
 
 
 def test_replay_command_reports_ok_and_failure(tmp_path):

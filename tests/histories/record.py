@@ -4,7 +4,8 @@ Runs each scenario on a fresh real dev server (temporal-dev.yaml, with a low con
 threshold so the long scenario continues as new) with the real workflow and tool activities and a
 scripted model, then writes every run's history to tests/histories/<scenario>[-runN].json. Re-record
 after an intentional, patched change to AgentRun; the replay tests then prove old histories still
-replay.
+replay. Scenario names record only those (`python -m tests.histories.record approve_all`): new
+scenarios are recorded alone, so the histories already checked in stay as they were recorded.
 """
 
 from __future__ import annotations
@@ -16,16 +17,31 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.worker import Worker
 
-from tests.conftest import dev_server_config, eventually, make_worker
+from tests.conftest import dev_server_config, eventually, model_activities, registry_with
+from tests.histories.models import CompactingModel, FallbackModel, GatedModel, interrupted_payment
 from tests.scripted import ScriptedModel, ask, call, final
-from worker.codec import project_data_converter
 from tests.signing import signed, write_approvers
+from worker.codec import project_data_converter
 from worker.devserver import DevServer
+from worker.main import build_tool_layer, build_worker
 from worker.settings import Settings
 from workflows.agent_run import AgentRun
-from workflows.contracts import ApproveInput, Budgets, RejectInput, RunRequest, RunResult, RunStatus, UserMessageInput
+from workflows.contracts import (
+    ApproveAllInput,
+    ApproveInput,
+    Budgets,
+    Decision,
+    ProposedToolCall,
+    RejectInput,
+    ResolveOutcomeInput,
+    RunRequest,
+    RunResult,
+    RunStatus,
+    UserMessageInput,
+)
 
 HERE = Path(__file__).parent
 CONTINUE_AS_NEW_AFTER_EVENTS = 40
@@ -68,10 +84,65 @@ async def nothing(handle: WorkflowHandle) -> None:
     return None
 
 
+async def edited(handle: WorkflowHandle) -> None:
+    """Approve the write with other arguments: what runs is what the person approved, under a new key."""
+    await handle.execute_update(AgentRun.approve, ApproveInput(
+        tool_call_id=await _waiting(handle), approver="alice",
+        arguments={"path": "c.txt", "content": "edited"}))
+
+
+async def approved_all(handle: WorkflowHandle) -> None:
+    async def both() -> bool:
+        return len((await handle.query(AgentRun.state)).pending_approvals) == 2
+
+    await eventually(both, what="two pending approvals")
+    await handle.execute_update(AgentRun.approve_all, ApproveAllInput(approver="alice"))
+
+
+async def resolved(handle: WorkflowHandle) -> None:
+    """The interrupted payment's outcome is unknown: a person says to retry it."""
+    async def unresolved() -> bool:
+        return bool((await handle.query(AgentRun.state)).pending_resolutions)
+
+    await eventually(unresolved, what="a call with an unknown outcome")
+    [pending] = (await handle.query(AgentRun.state)).pending_resolutions
+    decision = ResolveOutcomeInput(tool_call_id=pending.tool_call_id, decision="retry", by="ops")
+    await handle.execute_update(AgentRun.resolve_outcome, decision)
+
+
+def cancelled_late(model: GatedModel) -> Callable[[WorkflowHandle], Awaitable[None]]:
+    """Cancel the run while its model call runs, then let the call complete after the cancel."""
+
+    async def drive(handle: WorkflowHandle) -> None:
+        await model.entered.wait()
+        await handle.cancel()
+
+        async def cancel_requested() -> bool:
+            history = await handle.fetch_history()
+            return any(e.HasField("activity_task_cancel_requested_event_attributes") for e in history.events)
+
+        await eventually(cancel_requested, what="the workflow to ask the model activity to cancel")
+        model.gate.set()
+
+    return drive
+
+
+def two_writes() -> Decision:
+    return Decision(kind="tool_calls", tool_calls=[
+        ProposedToolCall(tool="write_file", arguments={"path": "d.txt", "content": "1"}),
+        ProposedToolCall(tool="write_file", arguments={"path": "e.txt", "content": "2"})])
+
+
+def summed(terms: int) -> str:
+    return "+".join(["1"] * terms)
+
+
 Scenario = tuple[RunRequest, ScriptedModel, Callable[[WorkflowHandle], Awaitable[None]]]
 
 
-def scenarios() -> dict[str, Scenario]:
+def scenarios(data_dir: Path) -> dict[str, Scenario]:
+    """`data_dir`/<name> is each scenario's data directory (its ledger, workspaces, blobs)."""
+    gated = GatedModel(call("write_file", path="a.txt", content="x"))
     return {
         "approved_write": (
             RunRequest(goal="compute then write"),
@@ -99,10 +170,44 @@ def scenarios() -> dict[str, Scenario]:
             ScriptedModel(*[call("calculator", expression=f"{i}*{i}") for i in range(1, 10)], final("done")),
             nothing,
         ),
+        # Paths a command-order change must not slip past: each scenario drives one of them.
+        "late_cancel": (RunRequest(goal="write"), gated, cancelled_late(gated)),  # late-cancel
+        "outcome_resolution": (  # outcome-resolution: tools.resolve_unknown, then the retried call
+            RunRequest(goal="pay bob"),
+            ScriptedModel(interrupted_payment(data_dir / "outcome_resolution" / "ledger.sqlite",
+                                              to="bob", amount_cents=250), final("paid")),
+            resolved,
+        ),
+        "model_fallback": (  # the first model fails, the route's next one answers: a fallback event
+            RunRequest(goal="compute"),
+            FallbackModel(call("calculator", expression="2+2"), final("4")),
+            nothing,
+        ),
+        "compaction": (  # a small window: context.summarize once the prompt passes 80 % of it
+            RunRequest(goal="add up", allowed_tools=["calculator"], max_output_tokens=64),
+            CompactingModel(*[call("calculator", expression=summed(n)) for n in range(150, 156)],
+                            final("done")),
+            nothing,
+        ),
+        "approval_expired": (  # the approval timer fires, the call is denied, the run goes on
+            RunRequest(goal="write", approval_timeout_s=2),
+            ScriptedModel(call("write_file", path="f.txt", content="x"), final("not written")),
+            nothing,
+        ),
+        "edited_approval": (  # a second tools.propose under the edited call's key
+            RunRequest(goal="write"),
+            ScriptedModel(call("write_file", path="b.txt", content="x"), final("written")),
+            edited,
+        ),
+        "approve_all": (  # two approvals in one step, decided together
+            RunRequest(goal="write two"),
+            ScriptedModel(two_writes(), final("both written")),
+            approved_all,
+        ),
     }
 
 
-EXTRA_TOOLS = {"signed_approval": ("tests.governed_tools",)}
+EXTRA_TOOLS = {"signed_approval": ("tests.governed_tools",), "outcome_resolution": ("tests.governed_tools",)}
 
 
 async def record(out_dir: Path = HERE, names: list[str] | None = None) -> list[Path]:
@@ -112,21 +217,33 @@ async def record(out_dir: Path = HERE, names: list[str] | None = None) -> list[P
         server = DevServer(config, log_path=Path(tmp) / "server.log").start()
         try:
             client = await Client.connect(config.address, data_converter=project_data_converter())
-            for name, (request, model, drive) in scenarios().items():
+            for name, (request, model, drive) in scenarios(Path(tmp)).items():
                 if names and name not in names:
                     continue
                 (Path(tmp) / name).mkdir()
                 settings = Settings(task_queue=f"record-{uuid.uuid4()}", data_dir=Path(tmp) / name,
                                     approvers_file=write_approvers(Path(tmp) / name / "approvers.yaml"))
-                async with make_worker(client, settings, model, *EXTRA_TOOLS.get(name, ())):
+                async with _worker(client, settings, model, *EXTRA_TOOLS.get(name, ())):
                     handle = await client.start_workflow(AgentRun.run, request, id=f"history-{name}",
                                                          task_queue=settings.task_queue, result_type=RunResult)
                     await drive(handle)
-                    await handle.result()
+                    try:
+                        await handle.result()
+                    except WorkflowFailureError:
+                        if name != "late_cancel":  # the one scenario that ends cancelled
+                            raise
                     written += await _save_runs(client, handle.id, name, out_dir)
         finally:
             server.stop()
     return written
+
+
+def _worker(client: Client, settings: Settings, model: ScriptedModel, *tool_modules: str) -> Worker:
+    """tests.conftest.make_worker, plus any activities the scenario's model brings (context.summarize)."""
+    activities = model_activities(model, settings)  # first: it gives the model its blob store
+    activities += getattr(model, "extra_activities", list)()
+    tools = build_tool_layer(settings, registry_with(*tool_modules)).activities()
+    return build_worker(client, settings, [*activities, *tools])
 
 
 async def _save_runs(client: Client, workflow_id: str, name: str, out_dir: Path) -> list[Path]:
