@@ -6,9 +6,12 @@ workspace and shared by all worker processes, so the matrix counts duplicates an
 the way the outside world would see them, across SIGKILLs and restarts.
 
 - `fault_effect`: a keyed effect; its reconcile looks for the label in the effects file.
-- `fault_hung`: the same effect, but it first sleeps past its own timeout_s (its thread cannot be
-  stopped), so the retry must wait for the lease instead of acting a second time.
-- `fault_once`: not idempotent; an interruption must end as outcome_unknown, for a person.
+- `fault_hung`: the same effect, but it runs past its own timeout_s (its thread cannot be stopped):
+  it sleeps, acts, then sleeps again before returning. The retry must wait for the lease instead of
+  acting a second time; a kill before the effect must lead to one re-run, a kill after it (effect
+  done, no receipt) to reconcile finding it.
+- `fault_once`, `fault_once_hung`: the same two, not idempotent; an interrupted call must end as
+  outcome_unknown, for a person, never run again.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from activities.tools.registry import ToolContext, tool
 
 EFFECTS_ENV = "FAULT_EFFECTS_FILE"
 HUNG_TIMEOUT_S = 2.0
-HUNG_SLEEP_S = HUNG_TIMEOUT_S + 1.5  # past the activity's timeout: the retry starts while this still runs
+# 3.5 s in all, past the activity's timeout: the retry starts while this still runs.
+HUNG_BEFORE_S, HUNG_AFTER_S = 1.0, 2.5
 
 
 class FaultArgs(BaseModel):
@@ -60,8 +64,10 @@ def _now(ctx: ToolContext, args: FaultArgs) -> dict:
 
 
 def _hung(ctx: ToolContext, args: FaultArgs) -> dict:
-    time.sleep(HUNG_SLEEP_S)
-    return _act(ctx, args.label)
+    time.sleep(HUNG_BEFORE_S)
+    done = _act(ctx, args.label)
+    time.sleep(HUNG_AFTER_S)
+    return done
 
 
 fault_effect = tool(name="fault_effect", description="A keyed effect in the outside world.", risk_level=1,
@@ -70,5 +76,7 @@ fault_hung = tool(name="fault_hung", description="A keyed effect that hangs past
                   risk_level=1, idempotency="keyed", timeout_s=HUNG_TIMEOUT_S, reconcile=_reconcile)(_hung)
 fault_once = tool(name="fault_once", description="A not-idempotent effect in the outside world.", risk_level=1,
                   idempotency="not_idempotent")(_now)
+fault_once_hung = tool(name="fault_once_hung", description="A not-idempotent effect that hangs past its timeout.",
+                       risk_level=1, idempotency="not_idempotent", timeout_s=HUNG_TIMEOUT_S)(_hung)
 
-TOOLS = [fault_effect, fault_hung, fault_once]
+TOOLS = [fault_effect, fault_hung, fault_once, fault_once_hung]

@@ -12,7 +12,8 @@ Meanwhile, until every run has settled or the deadline passes:
 - the worker is SIGKILLed at random intervals (2-6 s after each restart, at most --max-kills times)
   and restarted on the same data dir (ledger, leases);
 - a deterministic subset of the calls (by label hash, --hung-percent) goes to `fault_hung`, which
-  sleeps past its timeout_s before acting, so its retry must wait for the lease;
+  runs past its timeout_s (sleep, act, sleep), so its retry must wait for the lease, and a kill
+  lands before or after its effect;
 - the model server answers bursts of 3-6 consecutive failures (HTTP 500, 429 with Retry-After,
   a malformed body, a hang past the client's timeout) at random times (at most --max-bursts).
 
@@ -58,6 +59,8 @@ from workflows.contracts import Budgets, RunRequest, RunResult, RunStatus
 from workflows.search_attributes import AGENT_STATUS
 
 TOOL_MODULES = "tests.fault_tools"
+KEYED_TOOLS = ("fault_effect", "fault_hung")  # (most calls, the hung share)
+ONCE_TOOLS = ("fault_once", "fault_once_hung")
 GOAL = re.compile(r"fault-matrix run (r\d+)")
 # Short model waits so a burst costs seconds; generous max_wait_s so no burst can outlast it.
 OUTAGE = {"max_wait_s": 600, "initial_backoff_s": 0.5, "max_backoff_s": 2}
@@ -67,8 +70,9 @@ MODEL_TIMEOUT_S = 5  # a Hang in a burst costs this much per request
 class FaultyModel:
     """The model: M effect calls per run, then an answer; during a burst, one failure per request."""
 
-    def __init__(self, effects: int, tool: str, hung_percent: int, seed: int) -> None:
-        self.effects, self.tool, self.hung_percent, self.seed = effects, tool, hung_percent, seed
+    def __init__(self, effects: int, tools: tuple[str, str], hung_percent: int, seed: int) -> None:
+        self.effects, self.hung_percent, self.seed = effects, hung_percent, seed
+        self.tool, self.hung_tool = tools
         self.burst_left = 0
         self.faults_served = 0
         self._kinds = itertools.cycle([Fault(500, "upstream crashed"), Fault(429, "slow down", {"Retry-After": "1"}),
@@ -77,7 +81,7 @@ class FaultyModel:
 
     def tool_for(self, label: str) -> str:
         digest = int(hashlib.sha256(f"{self.seed}:{label}".encode()).hexdigest(), 16)
-        return "fault_hung" if digest % 100 < self.hung_percent else self.tool
+        return self.hung_tool if digest % 100 < self.hung_percent else self.tool
 
     def burst(self, length: int) -> None:
         with self._lock:
@@ -195,7 +199,7 @@ async def classify(client: Client, run: str, workflow_id: str) -> Outcome:
 async def matrix(args: argparse.Namespace, tmp: Path) -> int:
     rng = random.Random(args.seed)
     effects_path = tmp / "effects.txt"
-    model = FaultyModel(args.effects, "fault_once" if args.not_idempotent else "fault_effect",
+    model = FaultyModel(args.effects, ONCE_TOOLS if args.not_idempotent else KEYED_TOOLS,
                         args.hung_percent, args.seed)
     chaos = Chaos()
     server = DevServer(dev_server_config(tmp), log_path=tmp / "server.log").start()
@@ -268,8 +272,8 @@ def report(args: argparse.Namespace, outcomes: list[Outcome], effects_path: Path
     duplicates = {label: n for label, n in counts.items() if n > 1}
     unexpected = sorted(set(counts) - expected)
     print(f"fault matrix: {args.runs} runs x {args.effects} effects, seed {args.seed}, "
-          f"{'fault_once (not idempotent)' if args.not_idempotent else 'fault_effect (keyed)'}, "
-          f"{args.hung_percent}% fault_hung, {elapsed:.0f} s")
+          f"{'not idempotent' if args.not_idempotent else 'keyed'} tools {model.tool} and "
+          f"{model.hung_tool} ({args.hung_percent}% of calls), {elapsed:.0f} s")
     print(f"{'run':<6}{'outcome':<24}{'effects':>8}{'dup':>5}{'miss':>6}  detail")
     missing_completed = missing_unfinished = 0
     for o in outcomes:
@@ -286,7 +290,7 @@ def report(args: argparse.Namespace, outcomes: list[Outcome], effects_path: Path
     total_dup = sum(n - 1 for n in duplicates.values())
     print(f"injected: {chaos.kills} worker SIGKILLs, {chaos.bursts} model error bursts "
           f"({model.faults_served} failed replies), hung-tool calls by design: "
-          f"{sum(model.tool_for(label) == 'fault_hung' for label in expected)}")
+          f"{sum(model.tool_for(label) == model.hung_tool for label in expected)}")
     print(f"worker log: {log_events(tmp / 'data' / 'worker.log')}")
     # Every injected fault is transient (a kill, a hang, a burst), so every failed run is one failed by them.
     print(f"runs: completed {kinds['completed']}, failed by a transient fault {kinds['failed']}, "
@@ -309,9 +313,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=300, help="seconds from the first start to the verdict")
     parser.add_argument("--max-kills", type=int, default=20)
     parser.add_argument("--max-bursts", type=int, default=10)
-    parser.add_argument("--hung-percent", type=int, default=20, help="share of calls that go to fault_hung")
+    parser.add_argument("--hung-percent", type=int, default=20, help="share of calls to the hung tool")
     parser.add_argument("--not-idempotent", action="store_true",
-                        help="fault_once instead of fault_effect: interrupted calls wait for a person")
+                        help="fault_once(_hung) instead of fault_effect/fault_hung: interrupted calls wait for a person")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, ledger, effects) for a look")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="fault-matrix-"))
