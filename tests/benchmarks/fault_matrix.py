@@ -250,19 +250,23 @@ async def matrix(args: argparse.Namespace, tmp: Path) -> int:
 
 
 # What the workers logged about interrupted and hung tool attempts (worker.log is shared by all of them).
-LOG_EVENTS = {"tool.rerun_after_interruption": "re-run after a kill (reconcile found no effect)",
-              "tool.recovered_after_interruption": "recovered by reconcile",
-              "tool.waiting_for_earlier_attempt": "waited for an earlier attempt's lease",
-              "tool.receipt_returned": "receipts returned from the ledger",
-              "model.failed": "failed model calls"}
+LOG_EVENTS = {("tool.rerun_after_interruption", None): "re-run after a kill (reconcile found no effect)",
+              ("tool.recovered_after_interruption", "ok"): "reconcile found the effect",
+              ("tool.recovered_after_interruption", "error"): "recorded outcome_unknown",
+              ("tool.waiting_for_earlier_attempt", None): "waited for an earlier attempt's lease",
+              ("tool.receipt_returned", None): "receipts returned from the ledger",
+              ("model.failed", None): "failed model calls"}
 
 
 def log_events(log: Path) -> str:
-    seen: collections.Counter[str] = collections.Counter()
+    seen: collections.Counter[tuple] = collections.Counter()
     for line in (log.read_text(errors="replace").splitlines() if log.exists() else []):
         with contextlib.suppress(ValueError, AttributeError):  # a line cut short by a SIGKILL
-            seen[json.loads(line).get("event")] += 1
-    return ", ".join(f"{label} {seen[event]}" for event, label in LOG_EVENTS.items())
+            event = json.loads(line)
+            seen[event.get("event"), None] += 1
+            if event.get("status") is not None:
+                seen[event.get("event"), event["status"]] += 1
+    return ", ".join(f"{label} {seen[key]}" for key, label in LOG_EVENTS.items())
 
 
 def report(args: argparse.Namespace, outcomes: list[Outcome], effects_path: Path, chaos: Chaos,
