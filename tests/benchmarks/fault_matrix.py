@@ -41,6 +41,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -112,7 +113,7 @@ class Chaos:
 class Workers:
     """The one live `python -m worker`, replaced after each SIGKILL; all share one data dir and log."""
 
-    def __init__(self, make: callable) -> None:
+    def __init__(self, make: Callable[[], WorkerProcess]) -> None:
         self.make = make
         self.current = make().start()
         self.starts = 1
