@@ -42,7 +42,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -107,7 +107,6 @@ class FaultyModel:
 class Chaos:
     kills: int = 0
     bursts: int = 0
-    burst_requests: list[int] = field(default_factory=list)
 
 
 class Workers:
@@ -156,7 +155,6 @@ async def burster(model: FaultyModel, chaos: Chaos, rng: random.Random, max_burs
         length = rng.randint(3, 6)
         model.burst(length)
         chaos.bursts += 1
-        chaos.burst_requests.append(length)
 
 
 @dataclass
