@@ -46,8 +46,9 @@ def argument_problem(spec: ToolSpec, arguments: dict) -> str | None:
     activity still validates the full schema."""
     schema = spec.parameters or {}
     properties = schema.get("properties") or {}
+    problems = []
     if schema.get("additionalProperties") is False and (unknown := sorted(set(arguments) - set(properties))):
-        return f"invalid arguments: {', '.join(unknown)}: extra inputs are not permitted by {spec.name}"
+        problems.append(f"{', '.join(unknown)}: extra inputs are not permitted")
     if missing := sorted(set(schema.get("required") or []) - set(arguments)):
-        return f"invalid arguments: {', '.join(missing)}: field required by {spec.name}"
-    return None
+        problems.append(f"{', '.join(missing)}: field required")
+    return f"invalid arguments for {spec.name}: " + "; ".join(problems) if problems else None
