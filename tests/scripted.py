@@ -83,3 +83,19 @@ class ScriptedModel:
 
     def last_messages_text(self) -> str:
         return "\n".join(m.content for m in self.calls[-1].messages)
+
+
+class GatedModel(ScriptedModel):
+    """A model call that starts, then answers only when the test opens the gate, never heartbeating,
+    so it cannot hear that it was cancelled: it completes after the cancel, as a slow provider can."""
+
+    def __init__(self, *script: Step) -> None:
+        super().__init__(*script)
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    @activity.defn(name="model.decide")
+    async def decide(self, input: DecideInput) -> DecideResult:
+        self.entered.set()
+        await self.gate.wait()
+        return await super().decide(input)

@@ -7,19 +7,16 @@ import json
 import uuid
 
 import pytest
-from temporalio import activity
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, CancelledError
 
 from tests.conftest import eventually, make_worker
-from tests.scripted import ScriptedModel, ask, call, final
+from tests.scripted import GatedModel, ScriptedModel, ask, call, final
 from workflows.agent_run import AgentRun
 from workflows.search_attributes import AGENT_STATUS, AGENT_STEPS
 from workflows.contracts import (
     ApproveInput,
     Budgets,
-    DecideInput,
-    DecideResult,
     RejectInput,
     RunRequest,
     RunResult,
@@ -190,22 +187,6 @@ async def test_cancel_stops_the_running_activity_and_records_cancelled(ts_env, s
         assert model.cancelled.is_set()
         state = await handle.query(AgentRun.state)
     assert state.status == RunStatus.CANCELLED and state.step == 0
-
-
-class GatedModel(ScriptedModel):
-    """A model call that starts, then answers only when the test opens the gate, never heartbeating,
-    so it cannot hear that it was cancelled: it completes after the cancel, as a slow provider can."""
-
-    def __init__(self, *script) -> None:
-        super().__init__(*script)
-        self.entered = asyncio.Event()
-        self.gate = asyncio.Event()
-
-    @activity.defn(name="model.decide")
-    async def decide(self, input: DecideInput) -> DecideResult:
-        self.entered.set()
-        await self.gate.wait()
-        return await super().decide(input)
 
 
 async def test_cancel_holds_when_the_model_call_completes_after_it(ts_env, settings):

@@ -7,7 +7,6 @@ and a payment whose earlier attempt was interrupted.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -31,22 +30,6 @@ from workflows.contracts import (
     Usage,
     arguments_hash,
 )
-
-
-class GatedModel(ScriptedModel):
-    """A model call that answers only when the recorder opens the gate and never heartbeats, so it cannot
-    hear that it was cancelled: it completes after the cancel, as a slow provider can."""
-
-    def __init__(self, *script: Step) -> None:
-        super().__init__(*script)
-        self.entered = asyncio.Event()
-        self.gate = asyncio.Event()
-
-    @activity.defn(name="model.decide")
-    async def decide(self, input: DecideInput) -> DecideResult:
-        self.entered.set()
-        await self.gate.wait()
-        return await super().decide(input)
 
 
 class FallbackModel(ScriptedModel):

@@ -21,8 +21,8 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.worker import Worker
 
 from tests.conftest import dev_server_config, eventually, model_activities, registry_with
-from tests.histories.models import CompactingModel, FallbackModel, GatedModel, interrupted_payment
-from tests.scripted import ScriptedModel, ask, call, final
+from tests.histories.models import CompactingModel, FallbackModel, interrupted_payment
+from tests.scripted import GatedModel, ScriptedModel, ask, call, final
 from tests.signing import signed, write_approvers
 from worker.codec import project_data_converter
 from worker.devserver import DevServer
