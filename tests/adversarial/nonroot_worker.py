@@ -9,12 +9,13 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
 from activities.tools.command import build_command_tool
 from activities.tools.registry import ToolContext
-from activities.tools.sandbox import SandboxConfig
+from activities.tools.sandbox import SandboxConfig, runner
 
 UID = 65534
 PROBE = """
@@ -38,9 +39,15 @@ print(json.dumps({'command_uid': os.getuid(), 'environ': environ, 'env': dict(os
 
 def main() -> None:
     base = Path(sys.argv[1])
-    # The helper runs `sys.executable -I -S` (standard library only); this uid cannot reach the
-    # virtualenv's interpreter under /root (0700), so it gets the system one.
+    # The helper runs `sys.executable -I -S enter.py` (standard library only); this uid cannot reach the
+    # virtualenv's interpreter under /root (0700), so it gets the system one, nor a checkout in a 0700
+    # folder (a CI clone under mkdtemp), so it gets a copy of enter.py it can read. A worker started by
+    # this user would run from files it can read in the first place.
     sys.executable = "/usr/bin/python3"
+    helper = base / "enter.py"
+    shutil.copyfile(runner._ENTER, helper)
+    os.chmod(helper, 0o644)
+    runner._ENTER = str(helper)
     os.setgroups([])
     os.setgid(UID)
     os.setuid(UID)
