@@ -33,17 +33,22 @@ def soon(minutes: int = 15) -> datetime:
     return (datetime.now(UTC) + timedelta(minutes=minutes)).replace(microsecond=0)
 
 
-def signed(run_id: str, pending: PendingApproval, approver: str = APPROVER, *, key: Ed25519PrivateKey | None = None,
+def scope_of(run: object) -> str:
+    """What a signature binds: a started run's chain (`state.approval_scope`), or a string as given."""
+    return run if isinstance(run, str) else f"{run.id}/{run.first_execution_run_id}"
+
+
+def signed(run_id: object, pending: PendingApproval, approver: str = APPROVER, *, key: Ed25519PrivateKey | None = None,
            expires_at: datetime | None = None, arguments: dict | None = None, **fields: Any) -> ApproveInput:
     """An approval of `pending` signed by `key` (default: the approver's own test key)."""
     expires_at = expires_at or soon()
-    message = approval_message(run_id, approver, expires_at, [signed_call(pending, arguments)])
+    message = approval_message(scope_of(run_id), approver, expires_at, [signed_call(pending, arguments)])
     return ApproveInput(tool_call_id=pending.tool_call_id, approver=approver, arguments=arguments,
                         expires_at=expires_at, signature=sign(key or key_of(approver), message), **fields)
 
 
-def signed_all(run_id: str, pending: list[PendingApproval], approver: str = APPROVER) -> ApproveAllInput:
+def signed_all(run_id: object, pending: list[PendingApproval], approver: str = APPROVER) -> ApproveAllInput:
     expires_at = soon()
-    message = approval_message(run_id, approver, expires_at, [signed_call(p) for p in pending])
+    message = approval_message(scope_of(run_id), approver, expires_at, [signed_call(p) for p in pending])
     return ApproveAllInput(approver=approver, tool_call_ids=sorted(p.tool_call_id for p in pending),
                            expires_at=expires_at, signature=sign(key_of(approver), message))

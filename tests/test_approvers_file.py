@@ -51,7 +51,7 @@ async def test_signed_from_risk_makes_lower_risk_approvals_need_a_signature(ts_e
             await handle.execute_update(AgentRun.approve, ApproveInput(tool_call_id=pending.tool_call_id))
         assert "must be signed" in str(unsigned.value.cause)
         # Expiry in the run's clock: the time-skipping server's clock runs ahead of the wall clock.
-        await handle.execute_update(AgentRun.approve, signed(handle.id, pending,
+        await handle.execute_update(AgentRun.approve, signed(handle, pending,
                                                              expires_at=pending.requested_at + timedelta(minutes=5)))
         assert (await handle.result()).status == RunStatus.COMPLETED
 

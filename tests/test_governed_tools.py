@@ -124,7 +124,7 @@ async def test_tenant_allow_list_and_always_approval_policy(ts_env, settings, tm
         assert pending.tool == "peek" and "every call needs approval" in pending.reason
         assert pending.signature_required  # a tool's own 'always' needs a proven approver, as risk 3-4 does
         # Expiry in the run's clock: the time-skipping server's clock runs ahead of the wall clock.
-        await handle.execute_update(AgentRun.approve, signed(handle.id, pending, expires_at=pending.requested_at
+        await handle.execute_update(AgentRun.approve, signed(handle, pending, expires_at=pending.requested_at
                                                              + timedelta(minutes=15)))
         await handle.result()
     assert sorted(t.name for t in model.calls[0].tools) == ["calculator", "peek"]

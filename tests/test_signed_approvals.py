@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from activities.ledger import open_ledger
 from tests.conftest import chain_id, eventually, make_worker, run_workspace
 from tests.processes import temporal
+from temporalio.client import WorkflowUpdateFailedError
+
 from tests.scripted import ScriptedModel, call, final
 from tests.signing import key_of, signed, signed_all, write_approvers
 from worker.settings import REPO_ROOT
@@ -90,17 +92,17 @@ async def test_forged_replayed_and_expired_approvals_are_refused_then_a_signed_o
         other_args = pending.model_copy(update={"arguments_hash": "0" * 64})
         forged = {
             "must be signed": {"tool_call_id": call_id, "approver": "alice"},
-            "does not verify with 'alice'": signed(run_id, pending, key=Ed25519PrivateKey.generate()),
-            "'mallory' is not in the approvers file": signed(run_id, pending, "mallory"),
-            "expired at": signed(run_id, pending, expires_at=datetime.now(UTC).replace(microsecond=0)
+            "does not verify with 'alice'": signed(handle, pending, key=Ed25519PrivateKey.generate()),
+            "'mallory' is not in the approvers file": signed(handle, pending, "mallory"),
+            "expired at": signed(handle, pending, expires_at=datetime.now(UTC).replace(microsecond=0)
                                  - timedelta(minutes=1)),
             "does not verify": signed("another-run", pending),
         }
         replayed_onto_this = [
-            signed(run_id, other_call).model_copy(update={"tool_call_id": call_id}),  # signed for call-1-2
-            signed(run_id, other_args),  # signed for other arguments
+            signed(handle, other_call).model_copy(update={"tool_call_id": call_id}),  # signed for call-1-2
+            signed(handle, other_args),  # signed for other arguments
             # signed for the proposed arguments, sent with edited ones
-            signed(run_id, pending).model_copy(update={"arguments": {"to": "mallory", "amount_cents": 500}}),
+            signed(handle, pending).model_copy(update={"arguments": {"to": "mallory", "amount_cents": 500}}),
         ]
         for reason, input in [*forged.items(), *(("does not verify", i) for i in replayed_onto_this)]:
             refused = await update_cli(address, run_id, input)
@@ -156,8 +158,8 @@ async def test_a_forged_approve_signal_is_ignored(dev_client, settings):
     async with make_worker(dev_client, settings, model, GOVERNED):
         handle, pending = await start_transfer(dev_client, settings)
         await handle.signal("approve", ApproveInput(tool_call_id=pending.tool_call_id, approver="alice"))
-        await handle.signal("approve", signed(handle.id, pending, key=Ed25519PrivateKey.generate()))
-        await handle.signal("approve", signed(handle.id, pending, comment="the real one"))
+        await handle.signal("approve", signed(handle, pending, key=Ed25519PrivateKey.generate()))
+        await handle.signal("approve", signed(handle, pending, comment="the real one"))
         result = await handle.result()
         [record] = (await handle.query(AgentRun.state)).approvals
     assert result.status == RunStatus.COMPLETED and effects(settings, handle) == ["transfer bob 500"]
@@ -180,7 +182,7 @@ async def test_an_approver_approves_only_what_the_file_permits(dev_server, dev_c
             "frank": "requested this run and may not approve its risk-4 call",
         }
         for approver, reason in refusals.items():
-            refused = await update_cli(address, handle.id, signed(handle.id, pending, approver))
+            refused = await update_cli(address, handle.id, signed(handle, pending, approver))
             assert refused.returncode != 0 and reason in refused.stderr + refused.stdout, approver
         await handle.cancel()
     assert effects(settings, handle) == []
@@ -204,13 +206,13 @@ async def test_approve_all_of_risky_calls_must_be_signed_over_the_whole_set(dev_
         await eventually(two_waiting, what="two pending approvals")
         pending = (await handle.query(AgentRun.state)).pending_approvals
         for input, reason in [(ApproveAllInput(approver="alice"), "must be signed"),
-                              (signed_all(run_id, pending[:1]), "the pending calls changed")]:
+                              (signed_all(handle, pending[:1]), "the pending calls changed")]:
             try:
                 await handle.execute_update(AgentRun.approve_all, input)
                 raise AssertionError(f"approve_all was not refused ({reason})")
             except Exception as e:  # WorkflowUpdateFailedError, with the validator's message as cause
                 assert reason in str(getattr(e, "cause", e)), e
-        approved = await handle.execute_update(AgentRun.approve_all, signed_all(run_id, pending))
+        approved = await handle.execute_update(AgentRun.approve_all, signed_all(handle, pending))
         assert (await handle.result()).status == RunStatus.COMPLETED
         audit = (await handle.query(AgentRun.state)).approvals
     assert approved == ["call-1-1", "call-1-2"]
@@ -224,9 +226,43 @@ async def test_a_signed_edit_runs_the_arguments_the_approver_signed(dev_client, 
     model = ScriptedModel(call("transfer_funds", **PAY), final("paid"))
     async with make_worker(dev_client, settings, model, GOVERNED):
         handle, pending = await start_transfer(dev_client, settings)
-        reply = await handle.execute_update(AgentRun.approve, signed(handle.id, pending, arguments=edited))
+        reply = await handle.execute_update(AgentRun.approve, signed(handle, pending, arguments=edited))
         assert reply == f"approved {pending.tool_call_id} with edited arguments as verified approver 'alice'"
         await handle.result()
         [record] = (await handle.query(AgentRun.state)).approvals
     assert effects(settings, handle) == ["transfer bob 50"]
     assert (record.edited_arguments, record.by, record.verified) == (edited, "alice", True)
+
+
+async def test_a_signature_from_a_closed_run_cannot_approve_a_new_run_under_the_same_id(dev_client, settings):
+    """Approvals sit in history, readable by anyone who reaches the namespace. A second run under a
+    reused workflow id proposes the same payment: the first run's signed approval is refused there,
+    because a signature binds the run chain (state.approval_scope), not only the workflow id."""
+    run_id = f"reused-{uuid.uuid4()}"
+    model = ScriptedModel(lambda i: final("paid") if any(m.role == "tool" for m in i.messages)
+                          else call("transfer_funds", **PAY))
+    async with make_worker(dev_client, settings, model, GOVERNED):
+        first = await dev_client.start_workflow(AgentRun.run, RunRequest(goal="pay bob"), id=run_id,
+                                                task_queue=settings.task_queue, result_type=RunResult)
+        await eventually(lambda: _pending(first), what="the first payment to wait")
+        [pending] = (await first.query(AgentRun.state)).pending_approvals
+        captured = signed(first, pending)
+        await first.execute_update(AgentRun.approve, captured)
+        assert (await first.result()).status == RunStatus.COMPLETED
+        second = await dev_client.start_workflow(AgentRun.run, RunRequest(goal="pay bob"), id=run_id,
+                                                 task_queue=settings.task_queue, result_type=RunResult)
+        await eventually(lambda: _pending(second), what="the second payment to wait")
+        state = await second.query(AgentRun.state)
+        try:
+            await second.execute_update(AgentRun.approve, captured)
+            raise AssertionError("a signature from the closed run approved the new one")
+        except WorkflowUpdateFailedError as e:
+            assert "does not verify" in str(e.cause)
+        await second.execute_update(AgentRun.approve, signed(second, state.pending_approvals[0]))
+        assert (await second.result()).status == RunStatus.COMPLETED
+    assert state.approval_scope == f"{run_id}/{second.first_execution_run_id}"
+    assert effects(settings, first) == ["transfer bob 500"] and effects(settings, second) == ["transfer bob 500"]
+
+
+async def _pending(handle) -> bool:
+    return bool((await handle.query(AgentRun.state)).pending_approvals)

@@ -80,12 +80,13 @@ async def _approve(args: argparse.Namespace) -> str:
     handle = client.get_workflow_handle(args.run)
     state = await handle.query("state", result_type=RunState)
     pending = {p.tool_call_id: p for p in state.pending_approvals}
+    scope = state.approval_scope or args.run  # the run chain the signature binds (older runs: the workflow id)
     expires_at = (datetime.now(UTC) + timedelta(seconds=args.ttl)).replace(microsecond=0)
     if args.all:
         if not pending:
             raise Refused(f"run {args.run} has no pending approvals")
         ids = sorted(pending)
-        message = approval_message(args.run, approver, expires_at, [signed_call(pending[i]) for i in ids])
+        message = approval_message(scope, approver, expires_at, [signed_call(pending[i]) for i in ids])
         update, input = "approve_all", ApproveAllInput(approver=approver, comment=args.comment, tool_call_ids=ids,
                                                        expires_at=expires_at, signature=sign(key, message))
     else:
@@ -93,7 +94,7 @@ async def _approve(args: argparse.Namespace) -> str:
             raise Refused(f"run {args.run} has no pending approval {args.call_id!r} (pending: "
                           f"{', '.join(sorted(pending)) or 'none'})")
         edited = json.loads(args.arguments) if args.arguments else None
-        message = approval_message(args.run, approver, expires_at, [signed_call(pending[args.call_id], edited)])
+        message = approval_message(scope, approver, expires_at, [signed_call(pending[args.call_id], edited)])
         update, input = "approve", ApproveInput(tool_call_id=args.call_id, approver=approver, comment=args.comment,
                                                 arguments=edited, expires_at=expires_at, signature=sign(key, message))
     if args.print_only:

@@ -98,6 +98,7 @@ class AgentRun(ModelSteps, ToolSteps):
         self.current_model: str | None = carry.current_model if carry else None
         self._published: tuple | None = None
         self.chain_id = ""  # set first thing in run(): see _run_chain_id
+        self.approval_scope = ""
 
     def _run_chain_id(self) -> str:
         """What keys this run's effects, workspace and run-scoped memories: the workflow id and the
@@ -114,6 +115,11 @@ class AgentRun(ModelSteps, ToolSteps):
     async def run(self, request: RunRequest) -> RunResult:
         try:
             self.chain_id = self._run_chain_id()
+            # What an approval's signature binds: the run chain, so a signature taken from a closed
+            # run's history cannot approve the same call of a new run under a reused workflow id.
+            # Runs that began before it keep the workflow id they may already have signatures for.
+            self.approval_scope = (self.chain_id if workflow.patched("approvals-bound-to-chain")
+                                   else workflow.info().workflow_id)
             if not self.tools:
                 self.tools = await self._load_tools()
             if self.models is None and workflow.patched("model-gateway"):
@@ -204,6 +210,7 @@ class AgentRun(ModelSteps, ToolSteps):
             transcript=self.transcript_ref,
             compactions=self.compactions,
             archived=self.archive,
+            approval_scope=self.approval_scope,
         )
 
     def _check_approve(self, input: ApproveInput) -> Verdict:
@@ -229,7 +236,7 @@ class AgentRun(ModelSteps, ToolSteps):
     def _check_signed(self, calls: list[tuple[PendingApproval, dict[str, Any] | None]], approver: str,
                       expires_at: datetime | None, signature: str | None) -> Verdict:
         return check_approval(
-            self.approvers, calls, workflow_id=workflow.info().workflow_id, tenant_id=self.request.tenant_id,
+            self.approvers, calls, workflow_id=self.approval_scope, tenant_id=self.request.tenant_id,
             requester=self.request.user_id, approver=approver, expires_at=expires_at, signature=signature,
             now=workflow.now(),
         )

@@ -486,6 +486,8 @@ class RunState(_Wire):
     compactions: list[CompactionRecord] = Field(default_factory=list)
     archived: RecordArchive = Field(default_factory=RecordArchive,
                                     description="older approvals, model events and compactions: counts and blob head")
+    approval_scope: str = Field(default="", description="what an approval's signature binds as its workflow_id: "
+                                "the run chain (workflow id/first run id)")
 
 
 class RunResult(_Wire):

@@ -65,7 +65,7 @@ async def signed_approval(handle: WorkflowHandle) -> None:
     await _waiting(handle)
     [pending] = (await handle.query(AgentRun.state)).pending_approvals
     await handle.signal("approve", ApproveInput(tool_call_id=pending.tool_call_id, approver="alice"))
-    await handle.signal("approve", signed(handle.id, pending, comment="checked"))
+    await handle.signal("approve", signed(handle, pending, comment="checked"))
 
 
 async def rejected(handle: WorkflowHandle) -> None:
