@@ -20,11 +20,10 @@ import base64
 import binascii
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from temporalio import activity
 
-from activities.config_errors import problems
+from activities.config_errors import load_yaml_model
 from workflows.contracts import ApproverSpec, ApproversPolicy
 
 
@@ -60,14 +59,7 @@ class ApproversFileError(ValueError):
 def load_approvers(path: Path) -> ApproversPolicy:
     if not path.exists():
         return ApproversPolicy(source=f"{path} (missing)")
-    try:
-        parsed = _ApproversFile.model_validate(yaml.safe_load(path.read_text()) or {})
-    except OSError as e:
-        raise ApproversFileError(f"{path}: cannot read: {e.strerror}") from e
-    except yaml.YAMLError as e:
-        raise ApproversFileError(f"{path}: not valid YAML: {e}") from e
-    except ValidationError as e:
-        raise ApproversFileError(f"{path}: {problems(e)}") from e
+    parsed = load_yaml_model(path, _ApproversFile, ApproversFileError, empty={})
     approvers = [ApproverSpec(name=name, **entry.model_dump()) for name, entry in sorted(parsed.approvers.items())]
     return ApproversPolicy(approvers=approvers, signed_from_risk=parsed.signed_from_risk, source=str(path))
 

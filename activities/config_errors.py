@@ -7,8 +7,13 @@ a file wants the key, or the environment variable, and the reason, on one line.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def problems(error: ValidationError, env_names: Mapping[str, str] | None = None, whole: str = "(top)") -> str:
@@ -25,3 +30,17 @@ def problems(error: ValidationError, env_names: Mapping[str, str] | None = None,
         reason = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
         found.append(f"{where}: {reason}")
     return "; ".join(found)
+
+
+def load_yaml_model(path: Path, model: type[M], error: type[Exception], empty: Any = None) -> M:
+    """A YAML settings file validated as `model`; every failure becomes `error("<path>: reason")`.
+    `empty` stands in for an empty file (None: the model decides whether that is valid)."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+        return model.model_validate(empty if not raw and empty is not None else raw)
+    except OSError as e:
+        raise error(f"{path}: cannot read: {e.strerror}") from e
+    except yaml.YAMLError as e:
+        raise error(f"{path}: not valid YAML: {e}") from e
+    except ValidationError as e:
+        raise error(f"{path}: {problems(e)}") from e

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -68,7 +69,7 @@ class AttemptRunner:
     def _renew_forever(self) -> None:
         interval = max(self.lease_s / 3, 0.05)
         while True:
-            threading.Event().wait(interval)
+            time.sleep(interval)
             by_owner: dict[str, list[str]] = {}
             for key, owner in self.live().items():
                 by_owner.setdefault(owner, []).append(key)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
-from activities.config_errors import problems
+from pydantic import BaseModel, ConfigDict
+
+from activities.config_errors import load_yaml_model
 
 
 class _TenantPolicy(BaseModel):
@@ -32,13 +32,5 @@ class TenantPolicyError(ValueError):
 
 
 def load_tenant_policy(path: Path) -> dict[str, list[str]]:
-    try:
-        raw = yaml.safe_load(path.read_text())
-        parsed = _PolicyFile.model_validate(raw)
-    except OSError as e:
-        raise TenantPolicyError(f"{path}: cannot read: {e.strerror}") from e
-    except yaml.YAMLError as e:
-        raise TenantPolicyError(f"{path}: not valid YAML: {e}") from e
-    except ValidationError as e:
-        raise TenantPolicyError(f"{path}: {problems(e)}") from e
+    parsed = load_yaml_model(path, _PolicyFile, TenantPolicyError)
     return {tenant: policy.allowed_tools for tenant, policy in parsed.tenants.items()}
