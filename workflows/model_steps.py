@@ -22,7 +22,7 @@ from activities.context.contracts import (
 )
 from activities.retrieval.contracts import Access, RetrieveContextInput, RetrieveContextResult
 from workflows.budget import BUDGET_PATCH, SUMMARY_PROMPT_OVERHEAD, call_over_budget, prompt_bound
-from workflows.context import assemble
+from workflows.context import assemble, by_reference
 from workflows.contracts import (
     CompactionRecord,
     DecideInput,
@@ -258,7 +258,7 @@ class ModelSteps:
                                    tenant_id=self.request.tenant_id, limit=self._spend_limit()),
                 pinned=assemble(self.request, []),
                 transcript=self.transcript_ref,
-                append=self.transcript,
+                append=[by_reference(m) for m in self.transcript],
                 budget=ContextBudget(context_window=model.context_window,
                                      reserved_output=min(self.request.max_output_tokens, model.context_window - 1)),
                 tools_ref=self.tools_ref,
