@@ -179,6 +179,7 @@ class ModelInfo(_Wire):
     data_classes: list[DataClass]
     available: bool = True
     unavailable_reason: str | None = None
+    local_activity: bool = False
 
 
 class OutagePolicy(_Wire):

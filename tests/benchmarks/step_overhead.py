@@ -117,11 +117,11 @@ class Bench:
             measured = Measured(calls * runs, time.perf_counter() - started, self.cpu() - cpu)
         return await self._with_history(measured, ids[0], calls)
 
-    def _worker(self, window: int) -> tuple[Worker, Settings]:
+    def _worker(self, window: int, local: bool = False) -> tuple[Worker, Settings]:
         settings = Settings(task_queue=f"agent-{uuid.uuid4()}", data_dir=self.tmp / str(uuid.uuid4()))
         models = write_models_file(self.tmp / f"{uuid.uuid4()}.yaml", wire_model(
             "bench", type("S", (), {"base_url": self.model_url})(), context_window=window, max_output_tokens=256,
-            timeout_s=60))
+            timeout_s=60, local_activity=local))
         gateway = Gateway(load_models_file(models), BreakerRegistry())
         activities = [*build_model_activities(settings, gateway=gateway), *build_tool_layer(settings).activities()]
         return build_worker(self.client, settings, activities), settings
@@ -137,8 +137,8 @@ class Bench:
         (workspace / "out.txt").write_text(OUTPUT)
         return handle
 
-    async def agent(self, calls: int, runs: int, window: int = 1_000_000) -> Measured:
-        worker, settings = self._worker(window)
+    async def agent(self, calls: int, runs: int, local: bool = False, window: int = 1_000_000) -> Measured:
+        worker, settings = self._worker(window, local)
         async with worker:
             handles = [await self._start(settings, calls) for _ in range(runs)]
             cpu, started = self.cpu(), time.perf_counter()
@@ -157,9 +157,9 @@ class Bench:
         self.last_history = await handle.fetch_history()
         return measured
 
-    async def growth(self, calls: int, window: int) -> tuple[float, float]:
+    async def growth(self, calls: int, window: int, local: bool) -> tuple[float, float]:
         """Worker CPU per model+tool step around step 100 and over the last 100 steps of one long run."""
-        worker, settings = self._worker(window)
+        worker, settings = self._worker(window, local)
         samples: list[tuple[int, float]] = []
         async with worker:
             handle = await self._start(settings, calls)
@@ -190,8 +190,12 @@ def replay_times(history_path: Path) -> tuple[float, float]:
     return start_s, time.perf_counter() - started
 
 
-def row(name: str, raw: float, agent: float, unit: str, ratio: str = "agent/raw") -> None:
-    print(f"  {name:<40}{raw:>12.2f}{agent:>12.2f}  {unit:<10}{ratio} {agent / raw:.2f}")
+def row(name: str, raw: float, agents: list[float], unit: str, ratio: str = "/raw") -> None:
+    ratios = "".join(f"{a / raw:>8.2f}" for a in agents)
+    print(f"  {name:<36}{raw:>10.2f}" + "".join(f"{a:>10.2f}" for a in agents) + f"  {unit:<8}{ratio}{ratios}")
+
+
+MODES = {"activity": False, "local": True}  # how AgentRun calls the model: activity, or local activity
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -207,33 +211,41 @@ async def main(args: argparse.Namespace) -> None:
             client = await Client.connect(server.config.address, data_converter=project_data_converter())
             bench = Bench(client, server, tmp, ready.get(timeout=30), counter)
             await bench.raw(5, 1)  # warm connections and caches on both sides
-            await bench.agent(2, 1)
-            print("dev server (SQLite); model: OpenAI-wire server in its own process; tool: read_file, 2 KB\n")
-            print(f"  {'':<40}{'raw loop':>12}{'AgentRun':>12}")
+            for local in MODES.values():
+                await bench.agent(2, 1, local)
+            print("dev server (SQLite); model: OpenAI-wire server in its own process; tool: read_file, 2 KB")
+            print("AgentRun columns: model called as an activity (default), as a local activity (local_activity: true)\n")
+            print(f"  {'':<36}{'raw loop':>10}" + "".join(f"{m:>10}" for m in MODES) + "  unit    ratios to raw")
             raw_1 = await bench.raw(args.steps, 1)
-            agent_1 = await bench.agent(args.steps, 1)
-            history = tmp / "one-run.json"
+            agent_1 = {m: await bench.agent(args.steps, 1, local) for m, local in MODES.items()}
+            history = args.save_history or tmp / "one-run.json"
             history.write_text(bench.last_history.to_json())
             print(f" one run, {args.steps} tool calls")
-            row("tool calls/s", raw_1.rate, agent_1.rate, "calls/s")
-            row("CPU (worker+server) per tool call", raw_1.cpu_ms_per_call, agent_1.cpu_ms_per_call, "ms")
-            row("events per step", raw_1.events / args.steps, agent_1.events / args.steps, "events")
-            row("history per step", raw_1.history_bytes / args.steps / 1024, agent_1.history_bytes / args.steps / 1024,
-                "KB")
+            row("tool calls/s", raw_1.rate, [a.rate for a in agent_1.values()], "calls/s")
+            row("CPU (worker+server) per tool call", raw_1.cpu_ms_per_call,
+                [a.cpu_ms_per_call for a in agent_1.values()], "ms")
+            row("events per step", raw_1.events / args.steps, [a.events / args.steps for a in agent_1.values()],
+                "events")
+            row("history per step", raw_1.history_bytes / args.steps / 1024,
+                [a.history_bytes / args.steps / 1024 for a in agent_1.values()], "KB")
             for runs in args.concurrent:
                 raw_n = await bench.raw(args.calls, runs)
-                agent_n = await bench.agent(args.calls, runs)
+                agent_n = [await bench.agent(args.calls, runs, local) for local in MODES.values()]
                 print(f" {runs} concurrent runs x {args.calls} tool calls")
-                row("aggregate tool calls/s", raw_n.rate, agent_n.rate, "calls/s")
-                row("CPU (worker+server) per tool call", raw_n.cpu_ms_per_call, agent_n.cpu_ms_per_call, "ms")
+                row("aggregate tool calls/s", raw_n.rate, [a.rate for a in agent_n], "calls/s")
+                row("CPU (worker+server) per tool call", raw_n.cpu_ms_per_call, [a.cpu_ms_per_call for a in agent_n],
+                    "ms")
             for window in (1_000_000, 8192) if args.long else ():
-                at_100, at_end = await bench.growth(args.long, window)
-                print(f" one run of {args.long} steps, {window:,}-token window: worker CPU per step (model + tool)")
-                row("steps 50-150 vs last 100 steps", at_100, at_end, "ms", ratio="end/100")
+                print(f" one run of {args.long} steps, {window:,}-token window: worker CPU per step (model + tool), ms")
+                for mode, local in MODES.items():
+                    at_100, at_end = await bench.growth(args.long, window, local)
+                    print(f"  {mode:<10} steps 50-150 {at_100:>8.2f}   last 100 steps {at_end:>8.2f}"
+                          f"   end/100 {at_end / at_100:.2f}")
             start_s, replay_s = replay_times(history)
-            print(f" python -m worker.replay on the one-run history ({args.steps} steps, run took {agent_1.seconds:.1f} s)")
-            print(f"  {'import (start-up)':<40}{start_s:>12.2f} s")
-            print(f"  {'start + replay':<40}{replay_s:>12.2f} s   replay/run {replay_s / agent_1.seconds:.3f}")
+            run_s = agent_1["local"].seconds
+            print(f" python -m worker.replay on the one-run history (local mode, {args.steps} steps, run took {run_s:.1f} s)")
+            print(f"  {'import (start-up)':<36}{start_s:>10.2f} s")
+            print(f"  {'start + replay':<36}{replay_s:>10.2f} s   replay/run {replay_s / run_s:.3f}")
         finally:
             server.stop()
             model.kill()
@@ -245,4 +257,5 @@ if __name__ == "__main__":
     parser.add_argument("--calls", type=int, default=50, help="tool calls of each concurrent run")
     parser.add_argument("--concurrent", type=int, nargs="*", default=[20, 50])
     parser.add_argument("--long", type=int, default=1000, help="steps of the flat-in-N runs (0: skip)")
+    parser.add_argument("--save-history", type=Path, help="keep the one-run history in this file")
     asyncio.run(main(parser.parse_args()))
