@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
 from workflows.contracts import TASK_QUEUE
 from activities.config_errors import problems
@@ -36,6 +37,33 @@ class Settings(BaseModel):
     # Encryption of payloads and blobs (activities/keyring.py, worker/codec.py). SecretStr: never in a repr or log.
     codec_keys: SecretStr | None = Field(None, description="AGENT_CODEC_KEYS: `kid:base64key,...`, first active")
     codec_keys_file: Path | None = Field(None, description="AGENT_CODEC_KEYS_FILE: one `kid: base64key` a line")
+    # Many hosts (docs/operating.md, Multi-host profile): `multi-host` refuses to start on per-host stores.
+    profile: Literal["single-host", "multi-host"] = Field("single-host", description="AGENT_PROFILE")
+    workspace_store: Literal["local", "shared"] | None = Field(
+        None, description="AGENT_WORKSPACE_STORE: local (a directory) or shared (blob store + ledger); "
+        "default local, shared in the multi-host profile")
+    workspaces_dir: Path | None = Field(None, description="AGENT_WORKSPACES_DIR: local workspaces' root "
+                                        "(a shared filesystem path serves many hosts); empty = data_dir/workspaces")
+    retrieval: bool = Field(True, description="AGENT_RETRIEVAL: serve the knowledge base and memory (Qdrant)")
+
+    @property
+    def workspace_kind(self) -> str:
+        return self.workspace_store or ("shared" if self.profile == "multi-host" else "local")
+
+    @model_validator(mode="after")
+    def _multi_host_needs_shared_stores(self) -> Settings:
+        if self.profile != "multi-host":
+            return self
+        missing = []
+        if not (self.ledger_url or "").startswith(("postgresql://", "postgres://")):
+            missing.append("AGENT_LEDGER_URL=postgresql://... (a ledger every host shares)")
+        if not (self.blob_store or "").startswith("s3://"):
+            missing.append("AGENT_BLOB_STORE=s3://... (a blob store every host shares)")
+        if self.workspace_kind == "local" and self.workspaces_dir is None:
+            missing.append("AGENT_WORKSPACE_STORE=shared or AGENT_WORKSPACES_DIR on a shared filesystem")
+        if missing:
+            raise ValueError("the multi-host profile needs " + "; ".join(missing))
+        return self
 
     def keyring(self) -> KeyRing | None:
         """The encryption keys, or None when encryption is off."""
@@ -51,7 +79,7 @@ class Settings(BaseModel):
 
     @property
     def workspaces(self) -> Path:
-        return self.data_dir / "workspaces"
+        return self.workspaces_dir or self.data_dir / "workspaces"
 
 
 _ENV = {
@@ -73,6 +101,10 @@ _ENV = {
     "log_level": "AGENT_LOG_LEVEL",
     "codec_keys": "AGENT_CODEC_KEYS",
     "codec_keys_file": "AGENT_CODEC_KEYS_FILE",
+    "profile": "AGENT_PROFILE",
+    "workspace_store": "AGENT_WORKSPACE_STORE",
+    "workspaces_dir": "AGENT_WORKSPACES_DIR",
+    "retrieval": "AGENT_RETRIEVAL",
 }
 
 

@@ -60,7 +60,7 @@ MODEL_CALL = {
 
 class ModelSteps:
     async def _load_models(self) -> ModelCatalogue:
-        return await workflow.execute_activity(
+        return await self._activity(
             "models.catalogue",
             result_type=ModelCatalogue,
             start_to_close_timeout=timedelta(seconds=30),
@@ -70,7 +70,7 @@ class ModelSteps:
     async def _retrieve_first(self) -> None:
         """Documents and memories for the goal, as one untrusted, cited user message after the goal."""
         try:
-            found = await workflow.execute_activity(
+            found = await self._activity(
                 "retrieval.context",
                 RetrieveContextInput(
                     query=self.request.goal,
@@ -227,7 +227,7 @@ class ModelSteps:
 
     async def _call_model(self, model: str | None, messages: list[Message], kind: str) -> DecideResult:
         try:
-            return await workflow.execute_activity(
+            return await self._activity(
                 "model.decide",
                 DecideInput(
                     messages=messages,
@@ -250,7 +250,7 @@ class ModelSteps:
     async def _call_model_by_ref(self, model: ModelInfo, kind: str) -> DecideResult:
         """Send the transcript's head and only the messages since the last call; the activity rebuilds
         and packs the prompt. Every input stays O(1) in the run's length, so history grows linearly."""
-        packed = await workflow.execute_activity(
+        packed = await self._activity(
             "model.decide_with_context",
             DecideWithContextInput(
                 decide=DecideInput(messages=[], tools=[] if self.tools_ref else self.tools, model=model.name,
@@ -278,7 +278,7 @@ class ModelSteps:
     async def _store_tools(self) -> str:
         """Put the catalogue in the blob store once: every later model call names it by digest, so
         history holds the tool specs once per run instead of once per step."""
-        return await workflow.execute_activity(
+        return await self._activity(
             "context.store_tools", StoreToolsInput(tools=self.tools), result_type=str,
             start_to_close_timeout=timedelta(seconds=30), retry_policy=BOOKKEEPING_RETRY,
         )
@@ -304,7 +304,7 @@ class ModelSteps:
                 self.last_action = f"compaction skipped, the packer drops oldest turns instead: {stop}"[:500]
                 return
         try:
-            done = await workflow.execute_activity(
+            done = await self._activity(
                 "context.summarize", request, result_type=SummarizeContextResult, **MODEL_CALL)
         except ActivityError as e:
             raise_if_cancelled(e)
