@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 TOOL_MODULES = "tests.multihost_tools"
@@ -34,14 +33,3 @@ def _text(content: Any) -> str:
         return content
     return "".join(part.get("text", "") for part in content or [] if isinstance(part, dict))
 
-
-def tool_starts(log: Path) -> list[dict]:
-    """The `tool.start` lines a worker logged (its JSON log), each with run_id and tool."""
-    found = []
-    for line in log.read_text(errors="replace").splitlines() if log.exists() else []:
-        if '"tool.start"' in line:
-            try:
-                found.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return found
