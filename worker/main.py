@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import signal
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
@@ -42,7 +43,7 @@ from activities.tools.execute import ToolActivities
 from activities.tools.registry import ToolRegistry
 from activities.tools.tenant_policy import load_tenant_policy
 from inference.embedded_model import ensure_model
-from worker.client import connect
+from worker.client import TemporalConnectError, connect
 from worker.codec import data_converter
 from worker.logging import configure_logging
 from worker.sandbox import workflow_runner
@@ -192,7 +193,8 @@ async def run_worker(settings: Settings) -> None:
     if settings.metrics_address:
         runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.metrics_address)))
     client = await connect(settings.temporal_address, settings.namespace, runtime=runtime,
-                           data_converter=data_converter(settings.keyring()))
+                           data_converter=data_converter(settings.keyring()), tls=settings.temporal_tls(),
+                           api_key=settings.api_key.get_secret_value() if settings.api_key else None)
     meter = (runtime or Runtime.default()).metric_meter
     kb = build_knowledge(settings) if settings.retrieval else None
     try:
@@ -221,6 +223,11 @@ async def run_worker(settings: Settings) -> None:
 
 
 def main() -> None:
-    settings = load_settings()
-    configure_logging(settings.log_level)
-    asyncio.run(run_worker(settings))
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        asyncio.run(run_worker(settings))
+    except (SettingsError, TemporalConnectError) as e:
+        # One line an operator can act on (the variable, the file, the likely cause), not a traceback.
+        print(f"worker: {e}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validat
 from workflows.contracts import TASK_QUEUE
 from activities.config_errors import problems
 from activities.keyring import KeyRing, KeyRingError, load_keyring
+from temporalio.service import TLSConfig
+from worker.tls import TLSSettingsError, load_tls_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TOOL_MODULES = ("activities.tools.calculator", "activities.tools.workspace_files", "activities.tools.knowledge")
@@ -37,6 +39,13 @@ class Settings(BaseModel):
     # Encryption of payloads and blobs (activities/keyring.py, worker/codec.py). SecretStr: never in a repr or log.
     codec_keys: SecretStr | None = Field(None, description="AGENT_CODEC_KEYS: `kid:base64key,...`, first active")
     codec_keys_file: Path | None = Field(None, description="AGENT_CODEC_KEYS_FILE: one `kid: base64key` a line")
+    # A real cluster or Temporal Cloud (worker/tls.py); the names are the temporal CLI's environment variables.
+    tls: bool = Field(False, description="TEMPORAL_TLS: TLS with the system's roots (implied by the files below)")
+    tls_ca: Path | None = Field(None, description="TEMPORAL_TLS_CA: CA certificate(s) that sign the server's")
+    tls_cert: Path | None = Field(None, description="TEMPORAL_TLS_CERT: client certificate (mutual TLS)")
+    tls_key: Path | None = Field(None, description="TEMPORAL_TLS_KEY: the client certificate's private key")
+    tls_server_name: str | None = Field(None, description="TEMPORAL_TLS_SERVER_NAME: name to verify the server as")
+    api_key: SecretStr | None = Field(None, description="TEMPORAL_API_KEY: Temporal Cloud API key (implies TLS)")
     # Many hosts (docs/operating.md, Multi-host profile): `multi-host` refuses to start on per-host stores.
     profile: Literal["single-host", "multi-host"] = Field("single-host", description="AGENT_PROFILE")
     workspace_store: Literal["local", "shared"] | None = Field(
@@ -64,6 +73,11 @@ class Settings(BaseModel):
         if missing:
             raise ValueError("the multi-host profile needs " + "; ".join(missing))
         return self
+
+    def temporal_tls(self) -> TLSConfig | None:
+        """TLS for the client; an API key implies TLS (Temporal Cloud refuses plaintext)."""
+        return load_tls_config(enabled=self.tls or self.api_key is not None, ca=self.tls_ca, cert=self.tls_cert,
+                               key=self.tls_key, server_name=self.tls_server_name)
 
     def keyring(self) -> KeyRing | None:
         """The encryption keys, or None when encryption is off."""
@@ -101,6 +115,12 @@ _ENV = {
     "log_level": "AGENT_LOG_LEVEL",
     "codec_keys": "AGENT_CODEC_KEYS",
     "codec_keys_file": "AGENT_CODEC_KEYS_FILE",
+    "tls": "TEMPORAL_TLS",
+    "tls_ca": "TEMPORAL_TLS_CA",
+    "tls_cert": "TEMPORAL_TLS_CERT",
+    "tls_key": "TEMPORAL_TLS_KEY",
+    "tls_server_name": "TEMPORAL_TLS_SERVER_NAME",
+    "api_key": "TEMPORAL_API_KEY",
     "profile": "AGENT_PROFILE",
     "workspace_store": "AGENT_WORKSPACE_STORE",
     "workspaces_dir": "AGENT_WORKSPACES_DIR",
@@ -125,5 +145,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     try:
         settings.keyring()  # a bad key file stops the process at start, not at its first payload
     except KeyRingError as e:
+        raise SettingsError(f"invalid worker settings: {e}") from e
+    try:
+        settings.temporal_tls()  # a bad certificate or key stops the process at start, in one line
+    except TLSSettingsError as e:
         raise SettingsError(f"invalid worker settings: {e}") from e
     return settings
