@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.common import MetricMeter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.approvers import ApproverActivities, load_approvers
 from activities.context.blobs import BlobStore
@@ -157,6 +158,16 @@ def build_activities(settings: Settings, meter: MetricMeter | None = None, kb: K
     return activities
 
 
+def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
+    """Worker Deployment Versioning: this build's version, and how runs stay on it (docs/operating.md)."""
+    if not settings.build_id:
+        return None
+    behavior = {"pinned": VersioningBehavior.PINNED, "auto_upgrade": VersioningBehavior.AUTO_UPGRADE}
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(deployment_name=settings.deployment_name, build_id=settings.build_id),
+        use_worker_versioning=True, default_versioning_behavior=behavior[settings.versioning_behavior])
+
+
 def _activity_options() -> dict:
     return dict(
         activity_executor=ThreadPoolExecutor(max_workers=16),
@@ -170,6 +181,7 @@ def _activity_options() -> dict:
 
 
 def build_worker(client: Client, settings: Settings, activities: list | None = None) -> Worker:
+    versioning = {"deployment_config": config} if (config := deployment_config(settings)) else {}
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -179,13 +191,16 @@ def build_worker(client: Client, settings: Settings, activities: list | None = N
         # Invalid input must fail the run at once, not retry the workflow task forever.
         workflow_failure_exception_types=[ValidationError],
         **_activity_options(),
+        **versioning,
     )
 
 
-def build_store_worker(client: Client, store_queue: str, activities: list) -> Worker:
+def build_store_worker(client: Client, settings: Settings, store_queue: str, activities: list) -> Worker:
     """The same activities on the queue of this worker's stores: bound runs' activities arrive here only
-    on workers whose stores are the run's (activities/stores.py)."""
-    return Worker(client, task_queue=store_queue, activities=activities, **_activity_options())
+    on workers whose stores are the run's (activities/stores.py). Same deployment version as the
+    workflow worker, so a pinned run's activities stay on its build."""
+    versioning = {"deployment_config": config} if (config := deployment_config(settings)) else {}
+    return Worker(client, task_queue=store_queue, activities=activities, **_activity_options(), **versioning)
 
 
 async def run_worker(settings: Settings) -> None:
@@ -203,7 +218,7 @@ async def run_worker(settings: Settings) -> None:
         store_queue = layer.stores.task_queue = identity.task_queue(settings.task_queue)
         activities = build_activities(settings, meter, kb, layer)
         worker = build_worker(client, settings, activities)
-        store_worker = build_store_worker(client, store_queue, activities)
+        store_worker = build_store_worker(client, settings, store_queue, activities)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -211,6 +226,7 @@ async def run_worker(settings: Settings) -> None:
         log.info("worker.start", address=settings.temporal_address, task_queue=settings.task_queue,
                  store_queue=store_queue, ledger_id=identity.ledger_id, workspaces=identity.workspace_store_id,
                  blobs=identity.blob_store_id, retrieval=identity.retrieval_store_id, profile=settings.profile,
+                 deployment=settings.deployment_name, build_id=settings.build_id,
                  models_file=str(settings.models_file), metrics=settings.metrics_address)
         async with worker, store_worker:
             await stop.wait()

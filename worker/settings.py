@@ -46,6 +46,12 @@ class Settings(BaseModel):
     tls_key: Path | None = Field(None, description="TEMPORAL_TLS_KEY: the client certificate's private key")
     tls_server_name: str | None = Field(None, description="TEMPORAL_TLS_SERVER_NAME: name to verify the server as")
     api_key: SecretStr | None = Field(None, description="TEMPORAL_API_KEY: Temporal Cloud API key (implies TLS)")
+    # Worker Deployment Versioning (docs/operating.md, Rolling out a new build): both set, or neither.
+    deployment_name: str | None = Field(None, description="AGENT_DEPLOYMENT_NAME: the Worker Deployment")
+    build_id: str | None = Field(None, description="AGENT_BUILD_ID: this build's id within the deployment")
+    versioning_behavior: Literal["pinned", "auto_upgrade"] = Field(
+        "pinned", description="AGENT_VERSIONING_BEHAVIOR: pinned (a run finishes on the build it started on) "
+        "or auto_upgrade (a run moves to the current build at its next workflow task)")
     # Many hosts (docs/operating.md, Multi-host profile): `multi-host` refuses to start on per-host stores.
     profile: Literal["single-host", "multi-host"] = Field("single-host", description="AGENT_PROFILE")
     workspace_store: Literal["local", "shared"] | None = Field(
@@ -58,6 +64,12 @@ class Settings(BaseModel):
     @property
     def workspace_kind(self) -> str:
         return self.workspace_store or ("shared" if self.profile == "multi-host" else "local")
+
+    @model_validator(mode="after")
+    def _deployment_needs_both(self) -> Settings:
+        if bool(self.deployment_name) != bool(self.build_id):
+            raise ValueError("Worker Deployment Versioning needs both AGENT_DEPLOYMENT_NAME and AGENT_BUILD_ID")
+        return self
 
     @model_validator(mode="after")
     def _multi_host_needs_shared_stores(self) -> Settings:
@@ -121,6 +133,9 @@ _ENV = {
     "tls_key": "TEMPORAL_TLS_KEY",
     "tls_server_name": "TEMPORAL_TLS_SERVER_NAME",
     "api_key": "TEMPORAL_API_KEY",
+    "deployment_name": "AGENT_DEPLOYMENT_NAME",
+    "build_id": "AGENT_BUILD_ID",
+    "versioning_behavior": "AGENT_VERSIONING_BEHAVIOR",
     "profile": "AGENT_PROFILE",
     "workspace_store": "AGENT_WORKSPACE_STORE",
     "workspaces_dir": "AGENT_WORKSPACES_DIR",
