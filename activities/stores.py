@@ -47,7 +47,8 @@ class StoreIdentity:
 def blob_store_id(blobs: BlobStore) -> str:
     """A local store's marker id; an S3 store is named by where it is (endpoint, bucket, prefix)."""
     if isinstance(blobs, LocalBlobStore):
-        return local_store_id(blobs.root, "blobs")
+        # Beside the root, not in it: every file in the root is a blob named by its digest.
+        return local_store_id(blobs.root.parent, "blobs", f".{blobs.root.name}.store-id")
     return f"url:{blobs.url}"
 
 
