@@ -156,7 +156,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     try:
         settings = Settings(**values)
     except ValidationError as e:
-        raise SettingsError(f"invalid worker settings: {problems(e, _ENV)}") from e
+        raise SettingsError(f"invalid worker settings: {problems(e, _ENV, whole='environment')}") from e
     try:
         settings.keyring()  # a bad key file stops the process at start, not at its first payload
     except KeyRingError as e:
