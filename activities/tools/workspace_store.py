@@ -114,6 +114,10 @@ class SharedWorkspaces(WorkspaceStore):
             os.replace(tmp, target)
         for rel in present.keys() - manifest.keys():
             _inside(local, rel).unlink(missing_ok=True)  # deleted by a call on another worker
+        for dirpath, dirnames, filenames in os.walk(local, followlinks=False):
+            for name in [*filenames, *dirnames]:
+                if (Path(dirpath) / name).is_symlink():  # never in the store: not here either
+                    (Path(dirpath) / name).unlink()
 
     def _write_back(self, name: str, local: Path, version: int, manifest: dict[str, str]) -> None:
         current: dict[str, str] = {}

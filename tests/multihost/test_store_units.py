@@ -88,6 +88,8 @@ def test_symlinks_are_not_published_from_a_shared_workspace(tmp_path):
         (path / "real.txt").write_text("mine")
     with SharedWorkspaces(ledger, blobs, tmp_path / "cache-2", "b").checkout("run-1") as path:
         assert sorted(p.name for p in path.iterdir()) == ["real.txt"]
+    with store.checkout("run-1") as path:  # the worker that planted it sees what every other one sees
+        assert sorted(p.name for p in path.iterdir()) == ["real.txt"]
 
 
 def test_local_workspaces_have_a_marker_identity(tmp_path):
