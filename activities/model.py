@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -26,6 +27,7 @@ from activities.decision import (
 from activities.gateway.gateway import Gateway, tenant_cache_salt
 from activities.heartbeat import heartbeat, with_heartbeats
 from activities.providers.base import ChatRequest, ProviderError
+from activities.stores import blob_store_id
 from workflows.contracts import DecideInput, DecideResult, Message, ModelCatalogue, Price, Usage
 
 log = structlog.get_logger(__name__)
@@ -43,6 +45,10 @@ class ModelActivities:
         self.blobs = blobs
         self.counter_for = counter_for or estimator_for
 
+    @functools.cache
+    def _blob_store_id(self) -> str:
+        return blob_store_id(self.blobs)
+
     @activity.defn(name="model.decide_with_context")
     async def decide_with_context(self, input: DecideWithContextInput) -> DecideWithContextResult:
         """`model.decide` by reference: extend the stored transcript with what is new, rebuild the
@@ -50,6 +56,11 @@ class ModelActivities:
         if self.blobs is None:
             raise ApplicationError("this worker has no blob store for transcripts", type=CONTEXT_UNAVAILABLE,
                                    non_retryable=True)
+        if input.blob_store is not None and self._blob_store_id() != input.blob_store:
+            # A local call on a worker whose blob store is not the run's: refuse before reading or
+            # writing its transcript; the workflow sends the call to the run's store queue instead.
+            raise ApplicationError(f"this worker's blob store is {self._blob_store_id()}, the run's is "
+                                   f"{input.blob_store}", type="StoreMismatch", non_retryable=True)
         ref = await asyncio.to_thread(transcript.append_ref, self.blobs, input.transcript, input.append)
         history = await asyncio.to_thread(transcript.load_ref, self.blobs, ref)
         decide = await asyncio.to_thread(resolve_decide, self.blobs, input)

@@ -18,7 +18,7 @@ class WorkerProcess:
     """`python -m worker`, configured only through the environment, exactly as users run it."""
 
     def __init__(self, address: str, task_queue: str, data_dir: Path, model_base_url: str,
-                 tool_modules: str | None = None) -> None:
+                 tool_modules: str | None = None, env: dict[str, str] | None = None) -> None:
         self.env = {
             **os.environ,
             "TEMPORAL_ADDRESS": address,
@@ -31,6 +31,7 @@ class WorkerProcess:
         }
         if tool_modules:
             self.env["AGENT_TOOL_MODULES"] = tool_modules
+        self.env.update(env or {})
         self.log_path = data_dir / "worker.log"
         self.process: subprocess.Popen | None = None
 
@@ -46,6 +47,11 @@ class WorkerProcess:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
+
+    def restart(self) -> WorkerProcess:
+        """SIGKILL, then start again on the same data directory, as a host that crashed and came back."""
+        self.kill()
+        return self.start()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -20,7 +20,8 @@ from tests.nondeterministic_variant import AgentRunWithoutToolListing
 # v1/: recorded before the model gateway (patched "model-gateway"); v2/: before ledger-guarded
 # approvals and MCP listing (patched "ledger-approvals", "mcp-tools"); v3/: before the transcript went
 # by reference (patched "context-by-ref"); v4/: before the tool catalogue went by reference (patched
-# "tools-by-ref"). Top level: current code.
+# "tools-by-ref"); v5/: before runs bound their stores (patched "store-binding"; approved_write and
+# continued_as_new, re-recorded at top level with the binding). Top level: current code.
 HISTORIES = sorted((Path(__file__).parent / "histories").rglob("*.json"))
 
 
@@ -39,14 +40,14 @@ def load(path: Path) -> WorkflowHistory:
 
 def test_histories_are_checked_in():
     """The replay suite has histories to replay, including a continue-as-new chain."""
-    names = {str(p.relative_to(p.parent.parent)) if p.parent.name in ("v1", "v2", "v3", "v4") else p.stem for p in HISTORIES}
+    names = {str(p.relative_to(p.parent.parent)) if p.parent.name in ("v1", "v2", "v3", "v4", "v5") else p.stem for p in HISTORIES}
     assert {"rejected_write-run1", "ask_human-run1", "continued_as_new-run1", "continued_as_new-run2",
             "signed_approval-run1"} <= names
     # One per guarded path (tests/histories/record.py): a command-order change on any of them fails replay.
     assert {"late_cancel", "outcome_resolution-run1", "model_fallback-run1", "compaction-run3",
             "approval_expired-run1", "edited_approval-run1", "approve_all-run1"} <= names
     assert {"v1/rejected_write.json", "v1/continued_as_new-run2.json", "v2/approved_write-run1.json",
-            "v4/continued_as_new-run2.json"} <= names
+            "v4/continued_as_new-run2.json", "v5/continued_as_new-run2.json"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[str(p.relative_to(p.parents[1])) for p in HISTORIES])

@@ -76,7 +76,8 @@ async def _approve(args: argparse.Namespace) -> str:
     approver = args.approver or approver_named_by(settings.approvers_path, key)
     if approver is None:
         raise Refused(f"{settings.approvers_path} lists no approver with this key; pass --approver NAME")
-    client = await connect(args.address or settings.temporal_address, settings.namespace)
+    client = await connect(args.address or settings.temporal_address, settings.namespace, tls=settings.temporal_tls(),
+                           api_key=settings.api_key.get_secret_value() if settings.api_key else None)
     handle = client.get_workflow_handle(args.run)
     state = await handle.query("state", result_type=RunState)
     pending = {p.tool_call_id: p for p in state.pending_approvals}

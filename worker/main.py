@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import signal
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
@@ -15,10 +16,14 @@ from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.common import MetricMeter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.approvers import ApproverActivities, load_approvers
-from activities.ledger import open_ledger
+from activities.context.blobs import BlobStore
+from activities.ledger import LedgerBackend, open_ledger
+from activities.stores import StoreActivities, StoreIdentity, blob_store_id, retrieval_store_id
+from activities.tools.workspace_store import LocalWorkspaces, SharedWorkspaces, WorkspaceStore
 from activities.ledger.activities import LedgerActivities
 from activities.mcp import MCPActivities, MCPConfig, MCPConnector, load_mcp_config
 from activities.memory.activities import MemoryActivities
@@ -39,11 +44,11 @@ from activities.tools.execute import ToolActivities
 from activities.tools.registry import ToolRegistry
 from activities.tools.tenant_policy import load_tenant_policy
 from inference.embedded_model import ensure_model
-from worker.client import connect
+from worker.client import TemporalConnectError, connect
 from worker.codec import data_converter
 from worker.logging import configure_logging
 from worker.sandbox import workflow_runner
-from worker.settings import Settings, load_settings
+from worker.settings import Settings, SettingsError, load_settings
 from workflows.agent_run import AgentRun
 
 log = structlog.get_logger(__name__)
@@ -57,10 +62,27 @@ class ToolLayer:
     ledger: LedgerActivities
     mcp: MCPActivities
     approvers: ApproverActivities
+    stores: StoreActivities
 
     def activities(self) -> list:
         return [self.tools.list_tools, self.tools.execute, self.ledger.propose, self.ledger.approve_call,
-                self.ledger.resolve_unknown, self.mcp.list_tools, self.approvers.load]
+                self.ledger.resolve_unknown, self.mcp.list_tools, self.approvers.load, self.stores.bind]
+
+
+def open_workspaces(settings: Settings, ledger: LedgerBackend, blobs: BlobStore) -> WorkspaceStore:
+    if settings.workspace_kind == "shared":
+        return SharedWorkspaces(ledger, blobs, settings.data_dir / "workspace-cache", blob_store_id(blobs))
+    return LocalWorkspaces(settings.workspaces)
+
+
+def store_identity(settings: Settings, ledger: LedgerBackend, workspaces: WorkspaceStore,
+                   blobs: BlobStore) -> StoreIdentity:
+    """What this worker's stores are (activities/stores.py); runs bound to other stores never reach it."""
+    retrieval = "off"
+    if settings.retrieval:
+        found = load_retrieval_settings(settings.data_dir)
+        retrieval = retrieval_store_id(found.qdrant_url, found.qdrant_path)
+    return StoreIdentity(ledger.store_id(), workspaces.store_id(), blob_store_id(blobs), retrieval)
 
 
 def build_tool_layer(settings: Settings, registry: ToolRegistry | None = None) -> ToolLayer:
@@ -69,15 +91,17 @@ def build_tool_layer(settings: Settings, registry: ToolRegistry | None = None) -
     mcp = MCPConnector(load_mcp_config(settings.mcp_config) if settings.mcp_config else MCPConfig())
     registry = registry or ToolRegistry.from_modules(settings.tool_modules, entry_point_group=TOOL_ENTRY_POINTS)
     tenant_tools = load_tenant_policy(settings.tenant_policy) if settings.tenant_policy else None
-    tools = ToolActivities(registry, ledger, settings.workspaces, dynamic_tools=mcp.tool_for, tenant_tools=tenant_tools,
-                           blobs=open_blob_store(settings.blob_store, data_dir=settings.data_dir,
-                                                 keys=settings.keyring()),
-                           lease_s=settings.tool_lease_s)
+    blobs = open_blob_store(settings.blob_store, data_dir=settings.data_dir, keys=settings.keyring())
+    workspaces = open_workspaces(settings, ledger, blobs)
+    identity = store_identity(settings, ledger, workspaces, blobs)
+    tools = ToolActivities(registry, ledger, workspaces, dynamic_tools=mcp.tool_for, tenant_tools=tenant_tools,
+                           blobs=blobs, lease_s=settings.tool_lease_s, store_id=identity.store_id)
     approvers = load_approvers(settings.approvers_path)
     if not approvers.approvers:
         log.warning("approvers.none", file=approvers.source,
                     consequence="risk 3-4 calls can be rejected or expire, never approved")
-    return ToolLayer(tools, LedgerActivities(ledger), MCPActivities(mcp), ApproverActivities(settings.approvers_path))
+    return ToolLayer(tools, LedgerActivities(ledger), MCPActivities(mcp), ApproverActivities(settings.approvers_path),
+                     StoreActivities(identity))
 
 
 def build_gateway(settings: Settings, meter: MetricMeter | None = None) -> Gateway:
@@ -92,7 +116,11 @@ def build_gateway(settings: Settings, meter: MetricMeter | None = None) -> Gatew
 
 def build_knowledge(settings: Settings) -> KnowledgeBase:
     """Open Qdrant and the embedder once per process and bind them for the knowledge tools."""
-    kb = build_knowledge_base(load_retrieval_settings(settings.data_dir))
+    found = load_retrieval_settings(settings.data_dir)
+    if settings.profile == "multi-host" and not found.qdrant_url:
+        raise SettingsError("the multi-host profile needs AGENT_QDRANT_URL (a Qdrant server every host "
+                            "shares) or AGENT_RETRIEVAL=false")
+    kb = build_knowledge_base(found)
     configure(kb)
     return kb
 
@@ -121,24 +149,28 @@ def build_model_activities(settings: Settings, meter: MetricMeter | None = None,
             ArchiveActivities(blobs).archive]
 
 
-def build_activities(settings: Settings, meter: MetricMeter | None = None, kb: KnowledgeBase | None = None) -> list:
-    activities = [*build_model_activities(settings, meter), *build_tool_layer(settings).activities()]
+def build_activities(settings: Settings, meter: MetricMeter | None = None, kb: KnowledgeBase | None = None,
+                     layer: ToolLayer | None = None) -> list:
+    activities = [*build_model_activities(settings, meter), *(layer or build_tool_layer(settings)).activities()]
     if kb is not None:
         retrieval, memory = RetrievalActivities(kb), MemoryActivities(kb.memory)
         activities += [retrieval.search, retrieval.ingest, retrieval.context, memory.propose, memory.recall]
     return activities
 
 
-def build_worker(client: Client, settings: Settings, activities: list | None = None) -> Worker:
-    return Worker(
-        client,
-        task_queue=settings.task_queue,
-        workflows=WORKFLOWS,
-        activities=build_activities(settings) if activities is None else activities,
+def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
+    """Worker Deployment Versioning: this build's version, and how runs stay on it (docs/operating.md)."""
+    if not settings.build_id:
+        return None
+    behavior = {"pinned": VersioningBehavior.PINNED, "auto_upgrade": VersioningBehavior.AUTO_UPGRADE}
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(deployment_name=settings.deployment_name, build_id=settings.build_id),
+        use_worker_versioning=True, default_versioning_behavior=behavior[settings.versioning_behavior])
+
+
+def _activity_options() -> dict:
+    return dict(
         activity_executor=ThreadPoolExecutor(max_workers=16),
-        workflow_runner=workflow_runner(),
-        # Invalid input must fail the run at once, not retry the workflow task forever.
-        workflow_failure_exception_types=[ValidationError],
         # Give running activities this long to finish on SIGTERM before they are cancelled.
         graceful_shutdown_timeout=timedelta(seconds=10),
         # A cancelled run reaches its activity only through a heartbeat reply: send them often enough
@@ -148,32 +180,70 @@ def build_worker(client: Client, settings: Settings, activities: list | None = N
     )
 
 
+def build_worker(client: Client, settings: Settings, activities: list | None = None) -> Worker:
+    versioning = {"deployment_config": config} if (config := deployment_config(settings)) else {}
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(settings) if activities is None else activities,
+        workflow_runner=workflow_runner(),
+        # Invalid input must fail the run at once, not retry the workflow task forever.
+        workflow_failure_exception_types=[ValidationError],
+        **_activity_options(),
+        **versioning,
+    )
+
+
+def build_store_worker(client: Client, settings: Settings, store_queue: str, activities: list) -> Worker:
+    """The same activities on the queue of this worker's stores: bound runs' activities arrive here only
+    on workers whose stores are the run's (activities/stores.py). Same deployment version as the
+    workflow worker, so a pinned run's activities stay on its build."""
+    versioning = {"deployment_config": config} if (config := deployment_config(settings)) else {}
+    return Worker(client, task_queue=store_queue, activities=activities, **_activity_options(), **versioning)
+
+
 async def run_worker(settings: Settings) -> None:
     runtime = None
     if settings.metrics_address:
         runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.metrics_address)))
     client = await connect(settings.temporal_address, settings.namespace, runtime=runtime,
-                           data_converter=data_converter(settings.keyring()))
+                           data_converter=data_converter(settings.keyring()), tls=settings.temporal_tls(),
+                           api_key=settings.api_key.get_secret_value() if settings.api_key else None)
     meter = (runtime or Runtime.default()).metric_meter
-    kb = build_knowledge(settings)
+    kb = build_knowledge(settings) if settings.retrieval else None
     try:
-        worker = build_worker(client, settings, build_activities(settings, meter, kb))
+        layer = build_tool_layer(settings)
+        identity = layer.stores.identity
+        store_queue = layer.stores.task_queue = identity.task_queue(settings.task_queue)
+        activities = build_activities(settings, meter, kb, layer)
+        worker = build_worker(client, settings, activities)
+        store_worker = build_store_worker(client, settings, store_queue, activities)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         log.info("worker.start", address=settings.temporal_address, task_queue=settings.task_queue,
+                 store_queue=store_queue, ledger_id=identity.ledger_id, workspaces=identity.workspace_store_id,
+                 blobs=identity.blob_store_id, retrieval=identity.retrieval_store_id, profile=settings.profile,
+                 deployment=settings.deployment_name, build_id=settings.build_id,
                  models_file=str(settings.models_file), metrics=settings.metrics_address)
-        async with worker:
+        async with worker, store_worker:
             await stop.wait()
             log.info("worker.stopping")
     finally:
         configure(None)
-        kb.close()  # qdrant local mode must close before interpreter shutdown, or the exit can abort
+        if kb is not None:
+            kb.close()  # qdrant local mode must close before interpreter shutdown, or the exit can abort
     log.info("worker.stopped")
 
 
 def main() -> None:
-    settings = load_settings()
-    configure_logging(settings.log_level)
-    asyncio.run(run_worker(settings))
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        asyncio.run(run_worker(settings))
+    except (SettingsError, TemporalConnectError) as e:
+        # One line an operator can act on (the variable, the file, the likely cause), not a traceback.
+        print(f"worker: {e}", file=sys.stderr)
+        raise SystemExit(2) from None

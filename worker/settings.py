@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
 from workflows.contracts import TASK_QUEUE
 from activities.config_errors import problems
 from activities.keyring import KeyRing, KeyRingError, load_keyring
+from temporalio.service import TLSConfig
+from worker.tls import TLSSettingsError, load_tls_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TOOL_MODULES = ("activities.tools.calculator", "activities.tools.workspace_files", "activities.tools.knowledge")
@@ -36,6 +39,57 @@ class Settings(BaseModel):
     # Encryption of payloads and blobs (activities/keyring.py, worker/codec.py). SecretStr: never in a repr or log.
     codec_keys: SecretStr | None = Field(None, description="AGENT_CODEC_KEYS: `kid:base64key,...`, first active")
     codec_keys_file: Path | None = Field(None, description="AGENT_CODEC_KEYS_FILE: one `kid: base64key` a line")
+    # A real cluster or Temporal Cloud (worker/tls.py); the names are the temporal CLI's environment variables.
+    tls: bool = Field(False, description="TEMPORAL_TLS: TLS with the system's roots (implied by the files below)")
+    tls_ca: Path | None = Field(None, description="TEMPORAL_TLS_CA: CA certificate(s) that sign the server's")
+    tls_cert: Path | None = Field(None, description="TEMPORAL_TLS_CERT: client certificate (mutual TLS)")
+    tls_key: Path | None = Field(None, description="TEMPORAL_TLS_KEY: the client certificate's private key")
+    tls_server_name: str | None = Field(None, description="TEMPORAL_TLS_SERVER_NAME: name to verify the server as")
+    api_key: SecretStr | None = Field(None, description="TEMPORAL_API_KEY: Temporal Cloud API key (implies TLS)")
+    # Worker Deployment Versioning (docs/operating.md, Rolling out a new build): both set, or neither.
+    deployment_name: str | None = Field(None, description="AGENT_DEPLOYMENT_NAME: the Worker Deployment")
+    build_id: str | None = Field(None, description="AGENT_BUILD_ID: this build's id within the deployment")
+    versioning_behavior: Literal["pinned", "auto_upgrade"] = Field(
+        "pinned", description="AGENT_VERSIONING_BEHAVIOR: pinned (a run finishes on the build it started on) "
+        "or auto_upgrade (a run moves to the current build at its next workflow task)")
+    # Many hosts (docs/operating.md, Multi-host profile): `multi-host` refuses to start on per-host stores.
+    profile: Literal["single-host", "multi-host"] = Field("single-host", description="AGENT_PROFILE")
+    workspace_store: Literal["local", "shared"] | None = Field(
+        None, description="AGENT_WORKSPACE_STORE: local (a directory) or shared (blob store + ledger); "
+        "default local, shared in the multi-host profile")
+    workspaces_dir: Path | None = Field(None, description="AGENT_WORKSPACES_DIR: local workspaces' root "
+                                        "(a shared filesystem path serves many hosts); empty = data_dir/workspaces")
+    retrieval: bool = Field(True, description="AGENT_RETRIEVAL: serve the knowledge base and memory (Qdrant)")
+
+    @property
+    def workspace_kind(self) -> str:
+        return self.workspace_store or ("shared" if self.profile == "multi-host" else "local")
+
+    @model_validator(mode="after")
+    def _deployment_needs_both(self) -> Settings:
+        if bool(self.deployment_name) != bool(self.build_id):
+            raise ValueError("Worker Deployment Versioning needs both AGENT_DEPLOYMENT_NAME and AGENT_BUILD_ID")
+        return self
+
+    @model_validator(mode="after")
+    def _multi_host_needs_shared_stores(self) -> Settings:
+        if self.profile != "multi-host":
+            return self
+        missing = []
+        if not (self.ledger_url or "").startswith(("postgresql://", "postgres://")):
+            missing.append("AGENT_LEDGER_URL=postgresql://... (a ledger every host shares)")
+        if not (self.blob_store or "").startswith("s3://"):
+            missing.append("AGENT_BLOB_STORE=s3://... (a blob store every host shares)")
+        if self.workspace_kind == "local" and self.workspaces_dir is None:
+            missing.append("AGENT_WORKSPACE_STORE=shared or AGENT_WORKSPACES_DIR on a shared filesystem")
+        if missing:
+            raise ValueError("the multi-host profile needs " + "; ".join(missing))
+        return self
+
+    def temporal_tls(self) -> TLSConfig | None:
+        """TLS for the client; an API key implies TLS (Temporal Cloud refuses plaintext)."""
+        return load_tls_config(enabled=self.tls or self.api_key is not None, ca=self.tls_ca, cert=self.tls_cert,
+                               key=self.tls_key, server_name=self.tls_server_name)
 
     def keyring(self) -> KeyRing | None:
         """The encryption keys, or None when encryption is off."""
@@ -51,7 +105,7 @@ class Settings(BaseModel):
 
     @property
     def workspaces(self) -> Path:
-        return self.data_dir / "workspaces"
+        return self.workspaces_dir or self.data_dir / "workspaces"
 
 
 _ENV = {
@@ -73,6 +127,19 @@ _ENV = {
     "log_level": "AGENT_LOG_LEVEL",
     "codec_keys": "AGENT_CODEC_KEYS",
     "codec_keys_file": "AGENT_CODEC_KEYS_FILE",
+    "tls": "TEMPORAL_TLS",
+    "tls_ca": "TEMPORAL_TLS_CA",
+    "tls_cert": "TEMPORAL_TLS_CERT",
+    "tls_key": "TEMPORAL_TLS_KEY",
+    "tls_server_name": "TEMPORAL_TLS_SERVER_NAME",
+    "api_key": "TEMPORAL_API_KEY",
+    "deployment_name": "AGENT_DEPLOYMENT_NAME",
+    "build_id": "AGENT_BUILD_ID",
+    "versioning_behavior": "AGENT_VERSIONING_BEHAVIOR",
+    "profile": "AGENT_PROFILE",
+    "workspace_store": "AGENT_WORKSPACE_STORE",
+    "workspaces_dir": "AGENT_WORKSPACES_DIR",
+    "retrieval": "AGENT_RETRIEVAL",
 }
 
 
@@ -89,9 +156,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     try:
         settings = Settings(**values)
     except ValidationError as e:
-        raise SettingsError(f"invalid worker settings: {problems(e, _ENV)}") from e
+        raise SettingsError(f"invalid worker settings: {problems(e, _ENV, whole='environment')}") from e
     try:
         settings.keyring()  # a bad key file stops the process at start, not at its first payload
     except KeyRingError as e:
+        raise SettingsError(f"invalid worker settings: {e}") from e
+    try:
+        settings.temporal_tls()  # a bad certificate or key stops the process at start, in one line
+    except TLSSettingsError as e:
         raise SettingsError(f"invalid worker settings: {e}") from e
     return settings

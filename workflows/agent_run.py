@@ -31,6 +31,7 @@ from workflows.contracts import (
     RunState,
     RunStatus,
     RunUsage,
+    StoreBinding,
     ToolSpec,
     TranscriptRef,
     UserMessageInput,
@@ -79,6 +80,8 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
         self.archive = carry.archive if carry else RecordArchive()
         self.current_model: str | None = carry.current_model if carry else None
         self._published: tuple | None = None
+        # The stores the chain's effects, files and transcript live in (activities/stores.py).
+        self.stores: StoreBinding | None = carry.stores if carry else None
         self.chain_id = ""  # set first thing in run(): see _run_chain_id
         self.approval_scope = ""
 
@@ -102,6 +105,12 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
             # Runs that began before it keep the workflow id they may already have signatures for.
             self.approval_scope = (self.chain_id if workflow.patched("approvals-bound-to-chain")
                                    else workflow.info().workflow_id)
+            if self.stores is None and workflow.patched("store-binding"):
+                # First, before any receipt, file or blob: the stores this run will use. Every later
+                # activity goes to their queue, so a worker with another ledger never serves this run.
+                self.stores = await workflow.execute_activity(
+                    "stores.bind", result_type=StoreBinding, start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=BOOKKEEPING_RETRY, summary="bind the run to this worker's stores")
             if not self.tools:
                 self.tools = await self._load_tools()
             if self.models is None and workflow.patched("model-gateway"):
@@ -193,6 +202,7 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
             compactions=self.compactions,
             archived=self.archive,
             approval_scope=self.approval_scope,
+            stores=self.stores,
         )
 
 
@@ -279,7 +289,7 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
             ("compactions", self.compactions))}
         if not any(old.values()) or not workflow.patched("archive-records"):
             return
-        head = await workflow.execute_activity(
+        head = await self._activity(
             "context.archive_records", ArchiveRecordsInput(previous=self.archive.head, **old), result_type=str,
             start_to_close_timeout=timedelta(seconds=30), retry_policy=BOOKKEEPING_RETRY)
         self.archive = RecordArchive(
@@ -289,6 +299,12 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
         del self.approvals.history[:len(old["approvals"])]
         del self.model_events[:len(old["model_events"])]
         del self.compactions[:len(old["compactions"])]
+
+    def _activity(self, activity: str, *args, **kwargs):
+        """workflow.execute_activity, sent to the run's store queue once the run is bound."""
+        if self.stores is not None and self.stores.task_queue:
+            kwargs.setdefault("task_queue", self.stores.task_queue)
+        return workflow.execute_activity(activity, *args, **kwargs)
 
     def _checkpoint(self) -> RunCheckpoint:
         return RunCheckpoint(
@@ -311,4 +327,5 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
             last_prompt_tokens=self.last_prompt_tokens,
             tools_ref=self.tools_ref,
             approvers=self.approvers,
+            stores=self.stores,
         )

@@ -230,6 +230,20 @@ class ToolCall(_Wire):
     risk_level: int
 
 
+class StoreBinding(_Wire):
+    """The stores a run chain is bound to (activities/stores.py): its effects, files and transcript
+    live there, so only a worker with the same stores may serve it. Kept in state and checkpoints."""
+
+    store_id: str = Field(description="digest of the ledger, workspace, blob and retrieval store ids")
+    task_queue: str | None = Field(default=None, description="the queue only workers with these stores poll;"
+                                   " None: the run's own queue (the worker serves no store queue)")
+    ledger_id: str = ""
+    workspace_store_id: str = ""
+    blob_store_id: str = ""
+    retrieval_store_id: str = ""
+    bound_by: str = Field(default="", description="the worker identity that bound the run")
+
+
 class ExecuteToolInput(_Wire):
     run_id: str = Field(description="the run chain: workflow id and first run id; stable across retries,"
                         " continue-as-new and reset, new when a workflow id is reused")
@@ -237,6 +251,8 @@ class ExecuteToolInput(_Wire):
     user_id: str = "anonymous"
     tool_call: ToolCall
     idempotency_key: str
+    store_id: str | None = Field(default=None, description="the run's bound stores; a worker with other stores"
+                                 " refuses the call (StoreMismatch) instead of acting on the wrong ledger")
 
 
 class ToolResult(_Wire):
@@ -470,6 +486,7 @@ class RunCheckpoint(_Wire):
     approvers: ApproversPolicy | None = Field(default=None, description="the approvers file as the run loaded it")
     archive: RecordArchive = Field(default_factory=RecordArchive, description="records moved to the blob store")
     current_model: str | None = Field(default=None, description="the model the last step used")
+    stores: StoreBinding | None = Field(default=None, description="the stores the run chain is bound to")
 
 
 class RunState(_Wire):
@@ -495,6 +512,8 @@ class RunState(_Wire):
                                     description="older approvals, model events and compactions: counts and blob head")
     approval_scope: str = Field(default="", description="what an approval's signature binds as its workflow_id: "
                                 "the run chain (workflow id/first run id)")
+    stores: StoreBinding | None = Field(default=None, description="the stores the run is bound to; its "
+                                        "activities run only on workers with these stores")
 
 
 class RunResult(_Wire):

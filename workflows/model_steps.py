@@ -65,7 +65,7 @@ LOCAL_MODEL_PATCH = "model-local-activity"
 
 class ModelSteps:
     async def _load_models(self) -> ModelCatalogue:
-        return await workflow.execute_activity(
+        return await self._activity(
             "models.catalogue",
             result_type=ModelCatalogue,
             start_to_close_timeout=timedelta(seconds=30),
@@ -75,7 +75,7 @@ class ModelSteps:
     async def _retrieve_first(self) -> None:
         """Documents and memories for the goal, as one untrusted, cited user message after the goal."""
         try:
-            found = await workflow.execute_activity(
+            found = await self._activity(
                 "retrieval.context",
                 RetrieveContextInput(
                     query=self.request.goal,
@@ -232,7 +232,7 @@ class ModelSteps:
 
     async def _call_model(self, model: str | None, messages: list[Message], kind: str) -> DecideResult:
         try:
-            return await workflow.execute_activity(
+            return await self._activity(
                 "model.decide",
                 DecideInput(
                     messages=messages,
@@ -266,12 +266,12 @@ class ModelSteps:
                                  reserved_output=min(self.request.max_output_tokens, model.context_window - 1)),
             tools_ref=self.tools_ref,
         )
+        packed = None
         # Patched inside the branch: only runs on a local-activity model record the marker.
         if model.local_activity and workflow.patched(LOCAL_MODEL_PATCH):
-            packed = await workflow.execute_local_activity(
-                "model.decide_with_context", request, result_type=DecideWithContextResult, **LOCAL_MODEL_CALL)
-        else:
-            packed = await workflow.execute_activity(
+            packed = await self._local_model_call(request)
+        if packed is None:
+            packed = await self._activity(
                 "model.decide_with_context", request, result_type=DecideWithContextResult, **MODEL_CALL)
         self.transcript_ref = packed.transcript
         self.transcript = []
@@ -282,10 +282,27 @@ class ModelSteps:
             await self._compact(packed.pack.compact_start, packed.pack.compact_end, packed.result.usage)
         return packed.result
 
+    async def _local_model_call(self, request: DecideWithContextInput) -> DecideWithContextResult | None:
+        """The call inside this workflow task, on whichever worker runs it. A run bound to stores names
+        its blob store, and a worker with another one refuses at once (StoreMismatch): the call then
+        goes as a normal activity to the run's store queue (None here), so the transcript is never
+        read from or written to the wrong store."""
+        if self.stores is not None:
+            request = request.model_copy(update={"blob_store": self.stores.blob_store_id or None})
+        try:
+            return await workflow.execute_local_activity(
+                "model.decide_with_context", request, result_type=DecideWithContextResult, **LOCAL_MODEL_CALL)
+        except ActivityError as e:
+            raise_if_cancelled(e)
+            if getattr(e.cause, "type", None) != "StoreMismatch":
+                raise
+            self.last_action = f"local model call refused on this worker, sent to the run's stores: {cause_of(e)}"[:300]
+            return None
+
     async def _store_tools(self) -> str:
         """Put the catalogue in the blob store once: every later model call names it by digest, so
         history holds the tool specs once per run instead of once per step."""
-        return await workflow.execute_activity(
+        return await self._activity(
             "context.store_tools", StoreToolsInput(tools=self.tools), result_type=str,
             start_to_close_timeout=timedelta(seconds=30), retry_policy=BOOKKEEPING_RETRY,
         )
@@ -311,7 +328,7 @@ class ModelSteps:
                 self.last_action = f"compaction skipped, the packer drops oldest turns instead: {stop}"[:500]
                 return
         try:
-            done = await workflow.execute_activity(
+            done = await self._activity(
                 "context.summarize", request, result_type=SummarizeContextResult, **MODEL_CALL)
         except ActivityError as e:
             raise_if_cancelled(e)

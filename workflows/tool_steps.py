@@ -113,7 +113,7 @@ class ToolSteps:
         return spec.risk_level >= threshold or spec.approval == "always"
 
     async def _load_approvers(self) -> ApproversPolicy:
-        return await workflow.execute_activity(
+        return await self._activity(
             "approvals.load_approvers", result_type=ApproversPolicy, start_to_close_timeout=timedelta(seconds=30),
             retry_policy=BOOKKEEPING_RETRY,
         )
@@ -174,7 +174,7 @@ class ToolSteps:
         return call, key
 
     async def _ledger(self, activity: str, input: object) -> LedgerReceipt:
-        return await workflow.execute_activity(
+        return await self._activity(
             activity, input, result_type=LedgerReceipt, start_to_close_timeout=timedelta(seconds=30),
             retry_policy=BOOKKEEPING_RETRY,
         )
@@ -182,7 +182,7 @@ class ToolSteps:
     async def _execute(self, call: ToolCall, spec: ToolSpec, key: str) -> ToolResult:
         self._set_status(RunStatus.RUNNING_TOOL)
         try:
-            result = await workflow.execute_activity(
+            result = await self._activity(
                 "tools.execute",
                 ExecuteToolInput(
                     run_id=self.chain_id,
@@ -190,6 +190,7 @@ class ToolSteps:
                     user_id=self.request.user_id,
                     tool_call=call,
                     idempotency_key=key,
+                    store_id=self.stores.store_id if self.stores else None,
                 ),
                 result_type=ToolResult,
                 start_to_close_timeout=timedelta(seconds=spec.timeout_s),
@@ -218,7 +219,7 @@ class ToolSteps:
                 tool_call_id=call.id, tool=call.tool, decision=decision.decision, by=decision.by,
                 at=workflow.now(), comment=decision.comment, arguments_hash=call.arguments_hash,
                 reason="outcome_unknown"))
-            resolved = await workflow.execute_activity(
+            resolved = await self._activity(
                 "tools.resolve_unknown",
                 ResolveUnknownInput(run_id=self.chain_id, idempotency_key=key,
                                     decision=decision.decision, by=decision.by, comment=decision.comment,
@@ -244,7 +245,7 @@ class ToolSteps:
         self.question = None
 
     async def _load_tools(self) -> list[ToolSpec]:
-        listed = await workflow.execute_activity(
+        listed = await self._activity(
             "tools.list",
             ListToolsInput(tenant_id=self.request.tenant_id),
             result_type=ListToolsResult,
@@ -256,7 +257,7 @@ class ToolSteps:
         if workflow.patched("mcp-tools"):
             # The MCP servers' tool lists are read once, here, and kept in history: a worker restart
             # or a server that changes its tools never changes what a running run sees.
-            mcp = await workflow.execute_activity(
+            mcp = await self._activity(
                 "mcp.list_tools", result_type=ListToolsResult, start_to_close_timeout=timedelta(seconds=120),
                 heartbeat_timeout=timedelta(seconds=30), retry_policy=BOOKKEEPING_RETRY,
             )

@@ -118,6 +118,8 @@ class DecideWithContextInput(_Wire):
         default=None, pattern=r"^sha256:[0-9a-f]{64}$",
         description="the run's tool catalogue in the blob store (context.store_tools); `decide.tools` is then empty",
     )
+    blob_store: str | None = Field(
+        default=None, description="a local call of a run bound to stores: the blob store id it must find here")
 
 
 class StoreToolsInput(_Wire):

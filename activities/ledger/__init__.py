@@ -18,6 +18,7 @@ from activities.ledger.base import (
     LedgerConflict,
     LedgerStateError,
     LeaseLost,
+    ManifestConflict,
     Status,
 )
 from activities.ledger.sqlite import SqliteLedger
@@ -26,7 +27,7 @@ Ledger = SqliteLedger  # the name existing callers use; annotate with LedgerBack
 
 __all__ = [
     "FINAL", "STATUSES", "Begin", "FinalStatus", "HumanDecision", "Ledger", "LedgerBackend", "LedgerConflict",
-    "LedgerStateError", "LeaseLost", "SqliteLedger", "Status", "open_ledger",
+    "LedgerStateError", "LeaseLost", "ManifestConflict", "SqliteLedger", "Status", "open_ledger",
 ]
 
 

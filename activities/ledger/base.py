@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -67,6 +68,22 @@ CREATE TABLE IF NOT EXISTS tool_receipt_events (
     detail TEXT,
     PRIMARY KEY (idempotency_key, seq)
 )""",
+    # One row: this ledger's identity, made on first use. Workers that share the ledger read the same
+    # id, so a run bound to it (activities/stores.py) is served only by workers with this ledger.
+    """
+CREATE TABLE IF NOT EXISTS ledger_identity (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+)""",
+    # Shared workspaces (activities/tools/workspace_store.py): each run chain's file list, path ->
+    # blob digest, versioned so a stale writer is refused instead of overwriting a newer list.
+    """
+CREATE TABLE IF NOT EXISTS workspace_manifests (
+    workspace TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    manifest TEXT NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL
+)""",
 )
 COLUMNS = (
     "idempotency_key", "run_id", "tool", "arguments_hash", "status", "attempts", "requires_approval",
@@ -85,6 +102,10 @@ class LedgerConflict(Exception):
 
 class LedgerStateError(Exception):
     """A transition the state machine does not allow (e.g. resolving a call that is not outcome_unknown)."""
+
+
+class ManifestConflict(LedgerStateError):
+    """A workspace's file list changed since it was read: another attempt wrote it; not overwritten."""
 
 
 class LeaseLost(LedgerStateError):
@@ -231,6 +252,42 @@ class LedgerBackend(ABC):
             self._set(q, key, "outcome_unknown", targets[decision], by, comment, result=stored,
                       decision=decision, decided_by=by)
             return _receipt(self._get(q, key, None))
+
+    # -- identity and shared workspaces ------------------------------------------------------------
+
+    def store_id(self) -> str:
+        """This ledger's id, made once on first use and kept inside the ledger itself."""
+        with self._transaction() as q:
+            self._lock_key(q, "ledger_identity")
+            rows = q("SELECT value FROM ledger_identity WHERE name = 'ledger_id'", ())
+            if rows:
+                return str(rows[0][0])
+            value = f"ledger-{uuid.uuid4().hex}"
+            q("INSERT INTO ledger_identity (name, value) VALUES ('ledger_id', ?)", (value,))
+            return value
+
+    def workspace_manifest(self, workspace: str) -> tuple[int, dict[str, str]]:
+        """(version, {relative path: blob digest}); (0, {}) for a workspace never written."""
+        with self._transaction() as q:
+            rows = q("SELECT version, manifest FROM workspace_manifests WHERE workspace = ?", (workspace,))
+        return (0, {}) if not rows else (int(rows[0][0]), json.loads(rows[0][1]))
+
+    def save_workspace_manifest(self, workspace: str, expected_version: int, manifest: dict[str, str]) -> int:
+        """Write the file list if it is still at `expected_version`; the new version, or ManifestConflict."""
+        with self._transaction() as q:
+            self._lock_key(q, f"workspace:{workspace}")
+            rows = q("SELECT version FROM workspace_manifests WHERE workspace = ?", (workspace,))
+            found = int(rows[0][0]) if rows else 0
+            if found != expected_version:
+                raise ManifestConflict(f"workspace {workspace} is at version {found}, not {expected_version}")
+            body, now = json.dumps(manifest, sort_keys=True), time.time()
+            if rows:
+                q("UPDATE workspace_manifests SET version = ?, manifest = ?, updated_at = ? WHERE workspace = ?",
+                  (found + 1, body, now, workspace))
+            else:
+                q("INSERT INTO workspace_manifests (workspace, version, manifest, updated_at) VALUES (?, 1, ?, ?)",
+                  (workspace, body, now))
+            return found + 1
 
     # -- reads -------------------------------------------------------------------------------------
 

@@ -24,7 +24,8 @@ from activities.heartbeat import with_heartbeats
 from activities.ledger import Begin, LeaseLost, LedgerBackend, LedgerConflict
 from activities.tools.attempts import AttemptRunner
 from activities.tools.registry import Tool, ToolContext, ToolError, ToolRegistry
-from activities.tools.workspaces import workspace_dir
+from activities.stores import refuse_other_stores
+from activities.tools.workspace_store import LocalWorkspaces, WorkspaceStore
 from workflows.context import tool_message
 from workflows.contracts import ExecuteToolInput, ListToolsInput, ListToolsResult, ToolResult, arguments_hash
 
@@ -37,20 +38,18 @@ def _error(error_type: str, message: str, retryable: bool = False) -> ToolResult
 
 
 class ToolActivities:
-    def __init__(self, registry: ToolRegistry, ledger: LedgerBackend, workspaces: Path,
+    def __init__(self, registry: ToolRegistry, ledger: LedgerBackend, workspaces: Path | WorkspaceStore,
                  dynamic_tools: Callable[[str], Tool | None] | None = None,
                  tenant_tools: dict[str, list[str]] | None = None, blobs: BlobStore | None = None,
-                 lease_s: float = 15.0) -> None:
+                 lease_s: float = 15.0, store_id: str | None = None) -> None:
         self.registry = registry
         self.tenant_tools = tenant_tools or {}
         self.ledger = ledger
-        self.workspaces = workspaces
+        self.workspaces = workspaces if isinstance(workspaces, WorkspaceStore) else LocalWorkspaces(workspaces)
         self.dynamic_tools = dynamic_tools
         self.blobs = blobs
         self.attempts = AttemptRunner(ledger, lease_s)
-
-    def workspace_for(self, run_id: str) -> Path:
-        return workspace_dir(self.workspaces, run_id)
+        self.store_id = store_id  # this worker's stores (activities/stores.py); None: not checked
 
     @activity.defn(name="tools.list")
     async def list_tools(self, input: ListToolsInput | None = None) -> ListToolsResult:
@@ -82,6 +81,8 @@ class ToolActivities:
         if arguments_hash(call.arguments) != call.arguments_hash:
             return _error("arguments_hash_mismatch", "arguments do not match the hash that was approved")
 
+        if self.store_id is not None:
+            refuse_other_stores(input.store_id, self.store_id)  # before the ledger: another ledger's key
         key = input.idempotency_key
         owner = f"{_WORKER}:{uuid.uuid4().hex[:8]}"
         try:
@@ -99,26 +100,26 @@ class ToolActivities:
             return ToolResult(status="denied", error_type="not_approved",
                               message=f"call {call.id} of {t.name} needs an approval that was not recorded")
 
-        workspace = self.workspace_for(input.run_id)
-        workspace.mkdir(parents=True, exist_ok=True)
-        ctx = ToolContext(
-            run_id=input.run_id,
-            tool_call_id=call.id,
-            idempotency_key=key,
-            workspace=workspace,
-            tenant_id=input.tenant_id,
-            user_id=input.user_id,
-            save_pre_state=lambda state: self.ledger.save_pre_state(key, state),
-        )
+        def context(workspace: Path) -> ToolContext:
+            return ToolContext(
+                run_id=input.run_id,
+                tool_call_id=call.id,
+                idempotency_key=key,
+                workspace=workspace,
+                tenant_id=input.tenant_id,
+                user_id=input.user_id,
+                save_pre_state=lambda state: self.ledger.save_pre_state(key, state),
+            )
+
         if begin.state == "interrupted":
-            recovered = await asyncio.to_thread(self._recover, t, ctx, args, begin.pre_state)
+            recovered = await asyncio.to_thread(self._recover, t, input.run_id, context, args, begin.pre_state)
             if recovered is not None:
                 bound.warning("tool.recovered_after_interruption", status=recovered.status)
                 return await asyncio.to_thread(self._record, key, recovered, owner)
             bound.warning("tool.rerun_after_interruption")
 
         bound.info("tool.start")
-        attempt = self.attempts.run(key, owner, lambda: self._attempt(t, ctx, args, owner, bound))
+        attempt = self.attempts.run(key, owner, lambda: self._attempt(t, input.run_id, context, args, owner, bound))
         return await with_heartbeats(attempt, {"tool": t.name})
 
     async def _claim(self, key: str, run_id: str, tool: str, arguments_hash: str, owner: str) -> Begin:
@@ -135,12 +136,15 @@ class ToolActivities:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
 
-    def _attempt(self, t: Tool, ctx: ToolContext, args: Any, owner: str, bound: Any) -> ToolResult:
+    def _attempt(self, t: Tool, chain: str, context: Callable[[Path], ToolContext], args: Any, owner: str,
+                 bound: Any) -> ToolResult:
         """The handler and its receipt, on the attempt's own thread: it records even if its activity
-        has already timed out, so the attempt waiting behind it finds the receipt."""
-        key = ctx.idempotency_key
+        has already timed out, so the attempt waiting behind it finds the receipt. The workspace is
+        checked out around the handler and written back (shared stores) before the receipt."""
+        key = context(Path()).idempotency_key
         try:
-            data = t.handler(ctx, args)
+            with self.workspaces.checkout(chain) as workspace:
+                data = t.handler(context(workspace), args)
         except ToolError as e:
             bound.info("tool.failed", error_type=e.error_type, message=str(e))
             return self._record(key, _error(e.error_type, str(e)), owner)
@@ -152,11 +156,13 @@ class ToolActivities:
         bound.info("tool.succeeded")
         return self._record(key, ToolResult(status="ok", data=_jsonable(data)), owner)
 
-    def _recover(self, t: Tool, ctx: ToolContext, args: Any, pre_state: dict) -> ToolResult | None:
+    def _recover(self, t: Tool, chain: str, context: Callable[[Path], ToolContext], args: Any,
+                 pre_state: dict) -> ToolResult | None:
         if t.idempotency == "idempotent":
             return None  # safe to run again
         if t.idempotency == "keyed" and t.reconcile is not None:
-            data = t.reconcile(ctx, args, pre_state)
+            with self.workspaces.checkout(chain) as workspace:
+                data = t.reconcile(context(workspace), args, pre_state)
             return None if data is None else ToolResult(status="ok", data=_jsonable(data))
         return _error(
             "outcome_unknown",
