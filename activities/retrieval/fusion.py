@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from activities.retrieval.index import Hit
 
 RRF_K = 60
-DOC_DECAY = (1.0, 0.5, 0.25)
+DOC_DECAY = (1.0, 0.1, 0.05)
 
 
 def rrf(rankings: Sequence[Sequence[Hit]], weights: Sequence[float] | None = None) -> list[Hit]:
@@ -40,6 +40,21 @@ def max_pool(rankings: Sequence[Sequence[Hit]]) -> list[Hit]:
                 scores[hit.id] = hit.score
             first.setdefault(hit.id, hit)
     return _ordered(scores, first)
+
+
+def standardised(ranking: Sequence[Hit]) -> list[Hit]:
+    """Scores as z-scores within the ranking: how far a candidate stands out from the rest for this query.
+
+    A boilerplate segment of a long query (a greeting, an e-mail disclaimer) is about equally similar
+    to every document's boilerplate; its best cosine is high but does not stand out, so after this it
+    no longer outranks a segment that states a need and matches one document clearly.
+    """
+    if len(ranking) < 2:
+        return list(ranking)
+    values = [h.score for h in ranking]
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5 or 1.0
+    return [Hit(id=h.id, score=(h.score - mean) / std, payload=h.payload) for h in ranking]
 
 
 def score_fusion(rankings: Sequence[Sequence[Hit]]) -> list[Hit]:

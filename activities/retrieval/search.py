@@ -1,17 +1,26 @@
-"""Search the knowledge index: dense, sparse (BM25) or hybrid, optionally re-ranked, by passage or by document.
+"""Search the knowledge index: dense, sparse (BM25) or hybrid, by passage or by document.
 
 Every arm's query carries the caller's Access as a filter inside the engine's query (see index.py and
 permissions.py), so candidates are drawn only from what the caller may read; fusion happens here, over
-those already-filtered candidates.
+those already-filtered candidates. The choices below were measured on three labelled sets of
+different shapes (docs/retrieval.md, `python -m tests.retrieval.eval`):
 
-- Dense: the query is cut into segments that fit the embedder's window (long_query.py); the
-  per-segment results are pooled (`long_query`: "max" by default, chosen from the measurements in
-  docs/retrieval.md; "rrf", "mean" and "truncate" are kept for the evaluation).
-- Hybrid: reciprocal rank fusion of the dense and sparse rankings.
-- Re-rank: RRF of the hybrid ranking with a score-fusion ranking (normalised dense and sparse
-  scores), so it can reorder near-ties but never discards the hybrid order.
-- By document: candidates are grouped by source and each document is scored from its best passages;
-  one passage (the best) per document is returned, so `limit` means distinct documents.
+- Long queries (`long_query`, default "zmax"): the query is cut into segments that fit the embedder's
+  window (long_query.py), every segment is searched, and each segment's scores are standardised
+  before max-pooling (fusion.standardised), so boilerplate segments that match every document alike
+  stop outranking the segments that state a need. The whole query, embedded as far as the window
+  reaches ("truncate"), is a second dense ranking. "max", "rrf", "mean" and "truncate" alone were
+  measured worse and stay selectable for the evaluation.
+- Hybrid: a short query (one segment) fuses the dense and sparse scores (min-max normalised mean),
+  which keeps how far ahead a clear best match is; a long query fuses its pooled-segment, whole-query
+  and sparse rankings by RRF, because pooled z-scores and BM25 sums over hundreds of terms are not
+  comparable in scale.
+- Re-ranking: every re-ranker tried over the hybrid candidates (cosine + term coverage, score fusion,
+  and RRF of either with the hybrid rank) lowered MRR on at least one set, so `rerank=True` returns
+  the hybrid order; the flag stays accepted for callers and settings that pass it.
+- By document: candidates are grouped by source and a document scores its best passage plus a small
+  share of its next two (fusion.by_document), one passage per document is returned, and `limit`
+  counts distinct documents; each arm fetches `max(10·limit, 100)` candidates so there are enough.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from activities.retrieval.embeddings import Embedder
 from activities.retrieval.index import Hit, KnowledgeIndex
 from activities.retrieval.long_query import segments
 
-LongQuery = Literal["max", "rrf", "mean", "truncate"]
+LongQuery = Literal["zmax", "max", "rrf", "mean", "truncate"]
 # Candidates each arm contributes: enough depth for fusion to matter, and for documents to be grouped.
 MIN_CANDIDATES = 40
 MIN_DOCUMENT_CANDIDATES = 100
@@ -35,42 +44,45 @@ MIN_DOCUMENT_CANDIDATES = 100
 
 class Retriever:
     def __init__(self, index: KnowledgeIndex, embedder: Embedder, rerank_default: bool = False,
-                 long_query: LongQuery = "max") -> None:
+                 long_query: LongQuery = "zmax") -> None:
         self.index = index
         # Queries skip the embedding cache: one-off texts would only grow it, and a write costs latency.
         self.embedder = getattr(embedder, "inner", embedder)
-        self.rerank_default = rerank_default
+        self.rerank_default = rerank_default  # accepted, see the module's note on re-ranking
         self.long_query = long_query
 
     def search(self, query: str, access: Access, limit: int = 5, mode: SearchMode = "hybrid",
                rerank_results: bool | None = None, by_document: bool = False) -> list[Passage]:
-        do_rerank = (self.rerank_default if rerank_results is None else rerank_results) and mode == "hybrid"
         depth = max(limit * 10, MIN_DOCUMENT_CANDIDATES) if by_document else max(limit * 4, MIN_CANDIDATES)
-        dense_hits = self._dense(query, access, depth) if mode != "sparse" else []
+        dense = self._dense(query, access, depth) if mode != "sparse" else []
         sparse_hits = self.index.sparse(access, sparse.query_vector(query), depth) if mode != "dense" else []
         if mode == "dense":
-            ranked = dense_hits
+            ranked = dense[0] if len(dense) == 1 else fusion.rrf(dense)
         elif mode == "sparse":
             ranked = sparse_hits
+        elif len(dense) == 1:
+            ranked = fusion.score_fusion([dense[0], sparse_hits])
         else:
-            ranked = fusion.rrf([dense_hits, sparse_hits])
-            if do_rerank:
-                ranked = fusion.rrf([ranked, fusion.score_fusion([dense_hits, sparse_hits])])
+            ranked = fusion.rrf([*dense, sparse_hits])
         if by_document:
             return [_passage(i, hit, score) for i, (hit, score) in enumerate(fusion.by_document(ranked)[:limit], 1)]
         return [_passage(i, hit, hit.score) for i, hit in enumerate(ranked[:limit], 1)]
 
-    def _dense(self, query: str, access: Access, depth: int) -> list[Hit]:
-        parts = [query] if self.long_query == "truncate" else segments(query)
-        vectors = self.embedder.embed(parts)
-        if len(vectors) == 1:
-            return self.index.dense(access, vectors, depth)[0]
+    def _dense(self, query: str, access: Access, depth: int) -> list[list[Hit]]:
+        """The dense rankings to fuse: one for a short query, pooled segments and the whole query for a long one."""
+        parts = segments(query)
+        if len(parts) == 1 or self.long_query == "truncate":
+            return self.index.dense(access, self.embedder.embed([query]), depth)
         if self.long_query == "mean":
-            mean = np.mean(np.asarray(vectors, dtype=np.float32), axis=0)
+            mean = np.mean(np.asarray(self.embedder.embed(parts), dtype=np.float32), axis=0)
             mean /= max(float(np.linalg.norm(mean)), 1e-12)
-            return self.index.dense(access, [mean.tolist()], depth)[0]
-        rankings = self.index.dense(access, vectors, depth)
-        return fusion.max_pool(rankings) if self.long_query == "max" else fusion.rrf(rankings)
+            return self.index.dense(access, [mean.tolist()], depth)
+        if self.long_query != "zmax":
+            rankings = self.index.dense(access, self.embedder.embed(parts), depth)
+            return [fusion.max_pool(rankings) if self.long_query == "max" else fusion.rrf(rankings)]
+        vectors = self.embedder.embed([*parts, query])  # one batch: the segments, then the whole query
+        *per_segment, whole = self.index.dense(access, vectors, depth)
+        return [fusion.max_pool([fusion.standardised(r) for r in per_segment]), whole]
 
 
 def _passage(rank: int, hit: Hit, score: float) -> Passage:

@@ -21,8 +21,8 @@ class RetrievalSettings(BaseModel):
     knowledge_engine: Literal["edge", "local"] = Field(
         "edge", description="AGENT_KNOWLEDGE_ENGINE without a URL: Qdrant Edge shards, or qdrant-client local mode")
     qdrant_edge_path: Path = Field(description="AGENT_QDRANT_EDGE_PATH (default <data dir>/qdrant-edge)")
-    long_query: Literal["max", "rrf", "mean", "truncate"] = Field(
-        "max", description="AGENT_LONG_QUERY: how the dense arm pools the segments of a long query")
+    long_query: Literal["zmax", "max", "rrf", "mean", "truncate"] = Field(
+        "zmax", description="AGENT_LONG_QUERY: how the dense arm pools the segments of a long query")
     qdrant_api_key_env: str = Field("AGENT_QDRANT_API_KEY", description="AGENT_QDRANT_API_KEY_ENV: NAME of the key's variable")
     embeddings: Literal["minilm", "openai"] = Field("minilm", description="AGENT_EMBEDDINGS")
     embedding_batch: int = Field(32, ge=1, le=1024, description="AGENT_EMBEDDING_BATCH")
