@@ -5,16 +5,15 @@ permissions.py), so candidates are drawn only from what the caller may read; fus
 those already-filtered candidates. The choices below were measured on three labelled sets of
 different shapes (docs/retrieval.md, `python -m tests.retrieval.eval`):
 
-- Long queries (`long_query`, default "zmax"): the query is cut into segments that fit the embedder's
-  window (long_query.py), every segment is searched, and each segment's scores are standardised
-  before max-pooling (fusion.standardised), so boilerplate segments that match every document alike
-  stop outranking the segments that state a need. The whole query, embedded as far as the window
-  reaches ("truncate"), is a second dense ranking. "max", "rrf", "mean" and "truncate" alone were
-  measured worse and stay selectable for the evaluation.
+- Long queries (`long_query`, default "zmax"): the query is cut into segments at paragraphs
+  (long_query.py); every segment is searched by both arms, and each segment's scores are
+  standardised before max-pooling (fusion.standardised), so boilerplate paragraphs that match every
+  document alike stop outranking the paragraphs that state a need. Dense "max", "rrf", "mean" and
+  "truncate" (the whole query cut at the model's window, BM25 over the whole query) were measured
+  worse and stay selectable for the evaluation.
 - Hybrid: a short query (one segment) fuses the dense and sparse scores (min-max normalised mean),
-  which keeps how far ahead a clear best match is; a long query fuses its pooled-segment, whole-query
-  and sparse rankings by RRF, because pooled z-scores and BM25 sums over hundreds of terms are not
-  comparable in scale.
+  which keeps how far ahead a clear best match is; a long query fuses its two pooled rankings by
+  RRF, because pooled z-scores of the two arms are not comparable in scale.
 - Re-ranking: every re-ranker tried over the hybrid candidates (cosine + term coverage, score fusion,
   and RRF of either with the hybrid rank) lowered MRR on at least one set, so `rerank=True` returns
   the hybrid order; the flag stays accepted for callers and settings that pass it.
@@ -54,35 +53,39 @@ class Retriever:
     def search(self, query: str, access: Access, limit: int = 5, mode: SearchMode = "hybrid",
                rerank_results: bool | None = None, by_document: bool = False) -> list[Passage]:
         depth = max(limit * 10, MIN_DOCUMENT_CANDIDATES) if by_document else max(limit * 4, MIN_CANDIDATES)
-        dense = self._dense(query, access, depth) if mode != "sparse" else []
-        sparse_hits = self.index.sparse(access, sparse.query_vector(query), depth) if mode != "dense" else []
+        parts = segments(query) if self.long_query != "truncate" else [query]
+        dense = self._dense(query, parts, access, depth) if mode != "sparse" else []
+        sparse_hits = self._sparse(query, parts, access, depth) if mode != "dense" else []
         if mode == "dense":
-            ranked = dense[0] if len(dense) == 1 else fusion.rrf(dense)
+            ranked = dense
         elif mode == "sparse":
             ranked = sparse_hits
-        elif len(dense) == 1:
-            ranked = fusion.score_fusion([dense[0], sparse_hits])
+        elif len(parts) == 1:
+            ranked = fusion.score_fusion([dense, sparse_hits])
         else:
-            ranked = fusion.rrf([*dense, sparse_hits])
+            ranked = fusion.rrf([dense, sparse_hits])
         if by_document:
             return [_passage(i, hit, score) for i, (hit, score) in enumerate(fusion.by_document(ranked)[:limit], 1)]
         return [_passage(i, hit, hit.score) for i, hit in enumerate(ranked[:limit], 1)]
 
-    def _dense(self, query: str, access: Access, depth: int) -> list[list[Hit]]:
-        """The dense rankings to fuse: one for a short query, pooled segments and the whole query for a long one."""
-        parts = segments(query)
-        if len(parts) == 1 or self.long_query == "truncate":
-            return self.index.dense(access, self.embedder.embed([query]), depth)
+    def _dense(self, query: str, parts: list[str], access: Access, depth: int) -> list[Hit]:
+        if len(parts) == 1:
+            return self.index.dense(access, self.embedder.embed([query]), depth)[0]
         if self.long_query == "mean":
             mean = np.mean(np.asarray(self.embedder.embed(parts), dtype=np.float32), axis=0)
             mean /= max(float(np.linalg.norm(mean)), 1e-12)
-            return self.index.dense(access, [mean.tolist()], depth)
-        if self.long_query != "zmax":
-            rankings = self.index.dense(access, self.embedder.embed(parts), depth)
-            return [fusion.max_pool(rankings) if self.long_query == "max" else fusion.rrf(rankings)]
-        vectors = self.embedder.embed([*parts, query])  # one batch: the segments, then the whole query
-        *per_segment, whole = self.index.dense(access, vectors, depth)
-        return [fusion.max_pool([fusion.standardised(r) for r in per_segment]), whole]
+            return self.index.dense(access, [mean.tolist()], depth)[0]
+        rankings = self.index.dense(access, self.embedder.embed(parts), depth)
+        if self.long_query == "zmax":
+            return fusion.max_pool([fusion.standardised(r) for r in rankings])
+        return fusion.max_pool(rankings) if self.long_query == "max" else fusion.rrf(rankings)
+
+    def _sparse(self, query: str, parts: list[str], access: Access, depth: int) -> list[Hit]:
+        """BM25 of the whole query; for a long one (zmax), of each segment, standardised and max-pooled."""
+        if len(parts) == 1 or self.long_query != "zmax":
+            return self.index.sparse(access, sparse.query_vector(query), depth)
+        rankings = [self.index.sparse(access, sparse.query_vector(part), depth) for part in parts]
+        return fusion.max_pool([fusion.standardised(r) for r in rankings if r])
 
 
 def _passage(rank: int, hit: Hit, score: float) -> Passage:
