@@ -14,7 +14,12 @@ Sets:
 - scenarios: tests/retrieval/scenarios (40 long multi-need customer messages, 1-3 KB, over 38
   product and policy documents of a fictional bank; authored for this project). The fusion choices
   in search.py were tuned on it;
-- holdout: 40 other scenarios (another seed) over the same documents, not used for tuning.
+- holdout: 40 other scenarios (another seed) over the same documents, not used for tuning;
+- cranfield (with `--cranfield DIR`): the public Cranfield collection (1,400 aeronautics abstracts,
+  225 short technical queries, ~8 relevant documents each; cran.all.1400, cran.qry and cranqrel in
+  DIR). It is not committed: it has no explicit licence (distributed for research by the University
+  of Glasgow IR group), and no PyPI or Debian package ships it; ir-datasets, BEIR and MTEB download
+  their collections at run time.
 
 `--long-query` adds a table of the dense arm's ways to handle long queries on the scenario set.
 """
@@ -103,6 +108,36 @@ def scenario_set(folder: Path, seed: int = 15, name: str = "scenarios") -> Label
     corpus = write_corpus(folder / "northbridge")
     return LabelledSet(name, f"eval-{name}", corpus,
                        [(q, {f"northbridge/{slug}.md" for slug in slugs}) for q, slugs in scenarios(seed=seed)])
+
+
+def cranfield_set(source: Path, folder: Path) -> LabelledSet:
+    """The Cranfield files as one markdown document per abstract (title as heading), and its judgements."""
+    corpus = folder / "cranfield"
+    corpus.mkdir(parents=True, exist_ok=True)
+    for block in source.joinpath("cran.all.1400").read_text().split(".I ")[1:]:
+        doc_id, fields = block.split("\n", 1)[0].strip(), _fields(block)
+        (corpus / f"{int(doc_id):04d}.md").write_text(f"# {' '.join(fields.get('T', '').split())}\n\n{fields.get('W', '').strip()}\n")
+    queries = [_fields(b).get("W", "").strip() for b in source.joinpath("cran.qry").read_text().split(".I ")[1:]]
+    relevant: dict[int, set[str]] = {}
+    for line in source.joinpath("cranqrel").read_text().split("\n"):
+        parts = line.split()
+        if len(parts) == 3 and int(parts[2]) > 0:  # 1-4 are degrees of relevance, -1 is "no interest"
+            relevant.setdefault(int(parts[0]), set()).add(f"cranfield/{int(parts[1]):04d}.md")
+    # Queries are numbered 1..225 in cranqrel, in file order (their .I ids are not contiguous).
+    return LabelledSet("cranfield", "eval-cranfield", corpus,
+                       [(q, relevant[i]) for i, q in enumerate(queries, 1) if relevant.get(i)])
+
+
+def _fields(block: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    key = None
+    for line in block.split("\n")[1:]:
+        if len(line) == 2 and line.startswith("."):
+            key = line[1]
+            out[key] = ""
+        elif key:
+            out[key] += line + "\n"
+    return out
 
 
 class DocumentBM25:
@@ -200,13 +235,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="passes over each set (latency samples)")
     parser.add_argument("--sets", default="short,scenarios,holdout")
     parser.add_argument("--long-query", action="store_true", help="also compare long-query strategies")
+    parser.add_argument("--cranfield", type=Path, help="folder with cran.all.1400, cran.qry and cranqrel")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         kb = build_knowledge_base(load_retrieval_settings(Path(tmp), environ={}))
         try:
             builders = {"short": short_set, "scenarios": lambda: scenario_set(Path(tmp)),
                         "holdout": lambda: scenario_set(Path(tmp), seed=99, name="holdout")}
-            sets = [builders[name]() for name in args.sets.split(",")]
+            if args.cranfield:
+                builders["cranfield"] = lambda: cranfield_set(args.cranfield, Path(tmp))
+            names = args.sets.split(",") + (["cranfield"] if args.cranfield and "cranfield" not in args.sets else [])
+            sets = [builders[name]() for name in names]
             for labelled in sets:
                 chunks = ingest(kb, labelled)
                 docs = sum(1 for _ in discover(labelled.corpus))
