@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         return _dispatch(kb, args)
-    except (MemoryNotFound, InvalidScope, FileNotFoundError, ValueError, EmbeddingError) as e:
+    except (MemoryNotFound, InvalidScope, FileNotFoundError, ValueError, EmbeddingError, StoreError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     finally:

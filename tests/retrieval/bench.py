@@ -57,7 +57,7 @@ def _documents(total_chunks: int, seed: int = 1) -> list[tuple[str, Document]]:
     weights = [1 / (i + 1) for i in range(len(vocab))]
     docs = []
     for i in range(total_chunks // CHUNKS_PER_DOC):
-        sections = "\n\n".join(f"## Part {j}\n\n{_words(rng, vocab, weights, 110)}." for j in range(CHUNKS_PER_DOC))
+        sections = "\n\n".join(f"## Part {j}\n\n{_words(rng, vocab, weights, 80)}." for j in range(CHUNKS_PER_DOC))
         docs.append((TENANTS[i % len(TENANTS)], Document(f"doc-{i}.md", "markdown", f"# Document {i}\n\n{sections}")))
     return docs
 
