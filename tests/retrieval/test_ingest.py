@@ -119,3 +119,16 @@ def test_local_store_open_twice_names_the_fix(kb: KnowledgeBase) -> None:
     """A second process-level open of the same local folder explains the one-process rule and the way out."""
     with pytest.raises(StoreError, match="AGENT_QDRANT_URL"):
         QdrantStore.open_local(Path(kb.store.where))
+
+
+def test_every_chunk_is_indexed_with_its_document_title(kb: KnowledgeBase, tmp_path: Path) -> None:
+    """A word that appears only in the document's title finds every chunk of it, deep sections included."""
+    body = "\n\n".join(f"## Part {i}\n\n" + f"Paragraph {i} explains the expense process in detail. " * 12 for i in range(4))
+    (tmp_path / "handbook.md").write_text(f"# Zanzibar travel handbook\n\n{body}\n")
+    (tmp_path / "other.md").write_text("# Other\n\n" + "The expense process is explained elsewhere too. " * 10)
+    result = kb.ingestor.ingest_paths([tmp_path / "handbook.md", tmp_path / "other.md"], "acme")
+    handbook_chunks = result.chunks - 1
+    assert handbook_chunks >= 4
+    hits = kb.retriever.search("zanzibar", Access(tenant_id="acme", user_id="u"), 10, mode="sparse")
+    assert len(hits) == handbook_chunks and {h.source for h in hits} == {"handbook.md"}
+    assert all(p["title"] == "Zanzibar travel handbook" for p in _points(kb).values() if p["source"] == "handbook.md")
