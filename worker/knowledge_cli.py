@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--mode", choices=["dense", "sparse", "hybrid"], default="hybrid")
     search.add_argument("--limit", type=int, default=5)
     search.add_argument("--rerank", action="store_true")
+    search.add_argument("--by-document", action="store_true", help="one passage per distinct document")
 
     memory = sub.add_parser("memory", help="list, show, add, correct, pin, unpin and delete memories")
     msub = memory.add_subparsers(dest="action", required=True)
@@ -88,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         return _dispatch(kb, args)
-    except (MemoryNotFound, InvalidScope, FileNotFoundError, ValueError, EmbeddingError) as e:
+    except (MemoryNotFound, InvalidScope, FileNotFoundError, ValueError, EmbeddingError, StoreError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     finally:
@@ -104,7 +105,8 @@ def _dispatch(kb: KnowledgeBase, args: argparse.Namespace) -> int:
         return 0
     if args.command == "search":
         access = Access(tenant_id=args.tenant, user_id=args.user, team_ids=args.team)
-        passages = kb.retriever.search(args.query, access, args.limit, args.mode, args.rerank or None)
+        passages = kb.retriever.search(args.query, access, args.limit, args.mode, args.rerank or None,
+                                       by_document=args.by_document)
         text = "\n\n".join(f"{citation_line(p)}  score={p.score:.4f}\n{p.text}" for p in passages) or "no passages"
         _out(args, [p.model_dump() for p in passages], text)
         return 0

@@ -82,6 +82,9 @@ def store_identity(settings: Settings, ledger: LedgerBackend, workspaces: Worksp
     if settings.retrieval:
         found = load_retrieval_settings(settings.data_dir)
         retrieval = retrieval_store_id(found.qdrant_url, found.qdrant_path)
+        if not found.qdrant_url and found.knowledge_engine == "edge":
+            # Knowledge lives in the in-process Edge shards, memories in local mode: both are this host's.
+            retrieval += "+" + retrieval_store_id("", found.qdrant_edge_path)
     return StoreIdentity(ledger.store_id(), workspaces.store_id(), blob_store_id(blobs), retrieval)
 
 

@@ -50,7 +50,7 @@ class RetrievalActivities:
     @activity.defn(name="retrieval.search")
     def search(self, input: SearchKnowledgeInput) -> SearchKnowledgeResult:
         passages, ms = at_boundary(lambda: timed_search(
-            self.kb.retriever, input.query, input.access, input.limit, input.mode, input.rerank))
+            self.kb.retriever, input.query, input.access, input.limit, input.mode, input.rerank, input.by_document))
         return SearchKnowledgeResult(passages=passages, mode=input.mode, latency_ms=round(ms, 2))
 
     @activity.defn(name="retrieval.ingest")

@@ -66,12 +66,18 @@ class Passage(_Wire):
         return f"{self.source}#{self.start}-{self.end}"
 
 
+# Long customer scenarios are 1-7 KB; the retriever segments them (long_query.py). The cap only stops
+# a runaway argument from becoming hundreds of embedder calls.
+MAX_QUERY_CHARS = 32_000
+
+
 class SearchKnowledgeInput(_Wire):
-    query: str = Field(min_length=1, max_length=2000)
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     access: Access
     limit: int = Field(default=5, ge=1, le=50)
     mode: SearchMode = "hybrid"
     rerank: bool | None = Field(default=None, description="None: the worker's default (AGENT_RERANK)")
+    by_document: bool = Field(default=False, description="one passage per document; limit counts documents")
 
 
 class SearchKnowledgeResult(_Wire):
@@ -99,7 +105,7 @@ class IngestPathsResult(_Wire):
 class RetrieveContextInput(_Wire):
     """Automatic retrieval before a run's first model call: documents and memories in one message."""
 
-    query: str = Field(min_length=1)
+    query: str = Field(min_length=1, description="the run's goal, any length: the retriever segments it")
     access: Access
     passages: int = Field(default=4, ge=0, le=20)
     memories: int = Field(default=5, ge=0, le=20)

@@ -4,6 +4,10 @@ A chunk's point id is derived from (tenant, scope, source, chunk index, chunk di
 an unchanged file finds every id already stored and writes nothing, and a changed file writes only its
 new chunks and deletes the stale ones. The embedding cache makes even a changed file cheap: only
 chunks whose text changed are embedded again.
+
+Cost is proportional to the document, not to the index: the ids already stored for a document are
+found through the `source` payload index of the tenant's shard (see index.py), never by a scan.
+What is embedded and indexed for each chunk starts with the document's title and heading path.
 """
 
 from __future__ import annotations
@@ -16,19 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
-from qdrant_client import models
 
 from activities.retrieval import sparse
 from activities.retrieval.chunking import Chunk, chunk_text
 from activities.retrieval.contracts import TENANT_SCOPE, IngestPathsResult
 from activities.retrieval.documents import Document, UnsupportedDocument, discover, load
 from activities.retrieval.embedding_cache import CachedEmbedder, text_digest
-from activities.retrieval.permissions import exact_scope_filter
-from activities.retrieval.store import DENSE, SPARSE, QdrantStore
+from activities.retrieval.index import IndexPoint, KnowledgeIndex
 
 log = structlog.get_logger(__name__)
 _ID_NAMESPACE = uuid.UUID("6f1c2f4e-9a7b-4d0e-8a55-6c1b8f0e7a10")
 _DOCUMENT_SCOPE = re.compile(r"^(tenant|team:[^\s]+|user:[^\s]+)$")
+_TITLE = re.compile(r"\A\s*#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,18 @@ def chunk_point_id(tenant: str, scope: str, source: str, chunk: Chunk) -> str:
     return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join([tenant, scope, source, str(chunk.index), chunk.digest])))
 
 
+def document_title(doc: Document) -> str:
+    """The document's top heading if it opens with one, else its file name in words ('card-fees.txt')."""
+    if m := _TITLE.match(doc.text):
+        return m.group(1).strip()
+    stem = Path(doc.source).stem
+    return re.sub(r"[-_]+", " ", stem).strip() or doc.source
+
+
 class Ingestor:
-    def __init__(self, store: QdrantStore, embedder: CachedEmbedder, collection: str) -> None:
-        self.store = store
+    def __init__(self, index: KnowledgeIndex, embedder: CachedEmbedder) -> None:
+        self.index = index
         self.embedder = embedder
-        self.collection = collection
 
     def ingest_paths(self, paths: Iterable[str | Path], tenant_id: str, scope: str = TENANT_SCOPE,
                      progress: ProgressCallback | None = None) -> IngestPathsResult:
@@ -83,36 +93,31 @@ class Ingestor:
     def ingest_document(self, doc: Document, tenant_id: str, scope: str) -> dict[str, int]:
         chunks = chunk_text(doc.text)
         wanted = {chunk_point_id(tenant_id, scope, doc.source, c): c for c in chunks}
-        source_filter = exact_scope_filter(
-            tenant_id, scope, models.FieldCondition(key="source", match=models.MatchValue(value=doc.source))
-        )
-        existing = {str(r.id) for r in self.store.scroll_all(self.collection, source_filter, with_payload=False)}
+        existing = self.index.existing_ids(tenant_id, scope, doc.source)
         new_ids = [pid for pid in wanted if pid not in existing]
         stale = sorted(existing - wanted.keys())
         if new_ids:
             self._upsert(doc, tenant_id, scope, [(pid, wanted[pid]) for pid in new_ids])
         if stale:
-            self.store.call(self.store.client.delete, self.collection,
-                            points_selector=models.PointIdsList(points=stale), wait=True)
+            self.index.delete(tenant_id, stale)
         return {"chunks": len(chunks), "added": len(new_ids), "unchanged": len(chunks) - len(new_ids),
                 "removed": len(stale)}
 
     def _upsert(self, doc: Document, tenant_id: str, scope: str, items: list[tuple[str, Chunk]]) -> None:
-        vectors = self.embedder.embed([c.embedding_text() for _, c in items])
+        title = document_title(doc)
+        texts = [c.embedding_text(title) for _, c in items]
+        vectors = self.embedder.embed(texts)
         now = time.time()
         doc_digest = text_digest(doc.text)
         points = []
-        for (pid, chunk), dense in zip(items, vectors, strict=True):
-            sv = sparse.document_vector(chunk.embedding_text())
-            points.append(models.PointStruct(
-                id=pid,
-                vector={DENSE: dense, SPARSE: models.SparseVector(indices=sv.indices, values=sv.values)},
+        for (pid, chunk), text, dense in zip(items, texts, vectors, strict=True):
+            points.append(IndexPoint(
+                id=pid, dense=dense, sparse=sparse.document_vector(text),
                 payload={
                     "tenant": tenant_id, "scope": scope, "source": doc.source, "kind": doc.kind,
-                    "chunk_index": chunk.index, "start": chunk.start, "end": chunk.end,
+                    "title": title, "chunk_index": chunk.index, "start": chunk.start, "end": chunk.end,
                     "section": chunk.section, "text": chunk.text, "digest": chunk.digest,
                     "doc_digest": doc_digest, "created_at": now,
                 },
             ))
-        for i in range(0, len(points), 128):
-            self.store.call(self.store.client.upsert, self.collection, points=points[i : i + 128], wait=True)
+        self.index.upsert(tenant_id, points)

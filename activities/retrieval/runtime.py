@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from activities.retrieval.embedding_cache import CachedEmbedder
 from activities.retrieval.embeddings import Embedder, MiniLMEmbedder, OpenAIEmbedder
+from activities.retrieval.index import KnowledgeIndex
 from activities.retrieval.ingest import Ingestor
 from activities.retrieval.search import Retriever
 from activities.retrieval.settings import RetrievalSettings
@@ -32,11 +33,13 @@ class KnowledgeBase:
     settings: RetrievalSettings
     store: QdrantStore
     embedder: CachedEmbedder
+    index: KnowledgeIndex
     retriever: Retriever
     ingestor: Ingestor
     memory: MemoryStore
 
     def close(self) -> None:
+        self.index.close()
         self.store.close()
         self.embedder.close()
 
@@ -50,21 +53,33 @@ def build_embedder(settings: RetrievalSettings) -> Embedder:
     return MiniLMEmbedder(batch_size=settings.embedding_batch)
 
 
+def build_index(settings: RetrievalSettings, store: QdrantStore, dim: int) -> KnowledgeIndex:
+    """A server URL serves knowledge and memory alike; embedded, knowledge goes to Qdrant Edge by default."""
+    from activities.retrieval.client_index import ClientIndex
+
+    if settings.qdrant_url or settings.knowledge_engine == "local":
+        return ClientIndex(store, settings.knowledge_collection, dim)
+    from activities.retrieval.edge_index import EdgeIndex
+
+    return EdgeIndex(settings.qdrant_edge_path / settings.knowledge_collection, dim)
+
+
 def build_knowledge_base(settings: RetrievalSettings, embedder: Embedder | None = None,
                          store: QdrantStore | None = None) -> KnowledgeBase:
-    """Open the store, create missing collections, wire everything; `embedder` lets tests share one model."""
+    """Open the stores, create missing collections, wire everything; `embedder` lets tests share one model."""
     from activities.memory.store import MemoryStore
 
     cached = CachedEmbedder(embedder or build_embedder(settings), settings.embedding_cache)
     store = store or QdrantStore.open(settings)
-    store.ensure_collection(settings.knowledge_collection, cached.dim, sparse=True)
     store.ensure_collection(settings.memory_collection, cached.dim, sparse=False)
+    index = build_index(settings, store, cached.dim)
     return KnowledgeBase(
         settings=settings,
         store=store,
         embedder=cached,
-        retriever=Retriever(store, cached, settings.knowledge_collection, rerank_default=settings.rerank),
-        ingestor=Ingestor(store, cached, settings.knowledge_collection),
+        index=index,
+        retriever=Retriever(index, cached, rerank_default=settings.rerank, long_query=settings.long_query),
+        ingestor=Ingestor(index, cached),
         memory=MemoryStore(store, cached, settings.memory_collection),
     )
 

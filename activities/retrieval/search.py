@@ -1,77 +1,104 @@
-"""Permission-filtered search: dense, sparse (BM25-style) or hybrid with Qdrant's server-side RRF fusion.
+"""Search the knowledge index: dense, sparse (BM25) or hybrid, by passage or by document.
 
-Every query takes an Access and passes its filter to each prefetch and to the fused query, so the
-candidates are drawn only from what the caller may read (see permissions.py).
+Every arm's query carries the caller's Access as a filter inside the engine's query (see index.py and
+permissions.py), so candidates are drawn only from what the caller may read; fusion happens here, over
+those already-filtered candidates. The choices below were measured on three labelled sets of
+different shapes (docs/retrieval.md, `python -m tests.retrieval.eval`):
+
+- Long queries (`long_query`, default "zmax"): the query is cut into segments at paragraphs
+  (long_query.py); every segment is searched by both arms, and each segment's scores are
+  standardised before max-pooling (fusion.standardised), so boilerplate paragraphs that match every
+  document alike stop outranking the paragraphs that state a need. Dense "max", "rrf", "mean" and
+  "truncate" (the whole query cut at the model's window, BM25 over the whole query) were measured
+  worse and stay selectable for the evaluation.
+- Hybrid: a short query (one segment) fuses the dense and sparse scores (min-max normalised mean),
+  which keeps how far ahead a clear best match is; a long query fuses its two pooled rankings by
+  RRF, because pooled z-scores of the two arms are not comparable in scale.
+- Re-ranking: every re-ranker tried over the hybrid candidates (cosine + term coverage, score fusion,
+  and RRF of either with the hybrid rank) lowered MRR on at least one set, so `rerank=True` returns
+  the hybrid order; the flag stays accepted for callers and settings that pass it.
+- By document: candidates are grouped by source and a document scores its best passage plus 5% of
+  its second (fusion.by_document), one passage per document is returned, and `limit`
+  counts distinct documents; each arm fetches `max(10·limit, 100)` candidates so there are enough.
 """
 
 from __future__ import annotations
 
 import time
+from typing import Literal
 
-from qdrant_client import models
+import numpy as np
 
-from activities.retrieval import sparse
+from activities.retrieval import fusion, sparse
 from activities.retrieval.contracts import Access, Passage, SearchMode
 from activities.retrieval.embeddings import Embedder
-from activities.retrieval.permissions import access_filter
-from activities.retrieval.rerank import rerank
-from activities.retrieval.store import DENSE, SPARSE, QdrantStore
+from activities.retrieval.index import Hit, KnowledgeIndex
+from activities.retrieval.long_query import segments
 
-# Candidates each arm contributes to fusion (and the re-ranker sees): enough depth for RRF to matter.
-MIN_CANDIDATES = 20
+LongQuery = Literal["zmax", "max", "rrf", "mean", "truncate"]
+# Candidates each arm contributes: enough depth for fusion to matter, and for documents to be grouped.
+MIN_CANDIDATES = 40
+MIN_DOCUMENT_CANDIDATES = 100
 
 
 class Retriever:
-    def __init__(self, store: QdrantStore, embedder: Embedder, collection: str, rerank_default: bool = False) -> None:
-        self.store = store
-        self.embedder = embedder
-        self.collection = collection
-        self.rerank_default = rerank_default
+    def __init__(self, index: KnowledgeIndex, embedder: Embedder, rerank_default: bool = False,
+                 long_query: LongQuery = "zmax") -> None:
+        self.index = index
+        # Queries skip the embedding cache: one-off texts would only grow it, and a write costs latency.
+        self.embedder = getattr(embedder, "inner", embedder)
+        self.rerank_default = rerank_default  # accepted, see the module's note on re-ranking
+        self.long_query = long_query
 
     def search(self, query: str, access: Access, limit: int = 5, mode: SearchMode = "hybrid",
-               rerank_results: bool | None = None) -> list[Passage]:
-        do_rerank = self.rerank_default if rerank_results is None else rerank_results
-        flt = access_filter(access)
-        depth = max(limit * 4, MIN_CANDIDATES)
-        dense_q = self.embedder.embed([query])[0] if mode != "sparse" else None
-        sv = sparse.query_vector(query)
-        sparse_q = models.SparseVector(indices=sv.indices, values=sv.values)
-        if mode == "sparse" and not sv.indices:
-            return []  # only stop words: nothing to match lexically
-        fetch = depth if do_rerank else limit
+               rerank_results: bool | None = None, by_document: bool = False) -> list[Passage]:
+        depth = max(limit * 10, MIN_DOCUMENT_CANDIDATES) if by_document else max(limit * 4, MIN_CANDIDATES)
+        parts = segments(query) if self.long_query != "truncate" else [query]
+        dense = self._dense(query, parts, access, depth) if mode != "sparse" else []
+        sparse_hits = self._sparse(query, parts, access, depth) if mode != "dense" else []
         if mode == "dense":
-            points = self._query(query=dense_q, using=DENSE, query_filter=flt, limit=fetch, with_vectors=do_rerank)
+            ranked = dense
         elif mode == "sparse":
-            points = self._query(query=sparse_q, using=SPARSE, query_filter=flt, limit=fetch, with_vectors=do_rerank)
+            ranked = sparse_hits
+        elif len(parts) == 1:
+            ranked = fusion.score_fusion([dense, sparse_hits])
         else:
-            prefetch = [models.Prefetch(query=dense_q, using=DENSE, filter=flt, limit=depth)]
-            if sv.indices:
-                prefetch.append(models.Prefetch(query=sparse_q, using=SPARSE, filter=flt, limit=depth))
-            points = self._query(prefetch=prefetch, query=models.FusionQuery(fusion=models.Fusion.RRF),
-                                 query_filter=flt, limit=fetch, with_vectors=do_rerank)
-        if do_rerank and dense_q is not None:
-            points = rerank(query, dense_q, points)
-        return [_passage(i, p) for i, p in enumerate(points[:limit], 1)]
+            ranked = fusion.rrf([dense, sparse_hits])
+        if by_document:
+            return [_passage(i, hit, score) for i, (hit, score) in enumerate(fusion.by_document(ranked)[:limit], 1)]
+        return [_passage(i, hit, hit.score) for i, hit in enumerate(ranked[:limit], 1)]
 
-    def _query(self, with_vectors: bool, **kwargs) -> list[models.ScoredPoint]:
-        response = self.store.call(
-            self.store.client.query_points, self.collection, with_payload=True,
-            with_vectors=[DENSE] if with_vectors else False, **kwargs,
-        )
-        return list(response.points)
+    def _dense(self, query: str, parts: list[str], access: Access, depth: int) -> list[Hit]:
+        if len(parts) == 1:
+            return self.index.dense(access, self.embedder.embed([query]), depth)[0]
+        if self.long_query == "mean":
+            mean = np.mean(np.asarray(self.embedder.embed(parts), dtype=np.float32), axis=0)
+            mean /= max(float(np.linalg.norm(mean)), 1e-12)
+            return self.index.dense(access, [mean.tolist()], depth)[0]
+        rankings = self.index.dense(access, self.embedder.embed(parts), depth)
+        if self.long_query == "zmax":
+            return fusion.max_pool([fusion.standardised(r) for r in rankings])
+        return fusion.max_pool(rankings) if self.long_query == "max" else fusion.rrf(rankings)
+
+    def _sparse(self, query: str, parts: list[str], access: Access, depth: int) -> list[Hit]:
+        """BM25 of the whole query; for a long one (zmax), of each segment, standardised and max-pooled."""
+        if len(parts) == 1 or self.long_query != "zmax":
+            return self.index.sparse(access, sparse.query_vector(query), depth)
+        rankings = [self.index.sparse(access, sparse.query_vector(part), depth) for part in parts]
+        return fusion.max_pool([fusion.standardised(r) for r in rankings if r])
 
 
-def _passage(rank: int, point: models.ScoredPoint) -> Passage:
-    p = point.payload or {}
+def _passage(rank: int, hit: Hit, score: float) -> Passage:
+    p = hit.payload
     return Passage(
-        citation=f"S{rank}", chunk_id=str(point.id), source=p.get("source", "?"),
+        citation=f"S{rank}", chunk_id=hit.id, source=p.get("source", "?"),
         start=int(p.get("start", 0)), end=int(p.get("end", 0)), section=p.get("section", ""),
-        score=round(float(point.score), 6), text=p.get("text", ""),
+        score=round(float(score), 6), text=p.get("text", ""),
     )
 
 
 def timed_search(retriever: Retriever, query: str, access: Access, limit: int, mode: SearchMode,
-                 rerank_results: bool | None = None) -> tuple[list[Passage], float]:
+                 rerank_results: bool | None = None, by_document: bool = False) -> tuple[list[Passage], float]:
     start = time.perf_counter()
-    passages = retriever.search(query, access, limit, mode, rerank_results)
+    passages = retriever.search(query, access, limit, mode, rerank_results, by_document)
     return passages, (time.perf_counter() - start) * 1000

@@ -16,8 +16,13 @@ from activities.config_errors import problems
 
 
 class RetrievalSettings(BaseModel):
-    qdrant_url: str = Field("", description="AGENT_QDRANT_URL: empty means local mode on disk")
+    qdrant_url: str = Field("", description="AGENT_QDRANT_URL: empty means embedded (on disk, in process)")
     qdrant_path: Path = Field(description="AGENT_QDRANT_PATH: local-mode folder (default <data dir>/qdrant)")
+    knowledge_engine: Literal["edge", "local"] = Field(
+        "edge", description="AGENT_KNOWLEDGE_ENGINE without a URL: Qdrant Edge shards, or qdrant-client local mode")
+    qdrant_edge_path: Path = Field(description="AGENT_QDRANT_EDGE_PATH (default <data dir>/qdrant-edge)")
+    long_query: Literal["zmax", "max", "rrf", "mean", "truncate"] = Field(
+        "zmax", description="AGENT_LONG_QUERY: how the dense arm pools the segments of a long query")
     qdrant_api_key_env: str = Field("AGENT_QDRANT_API_KEY", description="AGENT_QDRANT_API_KEY_ENV: NAME of the key's variable")
     embeddings: Literal["minilm", "openai"] = Field("minilm", description="AGENT_EMBEDDINGS")
     embedding_batch: int = Field(32, ge=1, le=1024, description="AGENT_EMBEDDING_BATCH")
@@ -28,7 +33,7 @@ class RetrievalSettings(BaseModel):
     openai_api_key_env: str = Field("OPENAI_API_KEY", description="AGENT_OPENAI_API_KEY_ENV: NAME of the key's variable")
     knowledge_collection: str = Field("knowledge", description="AGENT_KNOWLEDGE_COLLECTION")
     memory_collection: str = Field("memory", description="AGENT_MEMORY_COLLECTION")
-    rerank: bool = Field(False, description="AGENT_RERANK: re-rank fused candidates by default")
+    rerank: bool = Field(False, description="AGENT_RERANK: re-rank hybrid results by default")
 
     def secret(self, env_name: str) -> str | None:
         # Keys never land in settings dumps or history: only the variable's name does.
@@ -38,6 +43,9 @@ class RetrievalSettings(BaseModel):
 _ENV = {
     "qdrant_url": "AGENT_QDRANT_URL",
     "qdrant_path": "AGENT_QDRANT_PATH",
+    "knowledge_engine": "AGENT_KNOWLEDGE_ENGINE",
+    "qdrant_edge_path": "AGENT_QDRANT_EDGE_PATH",
+    "long_query": "AGENT_LONG_QUERY",
     "qdrant_api_key_env": "AGENT_QDRANT_API_KEY_ENV",
     "embeddings": "AGENT_EMBEDDINGS",
     "embedding_batch": "AGENT_EMBEDDING_BATCH",
@@ -60,6 +68,7 @@ def load_retrieval_settings(data_dir: Path, environ: Mapping[str, str] | None = 
     env = os.environ if environ is None else environ
     values: dict[str, object] = {
         "qdrant_path": data_dir / "qdrant",
+        "qdrant_edge_path": data_dir / "qdrant-edge",
         "embedding_cache": data_dir / "embedding_cache.sqlite",
     }
     for field, var in _ENV.items():

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field
 
 from activities.memory.contracts import ProposeMemoryInput
-from activities.retrieval.contracts import Access
+from activities.retrieval.contracts import MAX_QUERY_CHARS, Access
 from activities.retrieval.embeddings import EmbeddingError
 from activities.retrieval.render import UNTRUSTED_NOTICE, passage_dict
 from activities.retrieval.runtime import RetrievalNotConfigured, current
@@ -20,8 +20,10 @@ from activities.tools.registry import ToolArgs, ToolContext, ToolError, tool
 
 
 class SearchKnowledgeArgs(ToolArgs):
-    query: str = Field(min_length=1, max_length=500, description="what to look for, in plain words")
-    limit: int = Field(default=5, ge=1, le=10, description="how many passages to return")
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS,
+                       description="what to look for: a question, or a whole scenario (long text is fine)")
+    limit: int = Field(default=5, ge=1, le=10, description="how many passages (or documents) to return")
+    by_document: bool = Field(default=False, description="return the best passage of each distinct document")
 
 
 class RememberArgs(ToolArgs):
@@ -57,7 +59,7 @@ def _kb():
 def search_knowledge(ctx: ToolContext, args: SearchKnowledgeArgs) -> dict:
     kb = _kb()
     try:
-        passages = kb.retriever.search(args.query, access_of(ctx), args.limit)
+        passages = kb.retriever.search(args.query, access_of(ctx), args.limit, by_document=args.by_document)
     except EmbeddingError as e:
         if e.retryable:
             raise  # crash the attempt: the activity's retry policy tries again

@@ -27,7 +27,8 @@ def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def retrieval_settings(data_dir: Path, cache: Path) -> RetrievalSettings:
-    return RetrievalSettings(qdrant_path=data_dir / "qdrant", embedding_cache=cache)
+    return RetrievalSettings(qdrant_path=data_dir / "qdrant", qdrant_edge_path=data_dir / "qdrant-edge",
+                             embedding_cache=cache)
 
 
 @pytest.fixture

@@ -16,14 +16,24 @@ from tests.retrieval.conftest import CORPUS, retrieval_settings
 from tests.retrieval.pdf_fixture import write_pdf
 
 
-def _points(kb: KnowledgeBase) -> dict[str, dict]:
-    records = kb.store.scroll_all(kb.settings.knowledge_collection, models.Filter(), with_payload=True)
-    return {str(r.id): r.payload for r in records}
+def _points(kb: KnowledgeBase, tenant: str = "acme") -> dict[str, dict]:
+    return kb.index.all_payloads(tenant)
 
 
-def test_collection_has_dense_and_idf_sparse_vectors(kb: KnowledgeBase) -> None:
-    """The knowledge collection is created with 384-d cosine vectors and an IDF-weighted sparse vector."""
-    params = kb.store.client.get_collection(kb.settings.knowledge_collection).config.params
+@pytest.fixture
+def local_kb(tmp_path: Path, minilm, embedding_cache) -> KnowledgeBase:
+    """The same knowledge base with qdrant-client's local mode as the knowledge engine."""
+    settings = retrieval_settings(tmp_path / "local", embedding_cache).model_copy(update={"knowledge_engine": "local"})
+    base = build_knowledge_base(settings, embedder=minilm)
+    yield base
+    base.close()
+
+
+def test_collection_has_dense_and_idf_sparse_vectors(local_kb: KnowledgeBase) -> None:
+    """A tenant's collection is created with 384-d cosine vectors and an IDF-weighted sparse vector."""
+    kb = local_kb
+    kb.ingestor.ingest_paths([CORPUS / "budgets.md"], "acme")
+    params = kb.store.client.get_collection(kb.index.collection("acme")).config.params
     assert params.vectors["dense"].size == 384
     assert params.vectors["dense"].distance == models.Distance.COSINE
     assert params.sparse_vectors["sparse"].modifier == models.Modifier.IDF
@@ -42,7 +52,19 @@ def test_reingesting_changes_nothing(kb: KnowledgeBase, tmp_path: Path) -> None:
     assert _points(kb) == before
     assert {p["source"] for p in before.values()} >= {"docs/approvals.md", "docs/retrieval-and-qdrant.html"}
     sample = next(iter(before.values()))
-    assert {"tenant", "scope", "source", "start", "end", "digest", "created_at", "text"} <= sample.keys()
+    assert {"tenant", "scope", "source", "title", "start", "end", "digest", "created_at", "text"} <= sample.keys()
+
+
+def test_both_engines_ingest_and_find_the_same_chunks(kb: KnowledgeBase, local_kb: KnowledgeBase) -> None:
+    """Qdrant Edge (the default) and qdrant-client local mode store the same points and rank the same top passage."""
+    for base in (kb, local_kb):
+        base.ingestor.ingest_paths([CORPUS], "acme")
+    assert _points(kb).keys() == _points(local_kb).keys()
+    alice = Access(tenant_id="acme", user_id="alice")
+    for mode in ("dense", "sparse", "hybrid"):
+        a = kb.retriever.search("what happens when an approval expires?", alice, 3, mode)
+        b = local_kb.retriever.search("what happens when an approval expires?", alice, 3, mode)
+        assert [p.chunk_id for p in a][:1] == [p.chunk_id for p in b][:1]
 
 
 def test_changed_file_replaces_only_its_stale_chunks(kb: KnowledgeBase, tmp_path: Path) -> None:
@@ -74,17 +96,39 @@ def test_invalid_document_scope_is_refused(kb: KnowledgeBase) -> None:
         kb.ingestor.ingest_paths([CORPUS], "acme", scope="everyone")
 
 
-def test_vector_size_mismatch_is_a_clear_error(kb: KnowledgeBase, minilm, embedding_cache, tmp_path: Path) -> None:
+def test_vector_size_mismatch_is_a_clear_error(local_kb: KnowledgeBase) -> None:
     """Opening a collection built with another embedding size fails with instructions, not wrong results."""
-    store = kb.store
-    store.client.delete_collection(kb.settings.knowledge_collection)
-    store.client.create_collection(kb.settings.knowledge_collection,
-                                   vectors_config={"dense": models.VectorParams(size=8, distance=models.Distance.COSINE)})
+    store, name = local_kb.store, local_kb.index.collection("acme")
+    store.client.create_collection(name, vectors_config={"dense": models.VectorParams(size=8, distance=models.Distance.COSINE)})
     with pytest.raises(StoreError, match="AGENT_KNOWLEDGE_COLLECTION"):
-        build_knowledge_base(retrieval_settings(tmp_path / "data", embedding_cache), embedder=minilm, store=store)
+        local_kb.ingestor.ingest_paths([CORPUS / "budgets.md"], "acme")
+
+
+def test_edge_shard_of_another_size_is_a_clear_error(kb: KnowledgeBase, tmp_path: Path) -> None:
+    """An Edge shard written with another vector size is refused when opened, with the fix in the message."""
+    from activities.retrieval.edge_index import EdgeIndex
+
+    kb.ingestor.ingest_paths([CORPUS / "budgets.md"], "acme")
+    root = kb.index.root
+    kb.index.close()
+    with pytest.raises(StoreError, match="AGENT_KNOWLEDGE_COLLECTION"):
+        EdgeIndex(root, 8).count("acme")
 
 
 def test_local_store_open_twice_names_the_fix(kb: KnowledgeBase) -> None:
     """A second process-level open of the same local folder explains the one-process rule and the way out."""
     with pytest.raises(StoreError, match="AGENT_QDRANT_URL"):
         QdrantStore.open_local(Path(kb.store.where))
+
+
+def test_every_chunk_is_indexed_with_its_document_title(kb: KnowledgeBase, tmp_path: Path) -> None:
+    """A word that appears only in the document's title finds every chunk of it, deep sections included."""
+    body = "\n\n".join(f"## Part {i}\n\n" + f"Paragraph {i} explains the expense process in detail. " * 12 for i in range(4))
+    (tmp_path / "handbook.md").write_text(f"# Zanzibar travel handbook\n\n{body}\n")
+    (tmp_path / "other.md").write_text("# Other\n\n" + "The expense process is explained elsewhere too. " * 10)
+    result = kb.ingestor.ingest_paths([tmp_path / "handbook.md", tmp_path / "other.md"], "acme")
+    handbook_chunks = result.chunks - 1
+    assert handbook_chunks >= 4
+    hits = kb.retriever.search("zanzibar", Access(tenant_id="acme", user_id="u"), 10, mode="sparse")
+    assert len(hits) == handbook_chunks and {h.source for h in hits} == {"handbook.md"}
+    assert all(p["title"] == "Zanzibar travel handbook" for p in _points(kb).values() if p["source"] == "handbook.md")

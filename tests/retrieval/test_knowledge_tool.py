@@ -115,3 +115,32 @@ async def test_run_cites_a_passage_from_search_knowledge(ts_env, settings, bound
     assert result.status == RunStatus.COMPLETED and result.answer.endswith("[S1]")
     prompt = model.last_messages_text()
     assert ANSWER in prompt and '"untrusted":true' in prompt and "[S1] corpus/approvals.md#" in prompt
+
+
+def _long_scenario(need: str) -> str:
+    """A ~3.3 KB customer message: greeting, asides, one real need, then signature, disclaimer and a quoted reply."""
+    from tests.retrieval.scenarios.scenarios import ASIDES, CLOSINGS, DISCLAIMER, OPENINGS, QUOTED_REPLY
+
+    return "\n\n".join([*OPENINGS, *ASIDES, need, CLOSINGS[0], DISCLAIMER, QUOTED_REPLY, DISCLAIMER])
+
+
+def test_long_query_through_the_search_activity(bound: KnowledgeBase) -> None:
+    """A 3.3 KB query, far past the old 2,000-character cap and the model's window, finds the need it states."""
+    query = _long_scenario("The question: if nobody answers an approval request before its deadline, is the tool call rejected?")
+    assert len(query) > 3000
+    env = ActivityEnvironment()
+    found = env.run(RetrievalActivities(bound).search, SearchKnowledgeInput(
+        query=query, access=Access(tenant_id="acme", user_id="u"), limit=3, by_document=True))
+    sources = [p.source for p in found.passages]
+    assert len(set(sources)) == len(sources) == 3
+    assert "corpus/approvals.md" in sources
+
+
+def test_search_tool_takes_a_long_query_and_returns_distinct_documents(bound: KnowledgeBase, tmp_path: Path) -> None:
+    """The tool accepts a scenario-length query (the 500-character cap is gone) and can answer by document."""
+    query = _long_scenario("How many events can one workflow history hold before it has to continue as new?")
+    out = knowledge.search_knowledge.handler(ctx(tmp_path), knowledge.SearchKnowledgeArgs(
+        query=query, limit=5, by_document=True))
+    sources = [p["source"] for p in out["passages"]]
+    assert len(sources) == len(set(sources)) == 5
+    assert {"corpus/workflows-and-history.md", "corpus/continue-as-new.md"} & set(sources[:3])

@@ -1,4 +1,7 @@
-"""Permissions before retrieval: tenant and user scope are a Qdrant filter inside every query."""
+"""Permissions before retrieval: tenant and user scope are a Qdrant filter inside every query.
+
+And ranking isolation: a tenant's scores depend on its own documents only (one shard per tenant).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,6 @@ import random
 from pathlib import Path
 
 import pytest
-from qdrant_client import models
-
 from activities.retrieval.contracts import Access
 from activities.retrieval.runtime import KnowledgeBase
 from tests.retrieval.conftest import CORPUS
@@ -43,7 +44,7 @@ def test_random_queries_never_return_foreign_passages(shared_corpus: KnowledgeBa
         allowed = set(access.scope_keys())
         for mode in ("dense", "sparse", "hybrid"):
             for p in kb.retriever.search(query, access, limit=10, mode=mode):
-                payload = kb.store.client.retrieve(kb.settings.knowledge_collection, [p.chunk_id])[0].payload
+                payload = kb.index.payloads(access.tenant_id, [p.chunk_id])[p.chunk_id]
                 returned += 1
                 if payload["tenant"] != access.tenant_id or payload["scope"] not in allowed:
                     foreign += 1
@@ -52,12 +53,11 @@ def test_random_queries_never_return_foreign_passages(shared_corpus: KnowledgeBa
 
 
 def test_unfiltered_search_would_have_leaked(shared_corpus: KnowledgeBase) -> None:
-    """Control: the same vectors without the filter do rank foreign tenants' copies at the top."""
+    """Control: the same vector without the filter ranks copies Carol may not read (other users' scopes) on top."""
     kb = shared_corpus
     vector = kb.embedder.embed(["how does replay rebuild state after a crash"])[0]
-    top = kb.store.client.query_points(kb.settings.knowledge_collection, query=vector, using="dense", limit=10,
-                                       with_payload=True).points
-    assert {p.payload["tenant"] for p in top} == {"acme", "globex"}
+    top = kb.index.unfiltered_dense("acme", vector, 10)
+    assert {p.payload["scope"] for p in top} - set(CALLERS[2].scope_keys())
 
 
 def test_scopes_within_a_tenant(shared_corpus: KnowledgeBase) -> None:
@@ -65,10 +65,29 @@ def test_scopes_within_a_tenant(shared_corpus: KnowledgeBase) -> None:
     kb = shared_corpus
 
     def scopes(access: Access) -> set[str]:
-        flt = models.Filter(must=[models.HasIdCondition(has_id=[
-            p.chunk_id for p in kb.retriever.search("activity retries and timeouts", access, limit=50)])])
-        return {r.payload["scope"] for r in kb.store.scroll_all(kb.settings.knowledge_collection, flt)}
+        ids = [p.chunk_id for p in kb.retriever.search("activity retries and timeouts", access, limit=50)]
+        return {payload["scope"] for payload in kb.index.payloads(access.tenant_id, ids).values()}
 
     assert scopes(CALLERS[2]) == {"tenant"}
     assert scopes(CALLERS[1]) == {"tenant", "user:bob", "team:eng"}
     assert scopes(Access(tenant_id="initech", user_id="alice")) == set()
+
+
+def test_another_tenants_ingestion_leaves_scores_unchanged(kb: KnowledgeBase, tmp_path: Path) -> None:
+    """Per-tenant IDF: globex ingesting many documents full of acme's query terms changes no acme score."""
+    kb.ingestor.ingest_paths([CORPUS], "acme")
+    alice = Access(tenant_id="acme", user_id="alice")
+    queries = ["when does an approval expire", "retry policy for activities", "budget cost in dollars"]
+
+    def scores() -> list[list[tuple[str, float]]]:
+        return [[(p.chunk_id, p.score) for p in kb.retriever.search(q, alice, 10, mode)]
+                for q in queries for mode in ("sparse", "hybrid", "dense")]
+
+    before = scores()
+    flood = tmp_path / "flood"
+    flood.mkdir()
+    for i in range(30):  # the query terms made common in globex: a shared IDF would lower their weight
+        (flood / f"note-{i}.md").write_text(f"# Note {i}\n\n" + "approval expire retry activity budget cost " * (i + 1))
+    kb.ingestor.ingest_paths([flood], "globex")
+    assert kb.index.count("globex") >= 30
+    assert scores() == before

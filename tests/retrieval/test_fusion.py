@@ -1,0 +1,55 @@
+"""Pure pieces of ranking: long-query segments, rank and score fusion, per-document fusion."""
+
+from __future__ import annotations
+
+from activities.retrieval import fusion
+from activities.retrieval.index import Hit
+from activities.retrieval.long_query import SEGMENT_CHARS, segments
+
+
+def hits(*pairs: tuple[str, float], source: dict[str, str] | None = None) -> list[Hit]:
+    return [Hit(id=i, score=s, payload={"source": (source or {}).get(i, i)}) for i, s in pairs]
+
+
+def test_short_query_is_one_segment_and_long_query_keeps_every_word() -> None:
+    """A short query is searched as it is; a long one is cut into window-sized segments that lose nothing."""
+    assert segments("when does an approval expire?") == ["when does an approval expire?"]
+    long = " ".join(f"Sentence number {i} talks about something else entirely." for i in range(120))
+    parts = segments(long)
+    assert len(parts) > 5 and all(len(p) <= SEGMENT_CHARS for p in parts)
+    assert " ".join(parts).split() == long.split()
+    run_on = "word " * 3000  # no sentence ends at all
+    assert " ".join(segments(run_on)).split() == run_on.split()
+
+
+def test_document_fusion_returns_distinct_documents_scored_from_their_passages() -> None:
+    """One result per document, its best passage first; further passages add a decaying share."""
+    src = {"a1": "A", "a2": "A", "a3": "A", "b1": "B", "c1": "C"}
+    ranked = fusion.by_document(hits(("b1", 0.86), ("a1", 0.85), ("a2", 0.8), ("a3", 0.7), ("c1", 0.1), source=src))
+    assert [h.payload["source"] for h, _ in ranked] == ["A", "B", "C"]
+    best, score = ranked[0]
+    assert best.id == "a1"
+    expected = sum(w * s for w, s in zip(fusion.DOC_DECAY, (0.85, 0.8, 0.7), strict=False))
+    assert len(fusion.DOC_DECAY) > 1 and abs(score - expected) < 1e-9
+    # One strong passage still beats a document of many weak ones.
+    weak = {f"w{i}": "W" for i in range(5)}
+    ranked = fusion.by_document(hits(("s", 0.9), *[(f"w{i}", 0.5) for i in range(5)], source=weak))
+    assert ranked[0][0].id == "s"
+
+
+def test_standardised_max_pool_prefers_the_segment_that_stands_out() -> None:
+    """A boilerplate segment scoring everything ~0.6 loses to a need segment whose best match stands out."""
+    boilerplate = hits(("x", 0.62), ("y", 0.61), ("z", 0.60), ("w", 0.60))
+    need = hits(("y", 0.58), ("x", 0.30), ("z", 0.28), ("w", 0.27))
+    assert fusion.max_pool([boilerplate, need])[0].id == "x"  # raw cosine: boilerplate wins
+    pooled = fusion.max_pool([fusion.standardised(boilerplate), fusion.standardised(need)])
+    assert pooled[0].id == "y"
+
+
+def test_rrf_and_score_fusion() -> None:
+    """RRF rewards agreement of ranks; score fusion keeps a clear lead in one arm."""
+    dense = hits(("a", 0.9), ("b", 0.5), ("c", 0.49))
+    bm25 = hits(("b", 12.0), ("c", 11.9), ("a", 2.0))
+    assert fusion.rrf([dense, bm25])[0].id == "b"
+    assert [h.id for h in fusion.score_fusion([dense, bm25])][:1] == ["b"]
+    assert fusion.score_fusion([hits(("a", 0.9), ("b", 0.1)), hits(("b", 5.0), ("a", 4.9))])[0].id == "a"
