@@ -37,6 +37,7 @@ from workflows.contracts import (
     canonical_json,
 )
 from workflows.model_steps import ModelSteps
+from workflows.telemetry import RunTelemetry
 from workflows.retry import BOOKKEEPING_RETRY
 from workflows.tool_steps import ToolSteps
 
@@ -81,6 +82,7 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
         self._published: tuple | None = None
         self.chain_id = ""  # set first thing in run(): see _run_chain_id
         self.approval_scope = ""
+        self.telemetry = RunTelemetry()  # details, metrics and spans; reads the run, never changes it
 
     def _run_chain_id(self) -> str:
         """What keys this run's effects, workspace and run-scoped memories: the workflow id and the
@@ -125,6 +127,7 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
                 if workflow.info().is_continue_as_new_suggested():
                     await workflow.wait_condition(workflow.all_handlers_finished)
                     await self._archive_old_records()
+                    self.telemetry.continuing(self)
                     workflow.continue_as_new(self.request.model_copy(update={"carry": self._checkpoint()}))
         except asyncio.CancelledError:
             self._finish(RunStatus.CANCELLED, None, "the run was cancelled")
@@ -256,6 +259,7 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
 
     def _publish(self) -> None:
         """Mirror status, steps and cost into search attributes, only when they changed."""
+        self.telemetry.observe(self)
         current = (self.status.value, self.step, self.request.tenant_id, round(self.usage.cost_usd, 6))
         if current == self._published:
             return
@@ -280,7 +284,8 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
             return
         head = await workflow.execute_activity(
             "context.archive_records", ArchiveRecordsInput(previous=self.archive.head, **old), result_type=str,
-            start_to_close_timeout=timedelta(seconds=30), retry_policy=BOOKKEEPING_RETRY)
+            start_to_close_timeout=timedelta(seconds=30), retry_policy=BOOKKEEPING_RETRY,
+            summary=f"archive {sum(map(len, old.values()))} old records before continue-as-new")
         self.archive = RecordArchive(
             head=head, approvals=self.archive.approvals + len(old["approvals"]),
             model_events=self.archive.model_events + len(old["model_events"]),

@@ -21,6 +21,7 @@ from activities.context.contracts import (
     SummarizeContextResult,
 )
 from activities.retrieval.contracts import Access, RetrieveContextInput, RetrieveContextResult
+from workflows import summaries
 from workflows.budget import BUDGET_PATCH, SUMMARY_PROMPT_OVERHEAD, call_over_budget, prompt_bound
 from workflows.context import assemble
 from workflows.contracts import (
@@ -63,6 +64,7 @@ class ModelSteps:
         return await workflow.execute_activity(
             "models.catalogue",
             result_type=ModelCatalogue,
+            summary="read the models file: routes, windows, prices",
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=BOOKKEEPING_RETRY,
         )
@@ -78,6 +80,7 @@ class ModelSteps:
                                   run_id=self.chain_id),
                 ),
                 result_type=RetrieveContextResult,
+                summary=summaries.retrieval(self.request.goal),
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=RETRIEVAL_RETRY,
                 cancellation_type=CANCEL_WAITS,
@@ -239,6 +242,7 @@ class ModelSteps:
                     limit=self._spend_limit(),
                 ),
                 result_type=DecideResult,
+                summary=summaries.model_call(self.step + 1, model or self.request.model, kind, len(messages)),
                 **MODEL_CALL,
             )
         except ActivityError as e:
@@ -264,6 +268,7 @@ class ModelSteps:
                 tools_ref=self.tools_ref,
             ),
             result_type=DecideWithContextResult,
+            summary=summaries.model_call(self.step + 1, model.name, kind, len(self.transcript)),
             **MODEL_CALL,
         )
         self.transcript_ref = packed.transcript
@@ -280,6 +285,7 @@ class ModelSteps:
         history holds the tool specs once per run instead of once per step."""
         return await workflow.execute_activity(
             "context.store_tools", StoreToolsInput(tools=self.tools), result_type=str,
+            summary=f"store the catalogue of {len(self.tools)} tools once",
             start_to_close_timeout=timedelta(seconds=30), retry_policy=BOOKKEEPING_RETRY,
         )
 
@@ -305,7 +311,8 @@ class ModelSteps:
                 return
         try:
             done = await workflow.execute_activity(
-                "context.summarize", request, result_type=SummarizeContextResult, **MODEL_CALL)
+                "context.summarize", request, result_type=SummarizeContextResult,
+                summary=summaries.compaction(start, end, summarizer.name), **MODEL_CALL)
         except ActivityError as e:
             raise_if_cancelled(e)
             self.last_action = f"compaction failed, the packer drops oldest turns instead: {cause_of(e)}"

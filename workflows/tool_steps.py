@@ -11,6 +11,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
+from workflows import summaries
 from workflows.context import TOOL_RESULT_HINT
 from activities.ledger.wire import (
     ApproveToolCallInput,
@@ -122,6 +123,7 @@ class ToolSteps:
     async def _load_approvers(self) -> ApproversPolicy:
         return await workflow.execute_activity(
             "approvals.load_approvers", result_type=ApproversPolicy, start_to_close_timeout=timedelta(seconds=30),
+            summary="load the approvers file before the run's first approval",
             retry_policy=BOOKKEEPING_RETRY,
         )
 
@@ -154,7 +156,9 @@ class ToolSteps:
         self.last_action = f"waiting for approval of {call.tool} ({call.id})"
         self._set_status(RunStatus.WAITING_FOR_HUMAN)
         try:
-            await workflow.wait_condition(lambda: call.id in self.approvals.decided, timeout=timeout)
+            await workflow.wait_condition(lambda: call.id in self.approvals.decided, timeout=timeout,
+                                          timeout_summary=summaries.approval_timer(
+                                              call.tool, call.id, self.request.approval_timeout_s))
         except asyncio.TimeoutError:
             self.approvals.decide(call.id, "expired", "system:approval_timer", workflow.now())
         record = self.approvals.close(call.id)
@@ -180,10 +184,10 @@ class ToolSteps:
                 idempotency_key=key, arguments_hash=call.arguments_hash, approver=record.by))
         return call, key
 
-    async def _ledger(self, activity: str, input: object) -> LedgerReceipt:
+    async def _ledger(self, activity: str, input: ProposeToolCallInput | ApproveToolCallInput) -> LedgerReceipt:
         return await workflow.execute_activity(
             activity, input, result_type=LedgerReceipt, start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=BOOKKEEPING_RETRY,
+            retry_policy=BOOKKEEPING_RETRY, summary=summaries.ledger_step(input),
         )
 
     async def _execute(self, call: ToolCall, spec: ToolSpec, key: str) -> ToolResult:
@@ -199,6 +203,7 @@ class ToolSteps:
                     idempotency_key=key,
                 ),
                 result_type=ToolResult,
+                summary=summaries.tool_call(call.tool, call.arguments, call.id),
                 start_to_close_timeout=timedelta(seconds=spec.timeout_s),
                 heartbeat_timeout=timedelta(seconds=spec.heartbeat_timeout_s) if spec.heartbeat_timeout_s else None,
                 retry_policy=tool_retry_policy(spec.idempotency),
@@ -231,6 +236,7 @@ class ToolSteps:
                                     decision=decision.decision, by=decision.by, comment=decision.comment,
                                     data=decision.data),
                 result_type=ResolveUnknownResult,
+                summary=summaries.ledger(f"resolve ({decision.decision})", call.tool, call.id, decision.by),
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=BOOKKEEPING_RETRY,
             )
@@ -245,7 +251,8 @@ class ToolSteps:
         self._set_status(RunStatus.WAITING_FOR_HUMAN)
         timeout = timedelta(seconds=self.request.approval_timeout_s)
         try:
-            await workflow.wait_condition(lambda: bool(self.inbox), timeout=timeout)
+            await workflow.wait_condition(lambda: bool(self.inbox), timeout=timeout,
+                                          timeout_summary=summaries.question_timer(self.request.approval_timeout_s))
         except asyncio.TimeoutError:
             self.inbox.append(f"(no answer within {self.request.approval_timeout_s:g} s; continue without one)")
         self.question = None
@@ -255,6 +262,7 @@ class ToolSteps:
             "tools.list",
             ListToolsInput(tenant_id=self.request.tenant_id),
             result_type=ListToolsResult,
+            summary=f"list the tools of tenant {self.request.tenant_id}",
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=BOOKKEEPING_RETRY,
         )
@@ -265,6 +273,7 @@ class ToolSteps:
             # or a server that changes its tools never changes what a running run sees.
             mcp = await workflow.execute_activity(
                 "mcp.list_tools", result_type=ListToolsResult, start_to_close_timeout=timedelta(seconds=120),
+                summary="list the MCP servers' tools",
                 heartbeat_timeout=timedelta(seconds=30), retry_policy=BOOKKEEPING_RETRY,
             )
             tools += mcp.tools
