@@ -42,6 +42,7 @@ from worker.lifetime import die_with_parent, silence_broken_output
 from worker.settings import REPO_ROOT, load_settings
 from workflows.agent_run import AgentRun
 from workflows.contracts import RunRequest, RunStatus
+from workflows.summaries import start_metadata
 
 DEMO_GOAL = "Write a two-line poem about durable workflows into the file poem.txt."
 APPROVER_KEY = "approver.key"  # in the data dir: the dev stack's local approver
@@ -248,7 +249,9 @@ async def start_demo(address: str, codec_endpoint: str | None = None) -> str:
     client = await connect(address)
     settings = load_settings()
     run_id = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
-    await client.start_workflow(AgentRun.run, RunRequest(goal=DEMO_GOAL), id=run_id, task_queue=settings.task_queue)
+    request = RunRequest(goal=DEMO_GOAL)
+    await client.start_workflow(AgentRun.run, request, id=run_id, task_queue=settings.task_queue,
+                                **start_metadata(request))
     prefix = cli_prefix(address, codec_endpoint)
     say(f"\nStarted demo run {run_id}: {DEMO_GOAL}")
     say(f"  state:  {prefix} workflow query -w {run_id} --name state")

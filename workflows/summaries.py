@@ -58,7 +58,7 @@ def _subject(arguments: dict[str, Any]) -> str:
 
 def model_call(step: int, model: str | None, kind: str, new_messages: int | None = None) -> str:
     """E.g. "step 3 · qwen2.5 → act (2 new messages)"; the decision is in the activity's result."""
-    extra = f" ({new_messages} new message{'s' * (new_messages != 1)})" if new_messages is not None else ""
+    extra = f" ({new_messages} new message{'s' * (new_messages != 1)})" if new_messages else ""
     return one_line(f"step {step} · {model or 'default model'} → {kind}{extra}")
 
 
@@ -110,6 +110,12 @@ def _duration(seconds: float) -> str:
 def run_summary(goal: str, tenant: str) -> str:
     """The static summary a starter gives the run: the goal and the tenant."""
     return one_line(f"{goal} · tenant {tenant}")
+
+
+def start_metadata(request: Any) -> dict[str, str]:
+    """`static_summary` and `static_details` for Client.start_workflow (the CLI: --static-summary)."""
+    return {"static_summary": run_summary(request.goal, request.tenant_id),
+            "static_details": run_details(request.model, request.budgets)}
 
 
 def run_details(model: str | None, budgets: Any) -> str:
