@@ -42,13 +42,13 @@ from inference.embedded_model import ensure_model
 from worker.client import connect
 from worker.codec import data_converter
 from worker.logging import configure_logging
+from worker.preflight import TOOL_ENTRY_POINTS, checked_settings, fail
 from worker.sandbox import workflow_runner
-from worker.settings import Settings, load_settings
+from worker.settings import Settings
 from workflows.agent_run import AgentRun
 
 log = structlog.get_logger(__name__)
 WORKFLOWS = [AgentRun]
-TOOL_ENTRY_POINTS = "agent_engine.tools"  # installed packages register tool modules here
 
 
 @dataclass
@@ -152,8 +152,11 @@ async def run_worker(settings: Settings) -> None:
     runtime = None
     if settings.metrics_address:
         runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.metrics_address)))
-    client = await connect(settings.temporal_address, settings.namespace, runtime=runtime,
-                           data_converter=data_converter(settings.keyring()))
+    try:
+        client = await connect(settings.temporal_address, settings.namespace, runtime=runtime,
+                               data_converter=data_converter(settings.keyring()))
+    except RuntimeError as e:  # the SDK's "Failed client connect: ..." after its own retries
+        fail(f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS): {' '.join(str(e).split())}")
     meter = (runtime or Runtime.default()).metric_meter
     kb = build_knowledge(settings)
     try:
@@ -174,6 +177,6 @@ async def run_worker(settings: Settings) -> None:
 
 
 def main() -> None:
-    settings = load_settings()
+    settings = checked_settings()  # before connecting: a bad file is reported even with Temporal down
     configure_logging(settings.log_level)
     asyncio.run(run_worker(settings))
