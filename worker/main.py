@@ -41,7 +41,9 @@ from activities.tools.tenant_policy import load_tenant_policy
 from inference.embedded_model import ensure_model
 from worker.client import connect
 from worker.codec import data_converter
+from worker.activity_telemetry import ActivityTelemetry
 from worker.logging import configure_logging
+from worker.tracing import configure_tracing, shutdown_tracing
 from worker.preflight import TOOL_ENTRY_POINTS, checked_settings, fail
 from worker.sandbox import workflow_runner
 from worker.settings import Settings
@@ -136,6 +138,8 @@ def build_worker(client: Client, settings: Settings, activities: list | None = N
         workflows=WORKFLOWS,
         activities=build_activities(settings) if activities is None else activities,
         activity_executor=ThreadPoolExecutor(max_workers=16),
+        # Spans (GenAI conventions) and metrics for model, tool, compaction and retrieval activities.
+        interceptors=[ActivityTelemetry()],
         workflow_runner=workflow_runner(),
         # Invalid input must fail the run at once, not retry the workflow task forever.
         workflow_failure_exception_types=[ValidationError],
@@ -151,10 +155,14 @@ def build_worker(client: Client, settings: Settings, activities: list | None = N
 async def run_worker(settings: Settings) -> None:
     runtime = None
     if settings.metrics_address:
-        runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.metrics_address)))
+        try:
+            runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.metrics_address)))
+        except Exception as e:  # noqa: BLE001 - the core's bind error: say it in one line
+            fail(f"cannot serve metrics on {settings.metrics_address} (AGENT_METRICS_ADDRESS): {' '.join(str(e).split())}")
+    plugins = configure_tracing()
     try:
         client = await connect(settings.temporal_address, settings.namespace, runtime=runtime,
-                               data_converter=data_converter(settings.keyring()))
+                               data_converter=data_converter(settings.keyring()), plugins=plugins)
     except RuntimeError as e:  # the SDK's "Failed client connect: ..." after its own retries
         fail(f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS): {' '.join(str(e).split())}")
     meter = (runtime or Runtime.default()).metric_meter
@@ -166,11 +174,12 @@ async def run_worker(settings: Settings) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         log.info("worker.start", address=settings.temporal_address, task_queue=settings.task_queue,
-                 models_file=str(settings.models_file), metrics=settings.metrics_address)
+                 models_file=str(settings.models_file), metrics=settings.metrics_address, tracing=bool(plugins))
         async with worker:
             await stop.wait()
             log.info("worker.stopping")
     finally:
+        shutdown_tracing()
         configure(None)
         kb.close()  # qdrant local mode must close before interpreter shutdown, or the exit can abort
     log.info("worker.stopped")
