@@ -7,8 +7,10 @@ down too, the person sees the mistake they can fix, not a connection error, and 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 from activities.approvers import load_approvers
 from activities.gateway.catalogue import load_models_file
@@ -69,6 +71,9 @@ def checked_settings() -> Settings:
     return settings
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
+    """One line on stderr, exit 2. Without finalizing the interpreter: once the SDK's runtime exists its
+    threads can abort a finalizing process (exit -6, a core dump line), which would bury the message."""
     print(f"worker: {message}", file=sys.stderr, flush=True)
-    raise SystemExit(2)
+    sys.stdout.flush()
+    os._exit(2)
