@@ -45,10 +45,17 @@ def safe_arguments(arguments: dict[str, Any], limit: int = _VALUE_LIMIT) -> dict
     return {str(k): clean(str(k), v) for k, v in arguments.items()}
 
 
+_SUBJECT_KEYS = ("path", "file", "filename", "url", "name", "query", "expression", "command")
+
+
 def _subject(arguments: dict[str, Any]) -> str:
-    """The argument a person recognises a call by: its first short, non-secret string value."""
-    for key, value in safe_arguments(arguments, 40).items():
-        if isinstance(value, str) and value != "***" and "\n" not in value:
+    """The argument a person recognises a call by: a path, URL, name or query if there is one, else the
+    first non-secret string value; cut to 40 characters."""
+    cleaned = safe_arguments(arguments, 40)
+    ordered = sorted(cleaned.items(), key=lambda kv: (kv[0] not in _SUBJECT_KEYS,
+                                                      _SUBJECT_KEYS.index(kv[0]) if kv[0] in _SUBJECT_KEYS else 0))
+    for _key, value in ordered:
+        if isinstance(value, str) and value != "***":
             return value
     return ""
 
@@ -76,9 +83,9 @@ def ledger(action: str, tool: str, call_id: str, by: str | None = None) -> str:
 def ledger_step(input: Any) -> str:
     """The summary of tools.propose / tools.approve_call, from its input."""
     if hasattr(input, "tool_call"):
-        return ledger("propose", input.tool_call.tool, input.tool_call.id)
+        return one_line(f"ledger: propose {input.tool_call.tool} · {input.tool_call.id}, awaiting approval")
     call_id = input.idempotency_key.rsplit("/", 1)[-1]
-    return ledger("approve", "call", call_id, getattr(input, "approver", None))
+    return one_line(f"ledger: {call_id} approved by {getattr(input, 'approver', '?')}")
 
 
 def compaction(start: int, end: int, model: str) -> str:
@@ -171,7 +178,7 @@ def current_details(
         lines += ["", f"**Waiting for approval:** `{p.tool}` {p.tool_call_id} · risk {p.risk_level}"
                       f"{' · signed approval required' if p.signature_required else ''} · "
                       f"expires {p.expires_at:%Y-%m-%d %H:%M} UTC (in {_duration(left)})",
-                  f"Arguments: `{one_line(json.dumps(safe_arguments(p.arguments)), 400)}`",
+                  f"Arguments: `{one_line(json.dumps(safe_arguments(p.arguments), ensure_ascii=False), 400)}`",
                   f"Reason: {one_line(p.reason, 200)}"]
         lines += [f"- `{command}`" for command in approve_commands(run_id, p)]
     if len(pending) > 5:
