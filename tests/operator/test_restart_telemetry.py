@@ -13,6 +13,8 @@ import urllib.request
 import uuid
 from collections import Counter
 
+import pytest
+
 from tests.conftest import eventually
 from tests.processes import WorkerProcess, temporal, temporal_json
 from tests.wire_server import ModelWireServer, tool_then_answer
@@ -44,8 +46,10 @@ def read_spans(path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-async def test_each_span_and_metric_once_across_a_worker_restart(dev_server, tmp_path):
-    """Kill the worker while the run waits for approval; a new one finishes it: one trace, each span once."""
+@pytest.mark.parametrize("ending", ["kill", "stop"])
+async def test_each_span_and_metric_once_across_a_worker_restart(dev_server, tmp_path, ending):
+    """SIGKILL the worker (or stop it: SIGTERM evicts its cached runs) while the run waits for approval;
+    a new one finishes it: one trace, each span once."""
     address = dev_server.config.address
     queue, run_id = f"tq-{uuid.uuid4()}", f"trace-{uuid.uuid4()}"
     spans_file = tmp_path / "spans.jsonl"
@@ -73,7 +77,7 @@ async def test_each_span_and_metric_once_across_a_worker_restart(dev_server, tmp
             before = scrape(first_metrics)
             spans_before = read_spans(spans_file)
         finally:
-            first.kill()
+            first.kill() if ending == "kill" else first.stop()
         second_metrics = f"127.0.0.1:{free_port()}"
         with worker(second_metrics):
             temporal(address, "workflow", "update", "execute", "-w", run_id, "--name", "approve",
