@@ -13,8 +13,17 @@ from temporalio import activity
 T = TypeVar("T")
 
 
+def heartbeat(*details: object) -> None:
+    """activity.heartbeat, except in a local activity (a model marked `local_activity`): those have no
+    heartbeats; the workflow task that runs them is what Temporal watches."""
+    if not activity.info().is_local:
+        activity.heartbeat(*details)
+
+
 async def with_heartbeats(work: Awaitable[T], *details: object) -> T:
     """Await `work`, heartbeating every second or at a third of the heartbeat timeout if shorter."""
+    if activity.info().is_local:
+        return await work
     timeout = activity.info().heartbeat_timeout or timedelta(seconds=15)
     interval = max(min(timeout.total_seconds() / 3, 1.0), 0.1)
     task = asyncio.ensure_future(work)

@@ -24,7 +24,7 @@ from activities.decision import (
     render_prompt,
 )
 from activities.gateway.gateway import Gateway, tenant_cache_salt
-from activities.heartbeat import with_heartbeats
+from activities.heartbeat import heartbeat, with_heartbeats
 from activities.providers.base import ChatRequest, ProviderError
 from workflows.contracts import DecideInput, DecideResult, Message, ModelCatalogue, Price, Usage
 
@@ -87,7 +87,7 @@ class ModelActivities:
             request = ChatRequest(
                 model=model, messages=prompt, max_output_tokens=input.max_output_tokens, json_schema=schema,
                 tools=input.tools, cache_salt=tenant_cache_salt(input.tenant_id),
-                on_progress=lambda n, a=attempt: activity.heartbeat({"model": model, "repair": a, "tokens_so_far": n}),
+                on_progress=lambda n, a=attempt: heartbeat({"model": model, "repair": a, "tokens_so_far": n}),
             )
             try:
                 response = await with_heartbeats(self.gateway.chat(model, request), {"model": model, "repair": attempt})

@@ -93,3 +93,17 @@ def test_replay_command_reports_ok_and_failure(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "worker.replay", str(tampered)], capture_output=True, text=True)
     assert ok.returncode == 0 and ok.stdout.startswith("ok")
     assert bad.returncode == 1 and "FAILED" in bad.stdout
+
+
+def test_the_replay_command_imports_no_activity_code_or_provider_sdk():
+    """Replaying needs the workflow only; importing the worker (provider SDKs, Qdrant, ONNX) made
+    `python -m worker.replay` take 10-18 s to start on a busy machine."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, worker.replay\n"
+             "heavy = sorted(m for m in ('worker.main', 'openai', 'anthropic', 'qdrant_client', 'onnxruntime', 'torch')"
+             " if m in sys.modules)\n"
+             "print(','.join(heavy))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""

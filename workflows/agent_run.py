@@ -258,20 +258,21 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
         self._publish()
 
     def _publish(self) -> None:
-        """Mirror status, steps and cost into search attributes, only when they changed."""
+        """Mirror status, steps and cost into search attributes, only when they changed. New runs show
+        the busy statuses as `running` and send only the attributes that changed: one small upsert
+        per step. Patched: runs recorded before sent all four on every status change."""
         self.telemetry.observe(self)
-        current = (self.status.value, self.step, self.request.tenant_id, round(self.usage.cost_usd, 6))
+        one_per_step = workflow.patched(sa.ONE_UPSERT_PATCH)
+        status = sa.visible_status(self.status.value) if one_per_step else self.status.value
+        current = (status, self.step, self.request.tenant_id, round(self.usage.cost_usd, 6))
         if current == self._published:
             return
-        self._published = current
-        workflow.upsert_search_attributes(
-            [
-                sa.AGENT_STATUS.value_set(current[0]),
-                sa.AGENT_STEPS.value_set(current[1]),
-                sa.AGENT_TENANT.value_set(current[2]),
-                sa.AGENT_COST_USD.value_set(current[3]),
-            ]
-        )
+        previous, self._published = self._published, current
+        keys = (sa.AGENT_STATUS, sa.AGENT_STEPS, sa.AGENT_TENANT, sa.AGENT_COST_USD)
+        workflow.upsert_search_attributes([
+            key.value_set(value) for i, (key, value) in enumerate(zip(keys, current))
+            if not one_per_step or previous is None or previous[i] != value
+        ])
 
     async def _archive_old_records(self) -> None:
         """Keep the checkpoint O(1) in the run's length: all but the newest RECENT_RECORDS approvals,

@@ -6,7 +6,9 @@ consecutive steps share a prefix and the model server's prefix cache hits.
 
 from __future__ import annotations
 
-from workflows.contracts import Message, RunRequest
+import hashlib
+
+from workflows.contracts import Message, RunRequest, ToolResult, canonical_json
 
 SYSTEM_PROMPT = (
     "You are a careful agent working for a person. Work toward the goal step by step. "
@@ -28,3 +30,22 @@ def system_message(request: RunRequest) -> Message:
 
 def assemble(request: RunRequest, transcript: list[Message]) -> list[Message]:
     return [system_message(request), Message(role="user", content=f"Goal: {request.goal}"), *transcript]
+
+
+def tool_message(call_id: str, tool: str, result: ToolResult) -> Message:
+    """What the model reads of a tool call's result; the tool activity builds the same message."""
+    body = result.model_dump(exclude_none=True, exclude={"from_ledger", "message_ref"})
+    return Message(role="tool", name=tool, tool_call_id=call_id, content=canonical_json(body) + "\n" + TOOL_RESULT_HINT)
+
+
+def message_digest(message: Message) -> str:
+    """The blob store's name for `message` (sha256 of its canonical JSON, as put_message stores it)."""
+    data = canonical_json(message.model_dump(mode="json", exclude_none=True, exclude={"stored"}))
+    return "sha256:" + hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def by_reference(message: Message) -> Message:
+    """`message` as a model call's input carries it: a stored message travels as its digest only."""
+    if message.stored is None:
+        return message
+    return message.model_copy(update={"content": f"(stored as {message.stored})"})

@@ -97,6 +97,9 @@ class Message(_Wire):
     content: str
     name: str | None = None
     tool_call_id: str | None = None
+    # The blob digest of this very message, when the activity that produced it already stored it: a
+    # model call then sends the digest instead of the content, so history holds a tool output once.
+    stored: str | None = None
 
 
 class ToolSpec(_Wire):
@@ -176,6 +179,7 @@ class ModelInfo(_Wire):
     data_classes: list[DataClass]
     available: bool = True
     unavailable_reason: str | None = None
+    local_activity: bool = False
 
 
 class OutagePolicy(_Wire):
@@ -244,6 +248,9 @@ class ToolResult(_Wire):
     message: str = ""
     data: Any = None
     from_ledger: bool = False
+    # The digest of the tool message built from this result (workflows/context.py tool_message),
+    # stored in the blob store by tools.execute; the workflow checks it before relying on it.
+    message_ref: str | None = None
 
 
 class ApproveInput(_UserInput):

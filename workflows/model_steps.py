@@ -23,7 +23,7 @@ from activities.context.contracts import (
 from activities.retrieval.contracts import Access, RetrieveContextInput, RetrieveContextResult
 from workflows import summaries
 from workflows.budget import BUDGET_PATCH, SUMMARY_PROMPT_OVERHEAD, call_over_budget, prompt_bound
-from workflows.context import assemble
+from workflows.context import assemble, by_reference
 from workflows.contracts import (
     CompactionRecord,
     DecideInput,
@@ -57,6 +57,11 @@ MODEL_CALL = {
     "retry_policy": with_non_retryable(MODEL_RETRY, MODEL_FINAL_ERRORS),
     "cancellation_type": CANCEL_WAITS,
 }
+# A model marked `local_activity` is called inside the workflow task: no task queue round trip and
+# one workflow task per step. Local activities have no heartbeat timeout; a dead worker is noticed
+# through the workflow task timeout instead, and the call runs again on the worker that takes over.
+LOCAL_MODEL_CALL = {key: value for key, value in MODEL_CALL.items() if key != "heartbeat_timeout"}
+LOCAL_MODEL_PATCH = "model-local-activity"
 
 
 class ModelSteps:
@@ -254,23 +259,27 @@ class ModelSteps:
     async def _call_model_by_ref(self, model: ModelInfo, kind: str) -> DecideResult:
         """Send the transcript's head and only the messages since the last call; the activity rebuilds
         and packs the prompt. Every input stays O(1) in the run's length, so history grows linearly."""
-        packed = await workflow.execute_activity(
-            "model.decide_with_context",
-            DecideWithContextInput(
-                decide=DecideInput(messages=[], tools=[] if self.tools_ref else self.tools, model=model.name,
-                                   max_output_tokens=self.request.max_output_tokens, step_kind=kind,
-                                   tenant_id=self.request.tenant_id, limit=self._spend_limit()),
-                pinned=assemble(self.request, []),
-                transcript=self.transcript_ref,
-                append=self.transcript,
-                budget=ContextBudget(context_window=model.context_window,
-                                     reserved_output=min(self.request.max_output_tokens, model.context_window - 1)),
-                tools_ref=self.tools_ref,
-            ),
-            result_type=DecideWithContextResult,
-            summary=summaries.model_call(self.step + 1, model.name, kind, len(self.transcript)),
-            **MODEL_CALL,
+        request = DecideWithContextInput(
+            decide=DecideInput(messages=[], tools=[] if self.tools_ref else self.tools, model=model.name,
+                               max_output_tokens=self.request.max_output_tokens, step_kind=kind,
+                               tenant_id=self.request.tenant_id, limit=self._spend_limit()),
+            pinned=assemble(self.request, []),
+            transcript=self.transcript_ref,
+            append=[by_reference(m) for m in self.transcript],
+            budget=ContextBudget(context_window=model.context_window,
+                                 reserved_output=min(self.request.max_output_tokens, model.context_window - 1)),
+            tools_ref=self.tools_ref,
         )
+        summary = summaries.model_call(self.step + 1, model.name, kind, len(self.transcript))
+        # Patched inside the branch: only runs on a local-activity model record the marker.
+        if model.local_activity and workflow.patched(LOCAL_MODEL_PATCH):
+            packed = await workflow.execute_local_activity(
+                "model.decide_with_context", request, result_type=DecideWithContextResult, summary=summary,
+                **LOCAL_MODEL_CALL)
+        else:
+            packed = await workflow.execute_activity(
+                "model.decide_with_context", request, result_type=DecideWithContextResult, summary=summary,
+                **MODEL_CALL)
         self.transcript_ref = packed.transcript
         self.transcript = []
         self.last_prompt_tokens = packed.pack.total_tokens

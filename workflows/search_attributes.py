@@ -15,3 +15,14 @@ ALL = {
     AGENT_TENANT.name: "Keyword",
     AGENT_COST_USD.name: "Double",
 }
+
+# The statuses a run passes through within every step. Visibility shows them as one value, so a step
+# costs one upsert (its step count and cost) instead of two status flips; the `state` query still
+# tells them apart.
+BUSY = frozenset({"planning", "waiting_for_model", "running_tool"})
+RUNNING = "running"
+ONE_UPSERT_PATCH = "one-upsert-per-step"
+
+
+def visible_status(status: str) -> str:
+    return RUNNING if status in BUSY else status

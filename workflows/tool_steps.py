@@ -12,7 +12,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 from workflows import summaries
-from workflows.context import TOOL_RESULT_HINT
+from workflows.context import message_digest, tool_message
 from activities.ledger.wire import (
     ApproveToolCallInput,
     LedgerReceipt,
@@ -26,7 +26,6 @@ from workflows.contracts import (
     ExecuteToolInput,
     ListToolsInput,
     ListToolsResult,
-    Message,
     PendingApproval,
     PendingResolution,
     ProposedToolCall,
@@ -35,7 +34,6 @@ from workflows.contracts import (
     ToolResult,
     ToolSpec,
     arguments_hash,
-    canonical_json,
 )
 from workflows.errors import cause_of, raise_if_cancelled
 from workflows.model_steps import CANCEL_WAITS
@@ -94,16 +92,11 @@ class ToolSteps:
                 plan.call, plan.key = decided
         for plan in plans:
             result = plan.outcome or await self._run_call(plan.call, plan.spec, plan.key)
-            self.transcript.append(
-                Message(
-                    role="tool",
-                    name=plan.tool,
-                    tool_call_id=plan.call_id,
-                    content=canonical_json(result.model_dump(exclude_none=True, exclude={"from_ledger"}))
-                    + "\n"
-                    + TOOL_RESULT_HINT,
-                )
-            )
+            message = tool_message(plan.call_id, plan.tool, result)
+            if result.message_ref is not None and result.message_ref == message_digest(message):
+                # The activity stored exactly this message: the next model call names it by digest.
+                message.stored = result.message_ref
+            self.transcript.append(message)
 
     async def _run_call(self, call: ToolCall, spec: ToolSpec, key: str) -> ToolResult:
         self._raise_if_cancel_requested()  # a cancelled run starts no further side effects

@@ -33,6 +33,17 @@ def get_message(store: BlobStore, digest: str) -> Message:
     return Message.model_validate_json(store.get(digest))
 
 
+def _stored(store: BlobStore, message: Message) -> tuple[str, Message]:
+    """A new message's digest and content: stored now, or already stored by the activity that made it
+    (a tool result), whose digest is all the call carried."""
+    if message.stored is None:
+        return put_message(store, message), message
+    full = get_message(store, message.stored)  # the store checks the bytes against the digest
+    if (full.role, full.tool_call_id) != (message.role, message.tool_call_id):
+        raise TranscriptCorrupted(f"stored message {message.stored} is not {message.role} {message.tool_call_id}")
+    return message.stored, full
+
+
 def message_ref(store: BlobStore, message: Message) -> BlobRef:
     """Store one message and return what workflow state may carry for it: digest + preview."""
     data = canonical_json(message.model_dump(mode="json", exclude_none=True)).encode()
@@ -74,7 +85,9 @@ def append(store: BlobStore, head: str | None, messages: list[Message]) -> str |
     """Store `messages` as one entry after `head`; return the new head (the old one if nothing new)."""
     if not messages:
         return head
-    entry = {"v": ENTRY_VERSION, "prev": head, "messages": [put_message(store, m) for m in messages]}
+    stored = [_stored(store, m) for m in messages]
+    messages = [m for _, m in stored]
+    entry = {"v": ENTRY_VERSION, "prev": head, "messages": [digest for digest, _ in stored]}
     new_head = store.put_text(canonical_json(entry))
     if head is None or (cached := CACHE.get(head)) is not None:
         # The caller usually loads the new head next: keep it warm without reading it back.

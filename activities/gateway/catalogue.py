@@ -38,6 +38,9 @@ class ModelConfig(BaseModel):
     stream: bool = Field(default=False, description="stream tokens; heartbeats then report progress")
     schema_style: str = Field(default="json_schema", pattern="^(json_schema|json_object_schema)$")
     timeout_s: float = Field(default=120.0, gt=0)
+    local_activity: bool = Field(
+        default=False, description="call it as a local activity: one workflow task per step instead of two, for "
+        "models that answer within seconds (a call past the workflow task timeout costs a task heartbeat)")
     tokenizer_file: Path | None = Field(
         default=None, description="a HF tokenizer.json for exact token counts (self-hosted models); else an estimate"
     )
@@ -70,6 +73,7 @@ class ModelConfig(BaseModel):
             data_classes=self.data_classes,
             available=not missing_key,
             unavailable_reason=f"environment variable {self.api_key_env} is not set" if missing_key else None,
+            local_activity=self.local_activity,
         )
 
 

@@ -1,12 +1,15 @@
 """The ledger in SQLite: the embedded default, one file under the data directory.
 
-Each transaction opens its own connection so activity threads never share one; BEGIN IMMEDIATE takes
-the write lock before the receipt is read, so two attempts of one call can never both claim it.
+Each transaction borrows a connection from a small pool, so activity threads never share one at the
+same time; the pool keeps them open because closing the last connection checkpoints the WAL, which
+cost more than the transaction itself. BEGIN IMMEDIATE takes the write lock before the receipt is
+read, so two attempts of one call can never both claim it.
 `synchronous=FULL`: a receipt must survive the crash it guards against.
 """
 
 from __future__ import annotations
 
+import queue
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -27,6 +30,7 @@ class SqliteLedger(LedgerBackend):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         with closing(self._connect()) as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("BEGIN IMMEDIATE")
@@ -46,17 +50,30 @@ class SqliteLedger(LedgerBackend):
             db.execute("COMMIT")
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        # Used by one thread at a time (borrowed from the pool), though not always the one that opened it.
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA synchronous=FULL")
         return db
 
     @contextmanager
     def _transaction(self) -> Iterator[Query]:
-        with closing(self._connect()) as db:
+        try:
+            db = self._idle.get_nowait()
+        except queue.Empty:
+            db = self._connect()
+        clean = False  # rolled back or committed: safe to hand out again
+        try:
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield lambda sql, params: db.execute(sql, params).fetchall()
             except BaseException:
                 db.execute("ROLLBACK")
+                clean = True
                 raise
             db.execute("COMMIT")
+            clean = True
+        finally:
+            if clean:
+                self._idle.put(db)
+            else:
+                db.close()  # in an unknown state (e.g. a failed COMMIT): never handed out again

@@ -18,12 +18,14 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.context.blobs import BlobStore
+from activities.context.transcript import put_message
 from activities.context.references import reference_if_large
 from activities.heartbeat import with_heartbeats
 from activities.ledger import Begin, LeaseLost, LedgerBackend, LedgerConflict
 from activities.tools.attempts import AttemptRunner
 from activities.tools.registry import Tool, ToolContext, ToolError, ToolRegistry
 from activities.tools.workspaces import workspace_dir
+from workflows.context import tool_message
 from workflows.contracts import ExecuteToolInput, ListToolsInput, ListToolsResult, ToolResult, arguments_hash
 
 log = structlog.get_logger(__name__)
@@ -57,6 +59,16 @@ class ToolActivities:
 
     @activity.defn(name="tools.execute")
     async def execute(self, input: ExecuteToolInput) -> ToolResult:
+        result = await self._execute(input)
+        if self.blobs is None:
+            return result
+        # Store the message the model will read of this result, so the next model call names it by
+        # digest and history carries the output once (in this result), not twice.
+        message = tool_message(input.tool_call.id, input.tool_call.tool, result)
+        digest = await asyncio.to_thread(put_message, self.blobs, message)
+        return result.model_copy(update={"message_ref": digest})
+
+    async def _execute(self, input: ExecuteToolInput) -> ToolResult:
         call = input.tool_call
         t = self.registry.get(call.tool)
         if t is None and self.dynamic_tools is not None:

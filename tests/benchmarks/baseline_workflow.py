@@ -38,3 +38,24 @@ class ByValueLoop:
             transcript.append(await workflow.execute_activity(
                 "bench.echo_transcript", transcript, start_to_close_timeout=timedelta(seconds=30), result_type=str))
         return len(transcript)
+
+
+TWO_KB = "y" * 2048
+
+
+@activity.defn(name="bench.two_kb")
+async def two_kb() -> str:
+    """Stands in for a tool call with a 2 KB result."""
+    return TWO_KB
+
+
+@workflow.defn(name="RawToolLoop")
+class RawToolLoop:
+    """The raw loop of the step-overhead benchmark: one activity per tool call, a 2 KB result each."""
+
+    @workflow.run
+    async def run(self, count: int) -> int:
+        for _ in range(count):
+            await workflow.execute_activity("bench.two_kb", start_to_close_timeout=timedelta(seconds=30),
+                                            result_type=str)
+        return count
