@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -133,6 +134,21 @@ def ensure_test_services() -> None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     run("apt-get", "update", "-q", env=env)
     run("apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql", env=env)
+
+
+def ensure_chromium() -> str | None:
+    """Headless Chromium (Debian package) for `python -m worker.screenshot` only: never on the path of
+    `up` or `test`. Returns the binary, or None when it is missing and cannot be installed here."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if found := shutil.which(name):
+            return found
+    if os.geteuid() != 0 or not Path("/usr/bin/apt-get").exists():
+        return None
+    step("installing Chromium (Debian package) for the Web UI screenshot")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run("apt-get", "update", "-q", env=env)
+    run("apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium", env=env)
+    return shutil.which("chromium")
 
 
 def ensure_all(command: str = "test") -> None:

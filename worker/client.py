@@ -4,7 +4,9 @@ encrypted payloads agree across every client and worker; TLS, mTLS and API keys 
 
 from __future__ import annotations
 
-from temporalio.client import Client
+from collections.abc import Sequence
+
+from temporalio.client import Client, Plugin
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
@@ -19,10 +21,11 @@ class TemporalConnectError(ConnectionError):
 
 async def connect(address: str, namespace: str = "default", runtime: Runtime | None = None,
                   data_converter: DataConverter | None = None, tls: TLSConfig | None = None,
-                  api_key: str | None = None) -> Client:
-    """`data_converter` defaults to the one AGENT_CODEC_KEYS / AGENT_CODEC_KEYS_FILE configure."""
+                  api_key: str | None = None, plugins: Sequence[Plugin] = ()) -> Client:
+    """`data_converter` defaults to the one AGENT_CODEC_KEYS / AGENT_CODEC_KEYS_FILE configure;
+    `plugins` (the tracing plugin, worker/tracing.py) reach every worker built on this client."""
     try:
-        return await Client.connect(address, namespace=namespace, runtime=runtime,
+        return await Client.connect(address, namespace=namespace, runtime=runtime, plugins=list(plugins),
                                     data_converter=data_converter or project_data_converter(),
                                     tls=tls if tls is not None else False, api_key=api_key)
     except RuntimeError as e:  # the SDK's core raises RuntimeError("Failed client connect: ...")

@@ -14,7 +14,6 @@ through the kernel's parent-death signal (worker/lifetime.py).
 from __future__ import annotations
 
 import argparse
-import json
 import asyncio
 import os
 import shlex
@@ -30,29 +29,21 @@ from urllib.parse import urlparse
 from inference.embedded_model import DEFAULT_MODEL, ensure_model
 from inference.llama_server import LlamaServerConfig, start_llama_server
 from activities.gateway.catalogue import load_models_file
-from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
-from temporalio.service import RPCError
 
 from worker.approver_keys import ensure_local_approver
 from worker.binaries import find_binary
 from worker.client import connect
 from worker.codec_server import CodecServer
 from worker.devserver import DEFAULT_CONFIG, DevServer, load_dev_config, port_open
-from worker.lifetime import die_with_parent, silence_broken_output
+from worker.lifetime import die_with_parent
 from worker.settings import REPO_ROOT, load_settings
+from worker.watch import say, watch
 from workflows.agent_run import AgentRun
-from workflows.contracts import RunRequest, RunStatus
+from workflows.contracts import RunRequest
+from workflows.summaries import start_metadata
 
 DEMO_GOAL = "Write a two-line poem about durable workflows into the file poem.txt."
 APPROVER_KEY = "approver.key"  # in the data dir: the dev stack's local approver
-TERMINAL = {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.BUDGET_EXCEEDED}
-
-
-def say(message: str) -> None:
-    try:
-        print(message, flush=True)
-    except OSError:  # EPIPE (the pipe's reader died with the Ctrl-C), EIO (the terminal closed)
-        silence_broken_output(sys.stdout)
 
 
 class Stack:
@@ -187,68 +178,21 @@ def approve_command(address: str) -> Callable[[str, str], str]:
     return lambda run_id, call_id: f"{python} -m worker.approve {run_id} {call_id} {options}"
 
 
-def _unsigned(run_id: str, call_id: str) -> str:
-    return f"python -m worker.approve {run_id} {call_id} --key KEY_FILE"
-
-
-def print_commands(prefix: str, run_id: str, pending: list,
-                   approve: Callable[[str, str], str] = _unsigned) -> None:
-    say("\nThe run is waiting for a person. From another terminal:")
-    say(f"  {prefix} workflow query -w {run_id} --name state")
-    for p in pending:
-        reject = shlex.quote(f'{{"tool_call_id": "{p.tool_call_id}", "comment": "not this time"}}')
-        say(f"  # {p.tool} {json.dumps(p.arguments)} (risk {p.risk_level}; expires {p.expires_at:%Y-%m-%d %H:%M} UTC)")
-        say(f"  {approve(run_id, p.tool_call_id)}")
-        say(f"  {prefix} workflow update execute -w {run_id} --name reject --input {reject}")
-    say(f"  {prefix} workflow list -q 'AgentStatus=\"waiting_for_human\"'")
-    say("Press Ctrl-C here to stop the server, model and worker (runs are kept in the database).\n")
-
-
 async def follow(address: str, run_id: str, stack: Stack) -> None:
     client = await connect(address)
-    await watch(client.get_workflow_handle(run_id), cli_prefix(address, stack.codec_endpoint), stack,
-                approve=approve_command(address))
-
-
-async def watch(handle: WorkflowHandle, prefix: str, stack: Stack, poll_s: float = 0.5,
-                approve: Callable[[str, str], str] = _unsigned) -> None:
-    """Print each change of the run's state until it ends. A failed query (a workflow task failing, a
-    worker restarting) is reported once and retried: the stack stays up so the run can be inspected."""
-    run_id = handle.id
-    seen: tuple | str | None = None
-    started = time.monotonic()
-    while True:
-        stack.check_alive()
-        try:
-            state = await handle.query(AgentRun.state)
-        except (WorkflowQueryFailedError, RPCError) as e:
-            if seen != (problem := f"state query failed (retrying): {e}"):
-                seen = problem
-                say(f"[{time.monotonic() - started:6.1f}s] {problem}")
-            await asyncio.sleep(poll_s)  # a person-facing progress display, not synchronisation
-            continue
-        now = (state.status, state.step, state.last_action)
-        if now != seen:
-            seen = now
-            say(f"[{time.monotonic() - started:6.1f}s] {state.status.value:<18} step {state.step}  {state.last_action or ''}")
-            if state.status == RunStatus.WAITING_FOR_HUMAN and state.pending_approvals:
-                print_commands(prefix, run_id, state.pending_approvals, approve)
-        if state.status in TERMINAL:
-            result = state.result
-            say(f"\nRun {run_id} {state.status.value}: {result.answer or result.reason}")
-            say(f"  tokens: {state.usage.prompt_tokens} prompt + {state.usage.completion_tokens} completion; "
-                f"{state.usage.model_calls} model calls, {state.usage.tool_calls} tool calls")
-            say(f"  history: {prefix} workflow show -w {run_id}")
-            say("Press Ctrl-C to stop the server, model and worker.")
-            return
-        await asyncio.sleep(poll_s)  # a person-facing progress display, not synchronisation
+    await watch(client.get_workflow_handle(run_id), cli_prefix(address, stack.codec_endpoint),
+                approve=approve_command(address), alive=stack.check_alive,
+                waiting_footer="Press Ctrl-C here to stop the server, model and worker (runs are kept in the database).",
+                end_footer="Press Ctrl-C to stop the server, model and worker.")
 
 
 async def start_demo(address: str, codec_endpoint: str | None = None) -> str:
     client = await connect(address)
     settings = load_settings()
     run_id = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
-    await client.start_workflow(AgentRun.run, RunRequest(goal=DEMO_GOAL), id=run_id, task_queue=settings.task_queue)
+    request = RunRequest(goal=DEMO_GOAL)
+    await client.start_workflow(AgentRun.run, request, id=run_id, task_queue=settings.task_queue,
+                                **start_metadata(request))
     prefix = cli_prefix(address, codec_endpoint)
     say(f"\nStarted demo run {run_id}: {DEMO_GOAL}")
     say(f"  state:  {prefix} workflow query -w {run_id} --name state")

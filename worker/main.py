@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import signal
-import sys
 from collections.abc import Callable
 from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
@@ -46,14 +45,16 @@ from activities.tools.tenant_policy import load_tenant_policy
 from inference.embedded_model import ensure_model
 from worker.client import TemporalConnectError, connect
 from worker.codec import data_converter
+from worker.activity_telemetry import ActivityTelemetry
 from worker.logging import configure_logging
+from worker.tracing import configure_tracing, shutdown_tracing
+from worker.preflight import TOOL_ENTRY_POINTS, checked_settings, fail
 from worker.sandbox import workflow_runner
-from worker.settings import Settings, SettingsError, load_settings
+from worker.settings import Settings, SettingsError
 from workflows.agent_run import AgentRun
 
 log = structlog.get_logger(__name__)
 WORKFLOWS = [AgentRun]
-TOOL_ENTRY_POINTS = "agent_engine.tools"  # installed packages register tool modules here
 
 
 @dataclass
@@ -174,6 +175,8 @@ def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
 def _activity_options() -> dict:
     return dict(
         activity_executor=ThreadPoolExecutor(max_workers=16),
+        # Spans (GenAI conventions) and metrics for model, tool, compaction and retrieval activities.
+        interceptors=[ActivityTelemetry()],
         # Give running activities this long to finish on SIGTERM before they are cancelled.
         graceful_shutdown_timeout=timedelta(seconds=10),
         # A cancelled run reaches its activity only through a heartbeat reply: send them often enough
@@ -209,10 +212,18 @@ def build_store_worker(client: Client, settings: Settings, store_queue: str, act
 async def run_worker(settings: Settings) -> None:
     runtime = None
     if settings.metrics_address:
-        runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.metrics_address)))
-    client = await connect(settings.temporal_address, settings.namespace, runtime=runtime,
-                           data_converter=data_converter(settings.keyring()), tls=settings.temporal_tls(),
-                           api_key=settings.api_key.get_secret_value() if settings.api_key else None)
+        try:
+            runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.metrics_address)))
+        except Exception as e:  # noqa: BLE001 - the core's bind error: say it in one line
+            fail(f"cannot serve metrics on {settings.metrics_address} (AGENT_METRICS_ADDRESS): {' '.join(str(e).split())}")
+    plugins = configure_tracing()
+    try:
+        client = await connect(settings.temporal_address, settings.namespace, runtime=runtime,
+                               data_converter=data_converter(settings.keyring()), tls=settings.temporal_tls(),
+                               api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+                               plugins=plugins)
+    except TemporalConnectError as e:
+        fail(str(e))  # one line with the likely cause (worker/tls.py)
     meter = (runtime or Runtime.default()).metric_meter
     kb = build_knowledge(settings) if settings.retrieval else None
     try:
@@ -230,11 +241,12 @@ async def run_worker(settings: Settings) -> None:
                  store_queue=store_queue, ledger_id=identity.ledger_id, workspaces=identity.workspace_store_id,
                  blobs=identity.blob_store_id, retrieval=identity.retrieval_store_id, profile=settings.profile,
                  deployment=settings.deployment_name, build_id=settings.build_id,
-                 models_file=str(settings.models_file), metrics=settings.metrics_address)
+                 models_file=str(settings.models_file), metrics=settings.metrics_address, tracing=bool(plugins))
         async with worker, store_worker:
             await stop.wait()
             log.info("worker.stopping")
     finally:
+        shutdown_tracing()
         configure(None)
         if kb is not None:
             kb.close()  # qdrant local mode must close before interpreter shutdown, or the exit can abort
@@ -242,11 +254,9 @@ async def run_worker(settings: Settings) -> None:
 
 
 def main() -> None:
+    settings = checked_settings()  # before connecting: a bad file is reported even with Temporal down
+    configure_logging(settings.log_level)
     try:
-        settings = load_settings()
-        configure_logging(settings.log_level)
         asyncio.run(run_worker(settings))
-    except (SettingsError, TemporalConnectError) as e:
-        # One line an operator can act on (the variable, the file, the likely cause), not a traceback.
-        print(f"worker: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
+    except SettingsError as e:  # a combination only the worker's build can judge (e.g. the multi-host profile)
+        fail(str(e))

@@ -13,6 +13,8 @@ def workflow_runner() -> SandboxedWorkflowRunner:
         "activities.context.contracts",  # context wire types: pydantic and contracts only
         "activities.ledger.wire",  # ledger activity wire types: pydantic and contracts only
         "activities.retrieval.contracts",  # retrieval wire types: pydantic only, same classes both sides
-        "cryptography",  # Ed25519 checks of signed approvals: pure functions over a compiled (Rust) extension
+        "cryptography",
+        # workflows/telemetry.py: the API's global tracer provider must be the worker's (replay-safe) one
+        "opentelemetry",  # Ed25519 checks of signed approvals: pure functions over a compiled (Rust) extension
     )
     return SandboxedWorkflowRunner(restrictions=restrictions)

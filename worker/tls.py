@@ -82,4 +82,5 @@ def describe_connect_error(address: str, error: BaseException, tls: bool, api_ke
         hint = "is the address right and the server up?"
     auth = ", API key" if api_key else ""
     end = "" if hint.endswith("?") else "."
-    return f"cannot connect to Temporal at {address} ({'TLS' if tls else 'plaintext'}{auth}): {hint}{end} [{text[:300]}]"
+    return (f"cannot connect to Temporal at {address} (TEMPORAL_ADDRESS; {'TLS' if tls else 'plaintext'}{auth}): "
+            f"{hint}{end} [{text[:300]}]")

@@ -38,6 +38,7 @@ from workflows.contracts import (
     canonical_json,
 )
 from workflows.model_steps import ModelSteps
+from workflows.telemetry import RunTelemetry
 from workflows.retry import BOOKKEEPING_RETRY
 from workflows.tool_steps import ToolSteps
 
@@ -84,6 +85,7 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
         self.stores: StoreBinding | None = carry.stores if carry else None
         self.chain_id = ""  # set first thing in run(): see _run_chain_id
         self.approval_scope = ""
+        self.telemetry = RunTelemetry()  # details, metrics and spans; reads the run, never changes it
 
     def _run_chain_id(self) -> str:
         """What keys this run's effects, workspace and run-scoped memories: the workflow id and the
@@ -134,6 +136,7 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
                 if workflow.info().is_continue_as_new_suggested():
                     await workflow.wait_condition(workflow.all_handlers_finished)
                     await self._archive_old_records()
+                    self.telemetry.continuing(self)
                     workflow.continue_as_new(self.request.model_copy(update={"carry": self._checkpoint()}))
         except asyncio.CancelledError:
             self._finish(RunStatus.CANCELLED, None, "the run was cancelled")
@@ -268,6 +271,7 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
         """Mirror status, steps and cost into search attributes, only when they changed. New runs show
         the busy statuses as `running` and send only the attributes that changed: one small upsert
         per step. Patched: runs recorded before sent all four on every status change."""
+        self.telemetry.observe(self)
         one_per_step = workflow.patched(sa.ONE_UPSERT_PATCH)
         status = sa.visible_status(self.status.value) if one_per_step else self.status.value
         current = (status, self.step, self.request.tenant_id, round(self.usage.cost_usd, 6))
@@ -291,7 +295,8 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
             return
         head = await self._activity(
             "context.archive_records", ArchiveRecordsInput(previous=self.archive.head, **old), result_type=str,
-            start_to_close_timeout=timedelta(seconds=30), retry_policy=BOOKKEEPING_RETRY)
+            start_to_close_timeout=timedelta(seconds=30), retry_policy=BOOKKEEPING_RETRY,
+            summary=f"archive {sum(map(len, old.values()))} old records before continue-as-new")
         self.archive = RecordArchive(
             head=head, approvals=self.archive.approvals + len(old["approvals"]),
             model_events=self.archive.model_events + len(old["model_events"]),

@@ -21,6 +21,7 @@ from activities.context.contracts import (
     SummarizeContextResult,
 )
 from activities.retrieval.contracts import Access, RetrieveContextInput, RetrieveContextResult
+from workflows import summaries
 from workflows.budget import BUDGET_PATCH, SUMMARY_PROMPT_OVERHEAD, call_over_budget, prompt_bound
 from workflows.context import assemble, by_reference
 from workflows.contracts import (
@@ -68,6 +69,7 @@ class ModelSteps:
         return await self._activity(
             "models.catalogue",
             result_type=ModelCatalogue,
+            summary="read the models file: routes, windows, prices",
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=BOOKKEEPING_RETRY,
         )
@@ -83,6 +85,7 @@ class ModelSteps:
                                   run_id=self.chain_id),
                 ),
                 result_type=RetrieveContextResult,
+                summary=summaries.retrieval(self.request.goal),
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=RETRIEVAL_RETRY,
                 cancellation_type=CANCEL_WAITS,
@@ -244,6 +247,7 @@ class ModelSteps:
                     limit=self._spend_limit(),
                 ),
                 result_type=DecideResult,
+                summary=summaries.model_call(self.step + 1, model or self.request.model, kind, len(messages)),
                 **MODEL_CALL,
             )
         except ActivityError as e:
@@ -266,13 +270,15 @@ class ModelSteps:
                                  reserved_output=min(self.request.max_output_tokens, model.context_window - 1)),
             tools_ref=self.tools_ref,
         )
+        summary = summaries.model_call(self.step + 1, model.name, kind, len(self.transcript))
         packed = None
         # Patched inside the branch: only runs on a local-activity model record the marker.
         if model.local_activity and workflow.patched(LOCAL_MODEL_PATCH):
-            packed = await self._local_model_call(request)
+            packed = await self._local_model_call(request, summary)
         if packed is None:
             packed = await self._activity(
-                "model.decide_with_context", request, result_type=DecideWithContextResult, **MODEL_CALL)
+                "model.decide_with_context", request, result_type=DecideWithContextResult, summary=summary,
+                **MODEL_CALL)
         self.transcript_ref = packed.transcript
         self.transcript = []
         self.last_prompt_tokens = packed.pack.total_tokens
@@ -282,7 +288,7 @@ class ModelSteps:
             await self._compact(packed.pack.compact_start, packed.pack.compact_end, packed.result.usage)
         return packed.result
 
-    async def _local_model_call(self, request: DecideWithContextInput) -> DecideWithContextResult | None:
+    async def _local_model_call(self, request: DecideWithContextInput, summary: str) -> DecideWithContextResult | None:
         """The call inside this workflow task, on whichever worker runs it. A run bound to stores names
         its blob store, and a worker with another one refuses at once (StoreMismatch): the call then
         goes as a normal activity to the run's store queue (None here), so the transcript is never
@@ -291,7 +297,8 @@ class ModelSteps:
             request = request.model_copy(update={"blob_store": self.stores.blob_store_id or None})
         try:
             return await workflow.execute_local_activity(
-                "model.decide_with_context", request, result_type=DecideWithContextResult, **LOCAL_MODEL_CALL)
+                "model.decide_with_context", request, result_type=DecideWithContextResult, summary=summary,
+                **LOCAL_MODEL_CALL)
         except ActivityError as e:
             raise_if_cancelled(e)
             if getattr(e.cause, "type", None) != "StoreMismatch":
@@ -304,6 +311,7 @@ class ModelSteps:
         history holds the tool specs once per run instead of once per step."""
         return await self._activity(
             "context.store_tools", StoreToolsInput(tools=self.tools), result_type=str,
+            summary=f"store the catalogue of {len(self.tools)} tools once",
             start_to_close_timeout=timedelta(seconds=30), retry_policy=BOOKKEEPING_RETRY,
         )
 
@@ -329,7 +337,8 @@ class ModelSteps:
                 return
         try:
             done = await self._activity(
-                "context.summarize", request, result_type=SummarizeContextResult, **MODEL_CALL)
+                "context.summarize", request, result_type=SummarizeContextResult,
+                summary=summaries.compaction(start, end, summarizer.name), **MODEL_CALL)
         except ActivityError as e:
             raise_if_cancelled(e)
             self.last_action = f"compaction failed, the packer drops oldest turns instead: {cause_of(e)}"

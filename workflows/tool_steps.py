@@ -11,6 +11,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
+from workflows import summaries
 from workflows.context import message_digest, tool_message
 from activities.ledger.wire import (
     ApproveToolCallInput,
@@ -115,6 +116,7 @@ class ToolSteps:
     async def _load_approvers(self) -> ApproversPolicy:
         return await self._activity(
             "approvals.load_approvers", result_type=ApproversPolicy, start_to_close_timeout=timedelta(seconds=30),
+            summary="load the approvers file before the run's first approval",
             retry_policy=BOOKKEEPING_RETRY,
         )
 
@@ -147,7 +149,9 @@ class ToolSteps:
         self.last_action = f"waiting for approval of {call.tool} ({call.id})"
         self._set_status(RunStatus.WAITING_FOR_HUMAN)
         try:
-            await workflow.wait_condition(lambda: call.id in self.approvals.decided, timeout=timeout)
+            await workflow.wait_condition(lambda: call.id in self.approvals.decided, timeout=timeout,
+                                          timeout_summary=summaries.approval_timer(
+                                              call.tool, call.id, self.request.approval_timeout_s))
         except asyncio.TimeoutError:
             self.approvals.decide(call.id, "expired", "system:approval_timer", workflow.now())
         record = self.approvals.close(call.id)
@@ -173,10 +177,10 @@ class ToolSteps:
                 idempotency_key=key, arguments_hash=call.arguments_hash, approver=record.by))
         return call, key
 
-    async def _ledger(self, activity: str, input: object) -> LedgerReceipt:
+    async def _ledger(self, activity: str, input: ProposeToolCallInput | ApproveToolCallInput) -> LedgerReceipt:
         return await self._activity(
             activity, input, result_type=LedgerReceipt, start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=BOOKKEEPING_RETRY,
+            retry_policy=BOOKKEEPING_RETRY, summary=summaries.ledger_step(input),
         )
 
     async def _execute(self, call: ToolCall, spec: ToolSpec, key: str) -> ToolResult:
@@ -193,6 +197,7 @@ class ToolSteps:
                     store_id=self.stores.store_id if self.stores else None,
                 ),
                 result_type=ToolResult,
+                summary=summaries.tool_call(call.tool, call.arguments, call.id),
                 start_to_close_timeout=timedelta(seconds=spec.timeout_s),
                 heartbeat_timeout=timedelta(seconds=spec.heartbeat_timeout_s) if spec.heartbeat_timeout_s else None,
                 retry_policy=tool_retry_policy(spec.idempotency),
@@ -225,6 +230,7 @@ class ToolSteps:
                                     decision=decision.decision, by=decision.by, comment=decision.comment,
                                     data=decision.data),
                 result_type=ResolveUnknownResult,
+                summary=summaries.ledger(f"resolve ({decision.decision})", call.tool, call.id, decision.by),
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=BOOKKEEPING_RETRY,
             )
@@ -239,7 +245,8 @@ class ToolSteps:
         self._set_status(RunStatus.WAITING_FOR_HUMAN)
         timeout = timedelta(seconds=self.request.approval_timeout_s)
         try:
-            await workflow.wait_condition(lambda: bool(self.inbox), timeout=timeout)
+            await workflow.wait_condition(lambda: bool(self.inbox), timeout=timeout,
+                                          timeout_summary=summaries.question_timer(self.request.approval_timeout_s))
         except asyncio.TimeoutError:
             self.inbox.append(f"(no answer within {self.request.approval_timeout_s:g} s; continue without one)")
         self.question = None
@@ -249,6 +256,7 @@ class ToolSteps:
             "tools.list",
             ListToolsInput(tenant_id=self.request.tenant_id),
             result_type=ListToolsResult,
+            summary=f"list the tools of tenant {self.request.tenant_id}",
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=BOOKKEEPING_RETRY,
         )
@@ -259,6 +267,7 @@ class ToolSteps:
             # or a server that changes its tools never changes what a running run sees.
             mcp = await self._activity(
                 "mcp.list_tools", result_type=ListToolsResult, start_to_close_timeout=timedelta(seconds=120),
+                summary="list the MCP servers' tools",
                 heartbeat_timeout=timedelta(seconds=30), retry_policy=BOOKKEEPING_RETRY,
             )
             tools += mcp.tools
