@@ -16,7 +16,7 @@ from activities.context.blobs import BlobStore
 from activities.context.contracts import DecideWithContextInput, DecideWithContextResult, PackContextInput
 from activities.context.packing import ContextBudgetExceeded, pack
 from activities.context.tokens import TokenCounter, estimator_for
-from activities.context.tool_catalogue import CONTEXT_UNAVAILABLE, resolve_decide
+from activities.context.tool_catalogue import CONTEXT_UNAVAILABLE, resolve_decide, resolve_pinned
 from activities.decision import (
     MalformedDecision,
     decision_from_tool_call,
@@ -64,18 +64,19 @@ class ModelActivities:
         ref = await asyncio.to_thread(transcript.append_ref, self.blobs, input.transcript, input.append)
         history = await asyncio.to_thread(transcript.load_ref, self.blobs, ref)
         decide = await asyncio.to_thread(resolve_decide, self.blobs, input)
+        pinned, pinned_ref = await asyncio.to_thread(resolve_pinned, self.blobs, input)
         model = decide.model or self.gateway.catalogue().routes["act"][0]
         counter = await asyncio.to_thread(self.counter_for, model)
         try:
             packed = pack(PackContextInput(
-                pinned=input.pinned, tools=decide.tools, history=history, current_task=input.current_task,
+                pinned=pinned, tools=decide.tools, history=history, current_task=input.current_task,
                 volatile=input.volatile, protected=input.protected, budget=input.budget), counter)
         except ContextBudgetExceeded as e:
             raise ApplicationError(str(e), type="Provider.context_length_exceeded", non_retryable=True) from e
         result = await self.decide(decide.model_copy(update={"messages": packed.messages}))
         if hasattr(counter, "observe"):
             counter.observe(packed.messages, result.usage.prompt_tokens)
-        return DecideWithContextResult(result=result, transcript=ref, pack=packed.report)
+        return DecideWithContextResult(result=result, transcript=ref, pack=packed.report, pinned_ref=pinned_ref)
 
     @activity.defn(name="models.catalogue")
     async def catalogue(self) -> ModelCatalogue:

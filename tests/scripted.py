@@ -15,7 +15,7 @@ from temporalio import activity
 from activities.context import transcript
 from activities.context.blobs import BlobStore
 from activities.context.contracts import DecideWithContextInput, DecideWithContextResult, PackReport
-from activities.context.tool_catalogue import resolve_decide
+from activities.context.tool_catalogue import resolve_decide, resolve_pinned
 
 from workflows.contracts import DecideInput, DecideResult, Decision, ModelCatalogue, ModelInfo, ProposedToolCall, Usage
 
@@ -73,13 +73,14 @@ class ScriptedModel:
     async def decide_with_context(self, input: DecideWithContextInput) -> DecideWithContextResult:
         """The real activity's storage half, so scripted runs store their transcript by reference too."""
         ref = transcript.append_ref(self.blobs, input.transcript, input.append)
-        messages = [*input.pinned, *transcript.load_ref(self.blobs, ref)]
+        pinned, pinned_ref = resolve_pinned(self.blobs, input)
+        messages = [*pinned, *transcript.load_ref(self.blobs, ref)]
         decide = resolve_decide(self.blobs, input)
         result = await self.decide(decide.model_copy(update={"messages": messages}))
         report = PackReport(tokenizer="scripted", exact=False, total_tokens=self.usage.prompt_tokens,
                             budget_tokens=input.budget.budget_tokens, threshold_tokens=input.budget.threshold_tokens,
-                            tokens_by_priority={}, prefix_messages=len(input.pinned))
-        return DecideWithContextResult(result=result, transcript=ref, pack=report)
+                            tokens_by_priority={}, prefix_messages=len(pinned))
+        return DecideWithContextResult(result=result, transcript=ref, pack=report, pinned_ref=pinned_ref)
 
     def last_messages_text(self) -> str:
         return "\n".join(m.content for m in self.calls[-1].messages)

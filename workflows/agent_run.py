@@ -60,6 +60,9 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
         self.tools: list[ToolSpec] = list(carry.tools) if carry else []
         # Set once the catalogue is in the blob store; model calls then name it instead of carrying it.
         self.tools_ref: str | None = carry.tools_ref if carry else None
+        # The pinned block (system prompt, policy, goal) once stored by a model call; not carried, so a
+        # continued run stores it once more and then names it.
+        self.pinned_ref: str | None = None
         self.usage = carry.usage.model_copy() if carry else RunUsage()
         self.approvals = Approvals(history=list(carry.approvals) if carry else [])
         # The approvers file as this run loaded it (before its first approval); None for runs that

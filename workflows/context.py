@@ -49,3 +49,13 @@ def by_reference(message: Message) -> Message:
     if message.stored is None:
         return message
     return message.model_copy(update={"content": f"(stored as {message.stored})"})
+
+
+def pinned_json(messages: list[Message]) -> str:
+    """How the pinned block (system prompt, policy, goal) is stored: canonical JSON, so the workflow
+    knows its digest without asking."""
+    return canonical_json([m.model_dump(mode="json", exclude_none=True, exclude={"stored"}) for m in messages])
+
+
+def pinned_digest(messages: list[Message]) -> str:
+    return "sha256:" + hashlib.sha256(pinned_json(messages).encode("utf-8")).hexdigest()

@@ -23,7 +23,7 @@ from activities.context.contracts import (
 from activities.retrieval.contracts import Access, RetrieveContextInput, RetrieveContextResult
 from workflows import summaries
 from workflows.budget import BUDGET_PATCH, SUMMARY_PROMPT_OVERHEAD, call_over_budget, prompt_bound
-from workflows.context import assemble, by_reference
+from workflows.context import assemble, by_reference, pinned_digest
 from workflows.contracts import (
     CompactionRecord,
     DecideInput,
@@ -259,11 +259,15 @@ class ModelSteps:
     async def _call_model_by_ref(self, model: ModelInfo, kind: str) -> DecideResult:
         """Send the transcript's head and only the messages since the last call; the activity rebuilds
         and packs the prompt. Every input stays O(1) in the run's length, so history grows linearly."""
+        pinned = assemble(self.request, [])
+        # Sent once per run: the first call stores the block and later calls name it by digest.
+        pinned_ref = self.pinned_ref if self.pinned_ref == pinned_digest(pinned) else None
         request = DecideWithContextInput(
             decide=DecideInput(messages=[], tools=[] if self.tools_ref else self.tools, model=model.name,
                                max_output_tokens=self.request.max_output_tokens, step_kind=kind,
                                tenant_id=self.request.tenant_id, limit=self._spend_limit()),
-            pinned=assemble(self.request, []),
+            pinned=[] if pinned_ref else pinned,
+            pinned_ref=pinned_ref,
             transcript=self.transcript_ref,
             append=[by_reference(m) for m in self.transcript],
             budget=ContextBudget(context_window=model.context_window,
@@ -281,6 +285,8 @@ class ModelSteps:
                 **MODEL_CALL)
         self.transcript_ref = packed.transcript
         self.transcript = []
+        if packed.pinned_ref is not None and packed.pinned_ref == pinned_digest(pinned):
+            self.pinned_ref = packed.pinned_ref
         self.last_prompt_tokens = packed.pack.total_tokens
         if workflow.patched(BUDGET_PATCH):
             self.last_prompt_tokens = prompt_bound(packed.pack, packed.result)

@@ -120,6 +120,9 @@ class DecideWithContextInput(_Wire):
     )
     blob_store: str | None = Field(
         default=None, description="a local call of a run bound to stores: the blob store id it must find here")
+    pinned_ref: str | None = Field(
+        default=None, pattern=r"^sha256:[0-9a-f]{64}$",
+        description="`pinned` as stored by an earlier call of the run (`pinned` is then empty)")
 
 
 class StoreToolsInput(_Wire):
@@ -130,6 +133,7 @@ class DecideWithContextResult(_Wire):
     result: DecideResult
     transcript: TranscriptRef = Field(description="the head after `append`: the workflow's new state")
     pack: PackReport
+    pinned_ref: str | None = Field(default=None, description="where this call stored the inline `pinned`")
 
 
 class SummarizeContextInput(_Wire):

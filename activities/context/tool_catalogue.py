@@ -1,4 +1,5 @@
-"""The run's tool catalogue by reference: stored once per run, named by digest in every model call.
+"""The run's tool catalogue (and its pinned block) by reference: stored once per run, named by digest
+in every model call.
 
 A catalogue is the largest fixed part of a model call's input (MCP servers alone can list dozens of
 tools with full JSON schemas). Sent by value it lands in history once per step; stored here it lands
@@ -18,7 +19,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.context.blobs import BlobNotFound, BlobStore
 from activities.context.contracts import DecideWithContextInput, StoreToolsInput
-from workflows.contracts import DecideInput, ToolSpec, canonical_json
+from workflows.context import pinned_json
+from workflows.contracts import DecideInput, Message, ToolSpec, canonical_json
 
 MEDIA_TYPE = "application/vnd.agent.tools+json"
 _SPECS = TypeAdapter(list[ToolSpec])
@@ -64,3 +66,11 @@ class ToolCatalogueActivities:
     @activity.defn(name="context.store_tools")
     async def store(self, input: StoreToolsInput) -> str:
         return await asyncio.to_thread(store_tools, self.blobs, input.tools)
+
+
+def resolve_pinned(blobs: BlobStore, input: DecideWithContextInput) -> tuple[list[Message], str]:
+    """The call's pinned messages and their digest: stored now when they came inline (the workflow
+    then names them by digest from its next call on), loaded when they came by reference."""
+    if input.pinned_ref is not None:
+        return [Message.model_validate(m) for m in json.loads(blobs.get(input.pinned_ref))], input.pinned_ref
+    return list(input.pinned), blobs.put_text(pinned_json(input.pinned))
