@@ -29,10 +29,13 @@ async def with_heartbeats(work: Awaitable[T], *details: object) -> T:
     task = asyncio.ensure_future(work)
     try:
         while True:
-            activity.heartbeat(*details)
+            # Wait first: a call that ends within the interval sends no heartbeat at all (each one is
+            # an RPC to the server); a longer one heartbeats every interval, which is what the
+            # heartbeat timeout and cancellation need.
             done, _ = await asyncio.wait({task}, timeout=interval)
             if done:
                 return task.result()
+            activity.heartbeat(*details)
     finally:
         # Reached on cancellation too: stop the underlying call instead of leaking it.
         if not task.done():

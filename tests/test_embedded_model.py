@@ -28,5 +28,5 @@ async def test_embedded_model_calls_a_tool_and_answers(dev_client, dev_server, l
     assert result.usage.prompt_tokens > 0 and result.usage.completion_tokens > 0
     scheduled = [e.activity_task_scheduled_event_attributes.activity_type.name
                  for e in history.events if e.HasField("activity_task_scheduled_event_attributes")]
-    assert scheduled[:6] == ["tools.list", "mcp.list_tools", "models.catalogue", "context.store_tools",
+    assert scheduled[:7] == ["stores.bind", "tools.list", "mcp.list_tools", "models.catalogue", "context.store_tools",
                              "model.decide_with_context", "tools.execute"]

@@ -12,12 +12,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import structlog
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 from temporalio import activity
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 _TRACER = "agent_engine.activities"
+
+log = structlog.get_logger(__name__)
 
 
 def model_attributes(input: Any, result: Any) -> dict[str, Any]:
@@ -74,7 +77,10 @@ class _Spans(ActivityInboundInterceptor):
                 raise
             finish = _FINISH.get(kind)
             if finish is not None:
-                finish(span, arg, result, time.monotonic() - started)
+                try:
+                    finish(span, arg, result, time.monotonic() - started)
+                except Exception as e:  # noqa: BLE001 - telemetry never fails the activity it observes
+                    log.warning("telemetry.unreadable_result", activity=kind, error=f"{type(e).__name__}: {e}")
             return result
 
 
