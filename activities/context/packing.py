@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from activities.context.contracts import PackContextInput, PackNote, PackReport, Priority, preview
 from activities.context.tokens import TokenCounter
@@ -62,7 +63,14 @@ def is_debug_output(message: Message) -> bool:
     """Raw error traces and debug dumps: P3. Stack-trace markers, or a tool's stderr/debug channel."""
     if message.role in ("system", "assistant"):
         return False
-    return message.name in ("debug", "stderr") or bool(_TRACE.search(message.content))
+    return message.name in ("debug", "stderr") or _has_trace(message.content)
+
+
+# Every step packs the whole transcript again; the same message texts come back each time (the chain
+# cache hands out the same objects), so each is scanned once, not once per step.
+@lru_cache(maxsize=16384)
+def _has_trace(content: str) -> bool:
+    return bool(_TRACE.search(content))
 
 
 def sanitize_line(text: str, limit: int = 200) -> str:

@@ -46,6 +46,12 @@ _PATTERN = re.compile(
 
 def neutralise(text: str, extra: Iterable[str] = ()) -> str:
     """`text` with every special-token spelling broken by an invisible separator; idempotent."""
+    return _neutralise(text, tuple(extra))
+
+
+# A prompt repeats every earlier message at each step: each text is scanned once, not once per step.
+@lru_cache(maxsize=16384)
+def _neutralise(text: str, extra: tuple[str, ...]) -> str:
     text = _PATTERN.sub(lambda m: m.group(0) + SEPARATOR, text)
     for token in extra:
         if len(token) > 1 and token in text:

@@ -170,6 +170,7 @@ class Bench:
                 samples.append((self.counter.value - base, time.process_time()))
                 await asyncio.wait({result_task}, timeout=0.2)
             await result_task
+            samples.append((self.counter.value - base, time.process_time()))
 
         def per_call(lo: int, hi: int) -> float:
             first = next(s for s in samples if s[0] >= lo)
