@@ -61,22 +61,28 @@ class ModelActivities:
             # writing its transcript; the workflow sends the call to the run's store queue instead.
             raise ApplicationError(f"this worker's blob store is {self._blob_store_id()}, the run's is "
                                    f"{input.blob_store}", type="StoreMismatch", non_retryable=True)
-        ref = await asyncio.to_thread(transcript.append_ref, self.blobs, input.transcript, input.append)
-        history = await asyncio.to_thread(transcript.load_ref, self.blobs, ref)
-        decide = await asyncio.to_thread(resolve_decide, self.blobs, input)
-        pinned, pinned_ref = await asyncio.to_thread(resolve_pinned, self.blobs, input)
-        model = decide.model or self.gateway.catalogue().routes["act"][0]
-        counter = await asyncio.to_thread(self.counter_for, model)
+        # The store reads and writes and the pack in one trip to a thread, not one each: every hop
+        # costs a wake-up of the event loop, per step.
+        ref, decide, pinned_ref, packed, counter = await asyncio.to_thread(self._prepare, input)
+        result = await self.decide(decide.model_copy(update={"messages": packed.messages}))
+        if hasattr(counter, "observe"):
+            counter.observe(packed.messages, result.usage.prompt_tokens)
+        return DecideWithContextResult(result=result, transcript=ref, pack=packed.report, pinned_ref=pinned_ref)
+
+    def _prepare(self, input: DecideWithContextInput) -> tuple:
+        """Extend and load the transcript, resolve the references, pack: the blocking half of a call."""
+        ref = transcript.append_ref(self.blobs, input.transcript, input.append)
+        history = transcript.load_ref(self.blobs, ref)
+        decide = resolve_decide(self.blobs, input)
+        pinned, pinned_ref = resolve_pinned(self.blobs, input)
+        counter = self.counter_for(decide.model or self.gateway.catalogue().routes["act"][0])
         try:
             packed = pack(PackContextInput(
                 pinned=pinned, tools=decide.tools, history=history, current_task=input.current_task,
                 volatile=input.volatile, protected=input.protected, budget=input.budget), counter)
         except ContextBudgetExceeded as e:
             raise ApplicationError(str(e), type="Provider.context_length_exceeded", non_retryable=True) from e
-        result = await self.decide(decide.model_copy(update={"messages": packed.messages}))
-        if hasattr(counter, "observe"):
-            counter.observe(packed.messages, result.usage.prompt_tokens)
-        return DecideWithContextResult(result=result, transcript=ref, pack=packed.report, pinned_ref=pinned_ref)
+        return ref, decide, pinned_ref, packed, counter
 
     @activity.defn(name="models.catalogue")
     async def catalogue(self) -> ModelCatalogue:
@@ -126,7 +132,7 @@ class ModelActivities:
                      latency_ms=round(latency_ms), prompt_tokens=usage.prompt_tokens,
                      cached_tokens=usage.cached_prompt_tokens, cost_usd=usage.cost_usd)
             return DecideResult(decision=decision, usage=usage, model=model, provider=response.provider,
-                                latency_ms=latency_ms, repair_attempts=attempt)
+                                latency_ms=latency_ms, repair_attempts=attempt, finish_reason=response.finish_reason)
         raise ApplicationError(
             f"model {model} gave no valid decision after {self.max_repairs} repair attempts: {problem}",
             {"usage": usage.model_dump()},

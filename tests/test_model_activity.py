@@ -51,6 +51,7 @@ async def test_decision_is_constrained_by_a_schema_with_every_tool(decide):
     assert tools_in_schema == {t.name for t in TOOLS}
     assert "calculator (risk 0)" in requests[0]["messages"][0]["content"]
     assert result.usage.prompt_tokens > 0
+    assert result.finish_reason == "stop"  # the provider's own, for the GenAI span's finish_reasons
 
 
 async def test_malformed_reply_is_repaired_within_the_bound(decide):

@@ -220,6 +220,7 @@ class DecideResult(_Wire):
     provider: str
     latency_ms: float
     repair_attempts: int = 0
+    finish_reason: str | None = Field(default=None, description="the provider's own: stop, length, end_turn...")
 
 
 class ToolCall(_Wire):

@@ -84,6 +84,7 @@ class Measured:
     calls: int
     seconds: float
     cpu_s: float  # this process plus the dev server
+    server_cpu_s: float = 0.0  # of which the dev server
     events: int = 0
     history_bytes: int = 0
 
@@ -95,26 +96,33 @@ class Measured:
     def cpu_ms_per_call(self) -> float:
         return 1000 * self.cpu_s / self.calls
 
+    @property
+    def server_ms_per_call(self) -> float:
+        return 1000 * self.server_cpu_s / self.calls
+
 
 class Bench:
     def __init__(self, client: Client, server: DevServer, tmp: Path, model_url: str, counter) -> None:
         self.client, self.server, self.tmp, self.counter = client, server, tmp, counter
         self.model_url = model_url
 
+    def server_cpu(self) -> float:
+        fields = Path(f"/proc/{self.server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def cpu(self) -> float:
         """CPU seconds of this process (worker and client) and of the dev server so far."""
-        fields = Path(f"/proc/{self.server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        server_s = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return time.process_time() + server_s
+        return time.process_time() + self.server_cpu()
 
     async def raw(self, calls: int, runs: int) -> Measured:
         queue = f"raw-{uuid.uuid4()}"
         ids = [f"raw-{uuid.uuid4()}" for _ in range(runs)]
         async with Worker(self.client, task_queue=queue, workflows=[RawToolLoop], activities=[two_kb]):
-            cpu, started = self.cpu(), time.perf_counter()
+            cpu, server, started = self.cpu(), self.server_cpu(), time.perf_counter()
             await asyncio.gather(*[self.client.execute_workflow(RawToolLoop.run, calls, id=i, task_queue=queue)
                                    for i in ids])
-            measured = Measured(calls * runs, time.perf_counter() - started, self.cpu() - cpu)
+            measured = Measured(calls * runs, time.perf_counter() - started, self.cpu() - cpu,
+                                self.server_cpu() - server)
         return await self._with_history(measured, ids[0], calls)
 
     def _worker(self, window: int, local: bool = False) -> tuple[Worker, Settings]:
@@ -141,10 +149,11 @@ class Bench:
         worker, settings = self._worker(window, local)
         async with worker:
             handles = [await self._start(settings, calls) for _ in range(runs)]
-            cpu, started = self.cpu(), time.perf_counter()
+            cpu, server, started = self.cpu(), self.server_cpu(), time.perf_counter()
             await asyncio.gather(*[h.signal(AgentRun.resume) for h in handles])
             results = await asyncio.gather(*[h.result() for h in handles])
-            measured = Measured(calls * runs, time.perf_counter() - started, self.cpu() - cpu)
+            measured = Measured(calls * runs, time.perf_counter() - started, self.cpu() - cpu,
+                                self.server_cpu() - server)
         if any(r.usage.tool_calls != calls for r in results):
             raise RuntimeError(f"a run did not make its {calls} tool calls: {[r.usage.tool_calls for r in results]}")
         return await self._with_history(measured, handles[0].id, calls)
@@ -225,6 +234,8 @@ async def main(args: argparse.Namespace) -> None:
             row("tool calls/s", raw_1.rate, [a.rate for a in agent_1.values()], "calls/s")
             row("CPU (worker+server) per tool call", raw_1.cpu_ms_per_call,
                 [a.cpu_ms_per_call for a in agent_1.values()], "ms")
+            row("  of which the dev server", raw_1.server_ms_per_call,
+                [a.server_ms_per_call for a in agent_1.values()], "ms")
             row("events per step", raw_1.events / args.steps, [a.events / args.steps for a in agent_1.values()],
                 "events")
             row("history per step", raw_1.history_bytes / args.steps / 1024,
@@ -235,6 +246,8 @@ async def main(args: argparse.Namespace) -> None:
                 print(f" {runs} concurrent runs x {args.calls} tool calls")
                 row("aggregate tool calls/s", raw_n.rate, [a.rate for a in agent_n], "calls/s")
                 row("CPU (worker+server) per tool call", raw_n.cpu_ms_per_call, [a.cpu_ms_per_call for a in agent_n],
+                    "ms")
+                row("  of which the dev server", raw_n.server_ms_per_call, [a.server_ms_per_call for a in agent_n],
                     "ms")
             for window in (1_000_000, 8192) if args.long else ():
                 print(f" one run of {args.long} steps, {window:,}-token window: worker CPU per step (model + tool), ms")
