@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import httpx
 from temporalio.client import Client
 
 from activities.ledger import Ledger
@@ -13,6 +14,7 @@ from tests.conftest import chain_id, eventually
 from tests.crash_tools import EFFECT_MARKER, RELEASE_BEFORE, RELEASE_FILE
 from tests.wire_server import ModelWireServer, tool_then_answer
 from tests.processes import WorkerProcess
+from worker.devserver import free_port
 from workflows.agent_run import AgentRun
 from workflows.contracts import ResolveOutcomeInput, RunRequest, RunResult, RunStatus
 
@@ -20,7 +22,8 @@ LINE = "paid invoice 42"
 
 
 async def crash_run(client: Client, address: str, tmp_path: Path, kill_when: str,
-                    tool: str = "gated_append") -> tuple[RunResult, Path, dict]:
+                    tool: str = "gated_append", metrics: dict | None = None) -> tuple[RunResult, Path, dict]:
+    """`metrics`, when given, gets the second worker's Prometheus page while the run waits for a person."""
     queue, run_id = f"tq-{uuid.uuid4()}", f"crash-{uuid.uuid4()}"
     data = tmp_path / "data"
     ledger = Ledger(data / "ledger.sqlite")
@@ -49,14 +52,30 @@ async def crash_run(client: Client, address: str, tmp_path: Path, kill_when: str
             (workspace / RELEASE_BEFORE).touch()  # the retry may act now
         finally:
             first.stop()
-        with WorkerProcess(*worker_args, tool_modules="activities.tools.workspace_files,tests.crash_tools"):
+        port = free_port()
+        with WorkerProcess(*worker_args, tool_modules="activities.tools.workspace_files,tests.crash_tools",
+                           env={"AGENT_METRICS_ADDRESS": f"127.0.0.1:{port}"} if metrics is not None else None):
             if tool == "gated_payment":
                 await eventually(_unresolved(handle), timeout_s=60, what="the run to wait with outcome_unknown")
+                if metrics is not None:
+                    await eventually(_scraped(port, metrics, "agent_outcome_unknown"), what="the outcome_unknown metric")
                 assert (workspace / "ledger.txt").read_text().splitlines() == [LINE]
                 await handle.execute_update(AgentRun.resolve_outcome, ResolveOutcomeInput(
                     tool_call_id="call-1-1", decision="mark_done", by="ops"))
             result = await handle.result()
     return result, workspace / "ledger.txt", ledger.receipt(key)
+
+
+def _scraped(port: int, into: dict, name: str):
+    async def check() -> bool:
+        try:
+            async with httpx.AsyncClient() as http:
+                into["text"] = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+        except httpx.HTTPError:
+            return False
+        return name in into["text"]
+
+    return check
 
 
 def run_workspace_in(data: Path, handle) -> Path:
@@ -119,3 +138,13 @@ async def test_non_idempotent_tool_killed_after_acting_waits_for_a_person(dev_cl
     assert result.status == RunStatus.COMPLETED
     assert target.read_text().splitlines() == [LINE]
     assert receipt["status"] == "succeeded" and receipt["decision"] == "mark_done"
+
+
+async def test_an_outcome_unknown_is_counted_once_by_the_worker_that_saw_it(dev_client, dev_server, tmp_path):
+    """The agent_outcome_unknown metric: one for the one interrupted not-idempotent call, by its tool."""
+    metrics: dict = {}
+    result, target, _ = await crash_run(dev_client, dev_server.config.address, tmp_path, "during_tool",
+                                        tool="gated_payment", metrics=metrics)
+    assert result.status == RunStatus.COMPLETED and target.read_text().splitlines() == [LINE]
+    counted = [line for line in metrics["text"].splitlines() if line.startswith("agent_outcome_unknown{")]
+    assert len(counted) == 1 and 'tool="gated_payment"' in counted[0] and counted[0].endswith(" 1"), counted
