@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, TimeoutError
+from temporalio.exceptions import ActivityError, FailureError, TimeoutError
 from temporalio.workflow import ActivityCancellationType
 
 from activities.context.contracts import (
@@ -307,10 +307,18 @@ class ModelSteps:
                 **LOCAL_MODEL_CALL)
         except ActivityError as e:
             raise_if_cancelled(e)
-            if getattr(e.cause, "type", None) != "StoreMismatch":
-                raise
-            self.last_action = f"local model call refused on this worker, sent to the run's stores: {cause_of(e)}"[:300]
-            return None
+            failure = e
+        except FailureError as e:
+            # A local activity's failure arrives bare (ApplicationError, TimeoutError, CancelledError), not
+            # wrapped as an activity's is: wrap it, so fallback, outage waits and timeouts read it alike.
+            failure = ActivityError("local activity failed", scheduled_event_id=0, started_event_id=0, identity="",
+                                    activity_type="model.decide_with_context", activity_id="", retry_state=None)
+            failure.__cause__ = e
+            raise_if_cancelled(failure)
+        if getattr(failure.cause, "type", None) != "StoreMismatch":
+            raise failure
+        self.last_action = f"local model call refused on this worker, sent to the run's stores: {cause_of(failure)}"[:300]
+        return None
 
     async def _store_tools(self) -> str:
         """Put the catalogue in the blob store once: every later model call names it by digest, so

@@ -7,9 +7,14 @@ import json
 import uuid
 from pathlib import Path
 
+import pytest
+from temporalio import activity
 from temporalio.api.enums.v1 import EventType
+from temporalio.exceptions import ApplicationError
 
-from tests.conftest import chain_id, eventually, wire_model, write_models_file
+from activities.context.contracts import DecideWithContextInput, DecideWithContextResult
+from tests.conftest import chain_id, eventually, make_worker, wire_model, write_models_file
+from tests.scripted import SCRIPTED_CATALOGUE, ScriptedModel, call, final
 from tests.test_replay import replayer
 from tests.gateway.test_runs_through_the_gateway import gateway_worker
 from tests.processes import WorkerProcess
@@ -19,7 +24,7 @@ from activities.gateway.breaker import BreakerRegistry
 from activities.ledger import Ledger
 from worker.main import WORKFLOWS
 from workflows.agent_run import AgentRun
-from workflows.contracts import RunRequest, RunResult, RunStatus
+from workflows.contracts import ModelCatalogue, RunRequest, RunResult, RunStatus
 
 LINE = "paid invoice 7"
 
@@ -103,3 +108,75 @@ def test_models_file_field_reaches_the_workflow(tmp_path):
                              wire_model("slow", server))
     infos = {m.name: m.info() for m in load_models_file(path).models}
     assert infos["fast"].local_activity and not infos["slow"].local_activity
+
+
+class RefusedLocally(ScriptedModel):
+    """A local-activity model whose worker has another blob store than the run's: it refuses when called
+    locally, as ModelActivities does on a blob store mismatch, and serves the call from the store queue."""
+
+    def __init__(self, *script) -> None:
+        super().__init__(*script)
+        self.local_refusals = 0
+
+    @activity.defn(name="models.catalogue")
+    async def catalogue(self) -> ModelCatalogue:
+        local = SCRIPTED_CATALOGUE.models[0].model_copy(update={"local_activity": True})
+        return SCRIPTED_CATALOGUE.model_copy(update={"models": [local]})
+
+    @activity.defn(name="model.decide_with_context")
+    async def decide_with_context(self, input: DecideWithContextInput) -> DecideWithContextResult:
+        if activity.info().is_local:
+            self.local_refusals += 1
+            raise ApplicationError("this worker's blob store is not the run's", type="StoreMismatch",
+                                   non_retryable=True)
+        return await super().decide_with_context(input)
+
+
+async def test_a_local_call_refused_for_its_stores_goes_to_the_store_queue(dev_client, settings):
+    model = RefusedLocally(call("calculator", expression="6*7"), final("42"))
+    async with make_worker(dev_client, settings, model):
+        handle = await dev_client.start_workflow(AgentRun.run, RunRequest(goal="compute"), id=f"la-ref-{uuid.uuid4()}",
+                                                 task_queue=settings.task_queue, result_type=RunResult)
+        result = await handle.result()
+    assert result.status == RunStatus.COMPLETED and result.answer == "42", result
+    assert model.local_refusals == 2  # each step tried locally once, never retried locally
+    history = await handle.fetch_history()
+    scheduled = [e.activity_task_scheduled_event_attributes.activity_type.name
+                 for e in events_of(history, EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)]
+    assert scheduled.count("model.decide_with_context") == 2
+
+
+async def test_the_model_activity_refuses_a_local_call_of_another_blob_store(tmp_path):
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.context.blobs import open_blob_store
+    from activities.context.contracts import ContextBudget, TranscriptRef
+    from activities.model import ModelActivities
+    from workflows.contracts import DecideInput
+
+    blobs = open_blob_store(None, data_dir=tmp_path)
+    activities = ModelActivities(gateway=None, blobs=blobs)
+    request = DecideWithContextInput(decide=DecideInput(messages=[], tools=[]), pinned=[], transcript=TranscriptRef(),
+                                     budget=ContextBudget(context_window=1000, reserved_output=10),
+                                     blob_store="local-some-other-host")
+    with pytest.raises(ApplicationError) as refused:
+        await ActivityEnvironment().run(activities.decide_with_context, request)
+    assert refused.value.type == "StoreMismatch" and refused.value.non_retryable
+    assert "local-some-other-host" in str(refused.value)
+
+
+async def test_a_failing_local_model_falls_back_like_an_activity_does(dev_client, settings, tmp_path):
+    """A local activity's failure is not wrapped as an activity's; it must still lead to the fallback
+    (not fail the run): the primary answers 500, its breaker opens, the secondary answers."""
+    from tests.wire_server import Fault, final_answer
+
+    with ModelWireServer(lambda body: Fault(500, "primary is down")) as down, ModelWireServer(final_answer("ok")) as up:
+        path = write_models_file(tmp_path / "m.yaml", wire_model("primary", down, local_activity=True),
+                                 wire_model("secondary", up, local_activity=True))
+        async with gateway_worker(dev_client, settings, path, BreakerRegistry(failure_threshold=1)):
+            handle = await dev_client.start_workflow(AgentRun.run, RunRequest(goal="g"), id=f"la-fb-{uuid.uuid4()}",
+                                                     task_queue=settings.task_queue, result_type=RunResult)
+            result = await handle.result()
+            state = await handle.query(AgentRun.state)
+    assert result.status == RunStatus.COMPLETED and result.answer == "ok", result
+    assert [(e.kind, e.model) for e in state.model_events] == [("routed", "primary"), ("fallback", "secondary")]
