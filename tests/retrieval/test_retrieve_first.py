@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from activities.retrieval.activities import RetrievalActivities
@@ -14,7 +15,11 @@ from workflows.contracts import RunRequest, RunResult
 
 
 async def test_retrieve_first_puts_cited_passages_before_the_first_model_call(ts_env, settings, bound: KnowledgeBase):
-    """With retrieve_first the first prompt holds the tenant's passages, marked untrusted, after the goal."""
+    """With retrieve_first the first prompt holds the tenant's passages, marked untrusted, after the goal;
+    the trace has one retrieval span for it, with the passages it found."""
+    from tests.operator.test_activity_spans import span_exporter
+
+    exporter = span_exporter()
     model = ScriptedModel(final("done"))
     layer = build_tool_layer(settings, registry_with())
     activities = [*model_activities(model, settings), *layer.activities(), RetrievalActivities(bound).context]
@@ -31,3 +36,7 @@ async def test_retrieve_first_puts_cited_passages_before_the_first_model_call(ts
     retrieved = with_context.messages[2].content
     assert "[S1] corpus/approvals.md#" in retrieved and "untrusted" in retrieved.lower()
     assert [m.role for m in without.messages] == ["system", "user"]
+    spans = [s for s in exporter.get_finished_spans() if s.name == "agent.retrieval"]
+    assert len(spans) == 1 and spans[0].attributes["agent.tenant"] == "acme"
+    cited = {int(n) for n in re.findall(r"\[S(\d+)\] ", retrieved)}
+    assert spans[0].attributes["agent.retrieval.passages"] == len(cited) == max(cited) >= 1
