@@ -7,13 +7,12 @@ server, including small local models, and the schema pins each tool's arguments.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import json
 from typing import Any
 
 from pydantic import ValidationError
 
+from activities.text_cache import per_text
 from workflows.contracts import Decision, Message, ProposedToolCall, ToolSpec, canonical_json
 
 
@@ -56,7 +55,7 @@ NATIVE_INSTRUCTIONS = (
 )
 
 
-@lru_cache(maxsize=16384)
+@per_text
 def _tool_turn(name: str | None, tool_call_id: str | None, content: str) -> Message:
     """A tool result as a user turn, marked as data: text inside a tool result (a web page, a file, an
     MCP server's reply) must never read as an instruction. Policy and approvals are enforced in workflow

@@ -40,8 +40,7 @@ def tool_message(call_id: str, tool: str, result: ToolResult) -> Message:
 
 def message_digest(message: Message) -> str:
     """The blob store's name for `message` (sha256 of its canonical JSON, as put_message stores it)."""
-    data = canonical_json(message.model_dump(mode="json", exclude_none=True, exclude={"stored"}))
-    return "sha256:" + hashlib.sha256(data.encode("utf-8")).hexdigest()
+    return _blob_digest(canonical_json(message.model_dump(mode="json", exclude_none=True, exclude={"stored"})))
 
 
 def by_reference(message: Message) -> Message:
@@ -58,4 +57,10 @@ def pinned_json(messages: list[Message]) -> str:
 
 
 def pinned_digest(messages: list[Message]) -> str:
-    return "sha256:" + hashlib.sha256(pinned_json(messages).encode("utf-8")).hexdigest()
+    return _blob_digest(pinned_json(messages))
+
+
+def _blob_digest(text: str) -> str:
+    """The blob store's name for `text` as `put_text` stores it (activities/context/blobs.py digest_of),
+    computed here because workflow code may not import the store."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()

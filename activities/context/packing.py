@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from activities.context.contracts import PackContextInput, PackNote, PackReport, Priority, preview
 from activities.context.tokens import TokenCounter
+from activities.text_cache import per_text
 from workflows.contracts import Message, ToolSpec, canonical_json
 
 SUMMARY_NAME = "context_summary"  # Message.name of a compaction summary in the transcript
@@ -68,7 +68,7 @@ def is_debug_output(message: Message) -> bool:
 
 # Every step packs the whole transcript again; the same message texts come back each time (the chain
 # cache hands out the same objects), so each is scanned once, not once per step.
-@lru_cache(maxsize=16384)
+@per_text
 def _has_trace(content: str) -> bool:
     return bool(_TRACE.search(content))
 

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+from activities.text_cache import per_text
 from workflows.contracts import Message
 
 # U+200B ZERO WIDTH SPACE: invisible, and never part of a special token's spelling. It is inserted
@@ -50,7 +51,7 @@ def neutralise(text: str, extra: Iterable[str] = ()) -> str:
 
 
 # A prompt repeats every earlier message at each step: each text is scanned once, not once per step.
-@lru_cache(maxsize=16384)
+@per_text
 def _neutralise(text: str, extra: tuple[str, ...]) -> str:
     text = _PATTERN.sub(lambda m: m.group(0) + SEPARATOR, text)
     for token in extra:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from functools import lru_cache
 from typing import Any, Literal
 
 import openai
@@ -19,6 +18,7 @@ from openai._base_client import make_request_options
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from activities.providers.base import ChatRequest, ChatResponse, ProviderError, classify_status, error_message
+from activities.text_cache import per_text
 from workflows.contracts import Usage
 
 # How a server takes a JSON schema: OpenAI, SGLang and vLLM use `json_schema`; llama-cpp-python's
@@ -167,6 +167,6 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-@lru_cache(maxsize=16384)
+@per_text
 def _message_json(role: str, content: str) -> bytes:
     return _json({"role": role, "content": content})
