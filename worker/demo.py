@@ -120,17 +120,21 @@ def start_stack(config_path: Path, stack: Stack) -> str:
         host, port = _host_port(embedded.base_url)
         config = LlamaServerConfig(model_path=ensure_model(), model_alias=embedded.remote_name or embedded.name,
                                    host=host, port=port, n_ctx=embedded.context_window)
-        model = start_llama_server(config, logs / "model.log", preexec_fn=die_with_parent())
-        stack.add("model server", lambda: _terminate(model))
+        # Registered before the start, as the dev server is: a signal may arrive while it starts.
+        model: list[subprocess.Popen] = []
+        stack.add("model server", lambda: [_terminate(p) for p in model])
+        model.append(start_llama_server(config, logs / "model.log", preexec_fn=die_with_parent()))
 
     local_approver(settings)
     say(f"Worker: starting on task queue {settings.task_queue!r} (log {logs / 'worker.log'})")
     env = {**os.environ, "TEMPORAL_ADDRESS": dev.address}
     logs.mkdir(parents=True, exist_ok=True)
+    started: list[subprocess.Popen] = []
+    stack.add("worker", lambda: [_terminate(p) for p in started])  # before the start, as above
     worker = subprocess.Popen([sys.executable, "-m", "worker"], env=env, cwd=REPO_ROOT,
                               stdout=(logs / "worker.log").open("ab"), stderr=subprocess.STDOUT,
                               start_new_session=True, preexec_fn=die_with_parent())
-    stack.add("worker", lambda: _terminate(worker))
+    started.append(worker)
     stack.watch("worker", worker, logs / "worker.log")
     return dev.address
 
