@@ -14,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 from activities.context import transcript
 from activities.context.blobs import BlobStore
 from activities.context.contracts import DecideWithContextInput, DecideWithContextResult, PackContextInput
-from activities.context.packing import ContextBudgetExceeded, pack
+from activities.context.packing import INDEXER, ContextBudgetExceeded, pack
 from activities.context.tokens import TokenCounter, estimator_for
 from activities.context.tool_catalogue import CONTEXT_UNAVAILABLE, resolve_decide, resolve_pinned
 from activities.decision import (
@@ -66,7 +66,7 @@ class ModelActivities:
         ref, decide, pinned_ref, packed, counter = await asyncio.to_thread(self._prepare, input)
         result = await self.decide(decide.model_copy(update={"messages": packed.messages}))
         if hasattr(counter, "observe"):
-            counter.observe(packed.messages, result.usage.prompt_tokens)
+            counter.observe(packed.messages, result.usage.prompt_tokens, raw=packed.raw_tokens)
         return DecideWithContextResult(result=result, transcript=ref, pack=packed.report, pinned_ref=pinned_ref)
 
     def _prepare(self, input: DecideWithContextInput) -> tuple:
@@ -76,10 +76,13 @@ class ModelActivities:
         decide = resolve_decide(self.blobs, input)
         pinned, pinned_ref = resolve_pinned(self.blobs, input)
         counter = self.counter_for(decide.model or self.gateway.catalogue().routes["act"][0])
+        # The estimator packs from an index that each step extends with its new messages only.
+        index = (INDEXER.for_chain(ref.head, history, input.transcript.head, counter)
+                 if hasattr(counter, "raw_tokens") else None)
         try:
             packed = pack(PackContextInput(
                 pinned=pinned, tools=decide.tools, history=history, current_task=input.current_task,
-                volatile=input.volatile, protected=input.protected, budget=input.budget), counter)
+                volatile=input.volatile, protected=input.protected, budget=input.budget), counter, index)
         except ContextBudgetExceeded as e:
             raise ApplicationError(str(e), type="Provider.context_length_exceeded", non_retryable=True) from e
         return ref, decide, pinned_ref, packed, counter

@@ -15,10 +15,12 @@ fit is an error. Every sanitized or dropped item is a note in the report.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 from activities.context.contracts import PackContextInput, PackNote, PackReport, Priority, preview
+from activities.context.history_index import HistoryIndex, Indexer
 from activities.context.tokens import TokenCounter
 from activities.text_cache import per_text
 from workflows.contracts import Message, ToolSpec, canonical_json
@@ -40,6 +42,7 @@ class ContextBudgetExceeded(ValueError):
 class PackedContext:
     messages: list[Message]
     report: PackReport
+    raw_tokens: int | None = None  # the estimating counter's raw sum of `messages`, where it was summed
 
 
 @dataclass
@@ -82,8 +85,13 @@ def sanitize_line(text: str, limit: int = 200) -> str:
     return head + (last if len(last) <= room else last[: room - 1] + "…")
 
 
-def pack(request: PackContextInput, counter: TokenCounter) -> PackedContext:
-    """Build the ordered messages and the report. Deterministic: same input, same counter, same pack."""
+def pack(request: PackContextInput, counter: TokenCounter, index: HistoryIndex | None = None) -> PackedContext:
+    """Build the ordered messages and the report. Deterministic: same input, same counter, same pack.
+
+    With the `index` of `request.history` (estimating counter only), a pack that fits under the
+    compaction threshold is built from the index in O(new messages); anything else, the full way."""
+    if index is not None and (fits := _pack_indexed(request, counter, index)) is not None:
+        return fits
     budget = request.budget
     notes: list[PackNote] = []
     items: list[_Item] = [_Item("pinned", i, "P0", m, counter.message_tokens(m)) for i, m in enumerate(request.pinned)]
@@ -151,6 +159,73 @@ def pack(request: PackContextInput, counter: TokenCounter) -> PackedContext:
         compact_end=compact_end if needs_compaction else None,
     )
     return PackedContext(messages=[it.message for it in kept], report=report)
+
+
+def _pack_indexed(request: PackContextInput, counter, index: HistoryIndex) -> PackedContext | None:
+    """The pack when nothing is dropped or compacted, from the index: the same messages, total, notes
+    and prefix as the full way; P2's tokens are estimated in one sum, not message by message. None
+    when the pack would need compaction or eviction: the full way decides those."""
+    budget, history, n = request.budget, request.history, len(request.history)
+    if index.length != n:
+        raise ValueError(f"the index holds {index.length} messages, the history {n}")
+    ratio = counter.ratio
+
+    def tokens(raw: int) -> int:
+        return math.ceil(raw * ratio)
+
+    head = list(request.pinned)
+    tools_tokens = 0
+    if request.tools:
+        block = tool_block(request.tools)
+        if request.render_tools:
+            head.append(block)
+        else:
+            tools_tokens = counter.message_tokens(block)
+    tail = [*request.working_memory, *request.current_task, *request.volatile]
+    head_raw = [counter.raw_tokens(m) for m in head]
+    tail_raw = [counter.raw_tokens(m) for m in tail]
+    raw_total = sum(head_raw) + index.raw_between(0, n) + sum(tail_raw)
+    total = tools_tokens + tokens(raw_total)
+    if total > budget.threshold_tokens or total > budget.budget_tokens:
+        return None
+
+    protected = min(request.protected, n)
+    recent_start = max(n - request.recent_turns, protected)
+    packed = index.packed
+    by_priority: dict[Priority, int] = {"P0": tools_tokens + sum(map(tokens, head_raw)), "P1": 0, "P2": 0, "P3": 0}
+    for i in range(protected):
+        packed[i] = history[i]  # P0 is packed verbatim, debug output included
+        by_priority["P0"] += counter.message_tokens(history[i])
+    special = set(range(recent_start, n))
+    notes: list[PackNote] = []
+    for i in index.summaries:
+        if i >= protected:
+            special.add(i)
+    for i in index.debug:
+        if i >= protected:
+            special.add(i)
+            item = _Item("history", i, "P3", packed[i], tokens(index.raw(i)))
+            notes.append(_note(item, "sanitized", "error trace / debug output reduced to one line",
+                               tokens(index.debug_raw(i))))
+    summaries, debug = set(index.summaries), set(index.debug)
+    special_raw = 0
+    for i in special:
+        special_raw += index.raw(i)
+        priority = "P1" if i in summaries else "P3" if i in debug else "P1"
+        by_priority[priority] += tokens(index.raw(i))
+    by_priority["P2"] = tokens(index.raw_between(protected, n) - special_raw)
+    wm = len(request.working_memory)
+    by_priority["P1"] += sum(map(tokens, tail_raw[:wm])) + sum(map(tokens, tail_raw[wm + len(request.current_task):]))
+    by_priority["P0"] += sum(map(tokens, tail_raw[wm: wm + len(request.current_task)]))
+    report = PackReport(
+        tokenizer=counter.name, exact=counter.exact, total_tokens=total, budget_tokens=budget.budget_tokens,
+        threshold_tokens=budget.threshold_tokens, tokens_by_priority=by_priority,
+        prefix_messages=len(head) + n, notes=notes, needs_compaction=False)
+    return PackedContext(messages=[*head, *packed, *tail], report=report, raw_tokens=raw_total)
+
+
+# Packing's view of each transcript message, per chain head (activities/context/history_index.py).
+INDEXER = Indexer(SUMMARY_NAME, is_debug_output, sanitize_line)
 
 
 def _compaction_range(request: PackContextInput, items: list[_Item], total: int) -> tuple[int | None, int | None]:

@@ -146,6 +146,15 @@ class EstimatingCounter:
         with self._lock:
             return self._reported / self._estimated if self._estimated else 1.0
 
+    @property
+    def raw_key(self) -> tuple[float, int]:
+        """What `raw_tokens` depends on: an index of raw counts is valid while this stays the same."""
+        return self.chars_per_token, self.message_overhead
+
+    def raw_tokens(self, message: Message) -> int:
+        """One message's estimate before the model's ratio; `count_messages` is ceil(sum * ratio)."""
+        return math.ceil(len(message.content) / self.chars_per_token) + self.message_overhead
+
     def _raw(self, messages: list[Message]) -> int:
         return sum(math.ceil(len(m.content) / self.chars_per_token) + self.message_overhead for m in messages)
 
@@ -158,11 +167,12 @@ class EstimatingCounter:
     def count_messages(self, messages: list[Message]) -> int:
         return math.ceil(self._raw(messages) * self.ratio)
 
-    def observe(self, messages: list[Message], reported_prompt_tokens: int) -> None:
-        """Correct the ratio with a call's reported prompt_tokens for the prompt we estimated."""
+    def observe(self, messages: list[Message], reported_prompt_tokens: int, raw: int | None = None) -> None:
+        """Correct the ratio with a call's reported prompt_tokens for the prompt we estimated (`raw`:
+        its raw estimate, where the packer already summed it)."""
         if reported_prompt_tokens <= 0:
             return
-        raw = self._raw(messages)
+        raw = self._raw(messages) if raw is None else raw
         with self._lock:
             self._estimated += raw
             self._reported += reported_prompt_tokens

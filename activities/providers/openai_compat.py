@@ -71,8 +71,11 @@ class OpenAICompatibleProvider:
         if stream:
             rest["stream"] = True
             rest["stream_options"] = {"include_usage": True}
-        messages = b",".join(_message_json(m.role, m.content) for m in request.messages)
-        return b'{"messages":[' + messages + b"]," + _json(rest)[1:]
+        # One copy of the whole prompt: the opening and the rest of the body join the messages' list.
+        parts = [_message_json(m.role, m.content) for m in request.messages] or [b""]
+        parts[0] = b'{"messages":[' + parts[0]
+        parts[-1] = parts[-1] + b"]," + _json(rest)[1:]
+        return b",".join(parts)
 
     async def _post(self, request: ChatRequest, stream: bool) -> Any:
         # The SDK's own POST (auth, headers, timeout, error types, reply parsing), without the transform.
