@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from activities.prefix_map import PrefixMap
 from activities.text_cache import per_text
 from workflows.contracts import Decision, Message, ProposedToolCall, ToolSpec, canonical_json
 
@@ -82,17 +83,17 @@ def render_prompt(messages: list[Message], tools: list[ToolSpec], native_tools: 
         '{"action": "final_answer", "answer": "<answer for the user>"}\n'
         '{"action": "ask_human", "question": "<question>"}'
     )
-    rendered: list[Message] = []
-    for m in messages:
-        if m.role == "system" and not rendered:
-            rendered.append(Message(role="system", content=m.content + instructions))
-        elif m.role == "tool":
-            rendered.append(_tool_turn(m.name, m.tool_call_id, m.content))
-        else:
-            rendered.append(m)
-    if not rendered or rendered[0].role != "system":
-        rendered.insert(0, Message(role="system", content=instructions.strip()))
-    return rendered
+    if messages and messages[0].role == "system":
+        return [Message(role="system", content=messages[0].content + instructions),
+                *_RENDERED.map(_render_turn, messages[1:])]
+    return [Message(role="system", content=instructions.strip()), *_RENDERED.map(_render_turn, messages)]
+
+
+_RENDERED = PrefixMap()  # each step renders the previous step's turns again: only new ones are rendered
+
+
+def _render_turn(m: Message) -> Message:
+    return _tool_turn(m.name, m.tool_call_id, m.content) if m.role == "tool" else m
 
 
 def _args(spec: ToolSpec) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import prefix_map
 from activities.context import transcript
 from activities.context.blobs import BlobStore
 from activities.context.contracts import DecideWithContextInput, DecideWithContextResult, PackContextInput
@@ -64,7 +65,12 @@ class ModelActivities:
         # The store reads and writes and the pack in one trip to a thread, not one each: every hop
         # costs a wake-up of the event loop, per step.
         ref, decide, pinned_ref, packed, counter = await asyncio.to_thread(self._prepare, input)
-        result = await self.decide(decide.model_copy(update={"messages": packed.messages}))
+        # The prompt's stages reuse their work on this run's previous prompt (activities/prefix_map.py).
+        run = prefix_map.RUN.set((activity.info().workflow_id, activity.info().workflow_run_id))
+        try:
+            result = await self.decide(decide.model_copy(update={"messages": packed.messages}))
+        finally:
+            prefix_map.RUN.reset(run)
         if hasattr(counter, "observe"):
             counter.observe(packed.messages, result.usage.prompt_tokens, raw=packed.raw_tokens)
         return DecideWithContextResult(result=result, transcript=ref, pack=packed.report, pinned_ref=pinned_ref)

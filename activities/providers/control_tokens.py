@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+from activities.prefix_map import PrefixMap
 from activities.text_cache import per_text
 from workflows.contracts import Message
 
@@ -63,11 +64,15 @@ def _neutralise(text: str, extra: tuple[str, ...]) -> str:
 def neutralise_messages(messages: list[Message], extra: Iterable[str] = ()) -> list[Message]:
     """The messages with neutralised content; the same objects where nothing needed changing."""
     extra = tuple(extra)
-    out = []
-    for m in messages:
+
+    def one(m: Message) -> Message:
         content = neutralise(m.content, extra)
-        out.append(m if content == m.content else m.model_copy(update={"content": content}))
-    return out
+        return m if content == m.content else m.model_copy(update={"content": content})
+
+    return _NEUTRALISED.map(one, messages, key=extra)
+
+
+_NEUTRALISED = PrefixMap()  # a step's prompt repeats the last one's messages: only new ones are scanned
 
 
 @lru_cache(maxsize=16)

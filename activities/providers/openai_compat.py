@@ -18,8 +18,9 @@ from openai._base_client import make_request_options
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from activities.providers.base import ChatRequest, ChatResponse, ProviderError, classify_status, error_message
+from activities.prefix_map import PrefixMap
 from activities.text_cache import per_text
-from workflows.contracts import Usage
+from workflows.contracts import Message, Usage
 
 # How a server takes a JSON schema: OpenAI, SGLang and vLLM use `json_schema`; llama-cpp-python's
 # server only accepts a schema inside `json_object`.
@@ -72,7 +73,7 @@ class OpenAICompatibleProvider:
             rest["stream"] = True
             rest["stream_options"] = {"include_usage": True}
         # One copy of the whole prompt: the opening and the rest of the body join the messages' list.
-        parts = [_message_json(m.role, m.content) for m in request.messages] or [b""]
+        parts = _SERIALIZED.map(_serialized, request.messages) or [b""]
         parts[0] = b'{"messages":[' + parts[0]
         parts[-1] = parts[-1] + b"]," + _json(rest)[1:]
         return b",".join(parts)
@@ -173,3 +174,10 @@ def _json(value: Any) -> bytes:
 @per_text
 def _message_json(role: str, content: str) -> bytes:
     return _json({"role": role, "content": content})
+
+
+def _serialized(message: Message) -> bytes:
+    return _message_json(message.role, message.content)
+
+
+_SERIALIZED = PrefixMap()  # a step's prompt repeats the last one's messages: only new ones are serialized
