@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.context import tokens
 from activities.context.blobs import open_blob_store
 from activities.context.archive import ArchiveActivities
 from activities.context.tool_catalogue import ToolCatalogueActivities
@@ -37,6 +38,16 @@ _KINDS = {
     "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
     "Double": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
 }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_token_estimators():
+    """Each test's models start from the estimator's first guess: the running ratio of reported to
+    estimated tokens is per model name and per process, and a test that decides whether a run
+    compacts must not depend on what an earlier test's model "small" reported."""
+    tokens._estimators.clear()
+    yield
+    tokens._estimators.clear()
 
 
 @pytest.fixture(scope="session")

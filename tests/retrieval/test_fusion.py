@@ -53,3 +53,17 @@ def test_rrf_and_score_fusion() -> None:
     assert fusion.rrf([dense, bm25])[0].id == "b"
     assert [h.id for h in fusion.score_fusion([dense, bm25])][:1] == ["b"]
     assert fusion.score_fusion([hits(("a", 0.9), ("b", 0.1)), hits(("b", 5.0), ("a", 4.9))])[0].id == "a"
+
+
+def test_document_rrf_counts_each_arm_once_per_document() -> None:
+    """A document both arms find beats one that a single arm finds through many passages; fusing
+    passages first would have ranked them the other way."""
+    src = {"a1": "A", "a2": "A", "b1": "B", "b2": "B", "b3": "B", "c1": "C"}
+    dense = hits(("a1", 0.9), ("c1", 0.5), source=src)
+    sparse_hits = hits(("b1", 9.0), ("b2", 8.0), ("b3", 7.0), ("a2", 6.0), source=src)
+    passage_first = fusion.by_document(fusion.rrf([dense, sparse_hits]))
+    assert passage_first[0][0].payload["source"] == "B"
+    documents = fusion.rrf_documents([dense, sparse_hits])
+    assert [h.payload["source"] for h, _ in documents] == ["A", "B", "C"]
+    (best, score), k = documents[0], fusion.RRF_K
+    assert best.id == "a1" and abs(score - (1 / (k + 1) + 1 / (k + 2))) < 1e-12
