@@ -5,7 +5,7 @@
   segment, so a passage answering one need of a multi-need query ranks as if that need were asked alone.
 - `score_fusion`: the re-ranker's signal: min-max normalised dense and sparse scores, averaged. Unlike
   RRF it keeps how far ahead the best candidates are.
-- `rrf_documents`: RRF of each arm's document ranking, for a long query asked by document.
+- `z_sum`: the sum of z-scores, for a long query's two pooled rankings.
 - `by_document`: a document's score is its best passage's plus 5% of its second's: a tie-breaker
   that lifts a document with several matching passages (recall@5 +0.01 to +0.02 on the scenario
   sets) without letting many weak passages beat one strong one (larger shares lowered MRR).
@@ -83,20 +83,25 @@ def by_document(ranking: Sequence[Hit], key: str = "source") -> list[tuple[Hit, 
     return sorted(scored, key=lambda item: item[1], reverse=True)
 
 
-def rrf_documents(rankings: Sequence[Sequence[Hit]], key: str = "source") -> list[tuple[Hit, float]]:
-    """Reciprocal rank fusion of each arm's document ranking (by_document per arm, then RRF over
-    documents): (passage, score) per document, the passage from the arm that ranks the document best.
-    Fusing passages first lets a document that one arm finds through many middling passages crowd out
-    one that both arms rank near the top; fusing documents counts each arm's view of a document once."""
+def z_sum(rankings: Sequence[Sequence[Hit]]) -> list[Hit]:
+    """Sum of each ranking's z-scores (fusion.standardised); a candidate missing from a ranking gets
+    that ranking's lowest z, since it scored below everything the ranking kept.
+
+    For a long query's two pooled rankings: standardised, their scales are comparable, and unlike RRF
+    the sum keeps how far a passage stands out, so a passage both arms single out for the one need a
+    long message states outranks documents that match its boilerplate a little everywhere."""
+    live = [standardised(r) for r in rankings if r]
     scores: dict[str, float] = defaultdict(float)
-    best: dict[str, tuple[int, Hit]] = {}
-    for ranking in rankings:
-        for rank, (hit, _) in enumerate(by_document(ranking, key), 1):
-            doc = str(hit.payload.get(key, hit.id))
-            scores[doc] += 1 / (RRF_K + rank)
-            if doc not in best or rank < best[doc][0]:
-                best[doc] = (rank, hit)
-    return [(best[doc][1], scores[doc]) for doc in sorted(scores, key=lambda d: scores[d], reverse=True)]
+    first: dict[str, Hit] = {}
+    for ranking in live:
+        for hit in ranking:
+            first.setdefault(hit.id, hit)
+    for ranking in live:
+        floor = min(h.score for h in ranking)
+        mine = {h.id: h.score for h in ranking}
+        for hit_id in first:
+            scores[hit_id] += mine.get(hit_id, floor)
+    return _ordered(scores, first)
 
 
 def _ordered(scores: dict[str, float], first: dict[str, Hit]) -> list[Hit]:

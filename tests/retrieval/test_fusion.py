@@ -55,15 +55,16 @@ def test_rrf_and_score_fusion() -> None:
     assert fusion.score_fusion([hits(("a", 0.9), ("b", 0.1)), hits(("b", 5.0), ("a", 4.9))])[0].id == "a"
 
 
-def test_document_rrf_counts_each_arm_once_per_document() -> None:
-    """A document both arms find beats one that a single arm finds through many passages; fusing
-    passages first would have ranked them the other way."""
-    src = {"a1": "A", "a2": "A", "b1": "B", "b2": "B", "b3": "B", "c1": "C"}
-    dense = hits(("a1", 0.9), ("c1", 0.5), source=src)
-    sparse_hits = hits(("b1", 9.0), ("b2", 8.0), ("b3", 7.0), ("a2", 6.0), source=src)
-    passage_first = fusion.by_document(fusion.rrf([dense, sparse_hits]))
-    assert passage_first[0][0].payload["source"] == "B"
-    documents = fusion.rrf_documents([dense, sparse_hits])
-    assert [h.payload["source"] for h, _ in documents] == ["A", "B", "C"]
-    (best, score), k = documents[0], fusion.RRF_K
-    assert best.id == "a1" and abs(score - (1 / (k + 1) + 1 / (k + 2))) < 1e-12
+def test_z_sum_keeps_how_far_a_passage_stands_out() -> None:
+    """A passage one arm puts far ahead of the rest, and the other ranks among its best, beats one the
+    second arm ranks a place higher: RRF, which keeps ranks only, orders them the other way. A
+    candidate one arm did not return counts that arm's lowest z, not its mean."""
+    dense = hits(("a", 0.95), ("b", 0.60), ("c", 0.59), ("d", 0.58), ("e", 0.57))
+    sparse_hits = hits(("b", 5.0), ("c", 4.9), ("a", 4.8), ("d", 1.0), ("f", 0.9))
+    assert fusion.rrf([dense, sparse_hits])[0].id == "b"
+    fused = fusion.z_sum([dense, sparse_hits])
+    assert fused[0].id == "a"
+    z_dense, z_sparse = fusion.standardised(dense), fusion.standardised(sparse_hits)
+    f = next(h for h in fused if h.id == "f")
+    expected = min(h.score for h in z_dense) + next(h.score for h in z_sparse if h.id == "f")
+    assert abs(f.score - expected) < 1e-9
