@@ -21,11 +21,14 @@ _TAIL_SEARCH = 32  # how far back from the end of the last list a shared object 
 
 
 class PrefixMap:
-    def __init__(self, max_runs: int = 256, per_run: int = 2) -> None:
+    def __init__(self, max_runs: int = 256, per_run: int = 2, max_items: int = 65_536) -> None:
         # Two lists per run: a stage can be passed its own last output (a request re-made with more
         # settings neutralises again), and that must not push out the list the next step extends.
-        self.max_runs, self.per_run = max_runs, per_run
+        # `max_items` bounds what all runs' lists hold together (a serialized message is up to 16 KB
+        # of JSON); past it the least recently used runs are forgotten and map from scratch.
+        self.max_runs, self.per_run, self.max_items = max_runs, per_run, max_items
         self._runs: OrderedDict[Hashable, list[tuple[list, list]]] = OrderedDict()
+        self._items = 0
         self._lock = threading.Lock()
 
     def map(self, fn: Callable[[Any], Any], items: list, key: Hashable = None) -> list:
@@ -44,16 +47,19 @@ class PrefixMap:
                 shared, out = k, old_out[:k]
         out += [fn(x) for x in items[shared:]]
         with self._lock:
-            kept = [entry for entry in self._runs.get(slot, ()) if entry[0] is not items]
-            self._runs[slot] = [(list(items), out), *kept][: self.per_run]
-            self._runs.move_to_end(slot)
-            while len(self._runs) > self.max_runs:
-                self._runs.popitem(last=False)
+            entries = [(list(items), out), *self._runs.pop(slot, ())]
+            self._items -= sum(len(old) for old, _ in entries[1:])
+            self._runs[slot] = entries[: self.per_run]
+            self._items += sum(len(old) for old, _ in self._runs[slot])
+            while self._runs and (len(self._runs) > self.max_runs or self._items > self.max_items):
+                _, dropped = self._runs.popitem(last=False)
+                self._items -= sum(len(old) for old, _ in dropped)
         return list(out)  # the caller's to change; the memo keeps its own
 
     def clear(self) -> None:
         with self._lock:
             self._runs.clear()
+            self._items = 0
 
 
 def _shared_prefix(old: list, new: list) -> int:

@@ -74,3 +74,17 @@ def test_rendered_and_neutralised_prompts_equal_fresh_ones_step_after_step() -> 
         fresh = neutralise_messages(render_prompt(prompt, []), ("<x>",))
         assert memoised == fresh
         assert "<|im_start|>" not in "".join(m.content for m in memoised)
+
+
+def test_the_memo_holds_at_most_its_bound_of_items_across_runs() -> None:
+    """Past `max_items` the least recently used runs are forgotten, and map from scratch again."""
+    memo, fn = PrefixMap(max_items=100), Counted()
+    lists = {run: [Message(role="user", content=f"{run} {i}") for i in range(40)] for run in "abc"}
+    for run, items in lists.items():
+        _in_run(run, memo.map, fn, items)
+    assert memo._items <= 100 and list(memo._runs) == [("b", None), ("c", None)]
+    calls = fn.calls
+    assert _in_run("a", memo.map, fn, lists["a"]) == [m.content.upper() for m in lists["a"]]
+    assert fn.calls == calls + 40  # forgotten: mapped again
+    _in_run("c", memo.map, fn, lists["c"])
+    assert fn.calls == calls + 40  # still held: nothing mapped
