@@ -38,6 +38,7 @@ from activities.retrieval.contracts import Access, Passage, SearchMode
 from activities.retrieval.embeddings import Embedder
 from activities.retrieval.index import Hit, KnowledgeIndex
 from activities.retrieval.long_query import segments
+from activities.retrieval.query_vectors import QueryVectors
 
 LongQuery = Literal["zmax", "max", "rrf", "mean", "truncate"]
 # Candidates each arm contributes: enough depth for fusion to matter, and for documents to be grouped.
@@ -49,8 +50,9 @@ class Retriever:
     def __init__(self, index: KnowledgeIndex, embedder: Embedder, rerank_default: bool = False,
                  long_query: LongQuery = "zmax") -> None:
         self.index = index
-        # Queries skip the embedding cache: one-off texts would only grow it, and a write costs latency.
-        self.embedder = getattr(embedder, "inner", embedder)
+        # Queries skip the persistent embedding cache (one-off texts would only grow it, and a write
+        # costs latency) but keep their vectors in memory: long queries repeat paragraphs.
+        self.embedder = QueryVectors(getattr(embedder, "inner", embedder))
         self.rerank_default = rerank_default  # accepted, see the module's note on re-ranking
         self.long_query = long_query
 
