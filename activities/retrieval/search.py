@@ -16,8 +16,8 @@ different shapes (docs/retrieval.md, `python -m tests.retrieval.eval`):
   z-scores (fusion.z_sum): standardised, the arms' scales are comparable, and the sum keeps how far
   a passage stands out for the one need a paragraph states. Against RRF of the pooled rankings it
   raised MRR (0.906 → 0.908 scenarios, 0.917 → 0.981 holdout) and recall@5, and recall@10 on the
-  holdout (0.902 → 0.923), for 0.006 of recall@10 on the tuning set; RRF of the arms' document
-  rankings, weighted RRF and other k were measured and not chosen.
+  holdout (0.902 → 0.923), for 0.006 of recall@10 on the tuning set. Document RRF, min-max and
+  weighted RRF were measured too (docs/retrieval.md says why z-sum was chosen).
 - Re-ranking: every re-ranker tried over the hybrid candidates (cosine + term coverage, score fusion,
   and RRF of either with the hybrid rank) lowered MRR on at least one set, so `rerank=True` returns
   the hybrid order; the flag stays accepted for callers and settings that pass it.
