@@ -66,7 +66,8 @@ class ModelActivities:
         # costs a wake-up of the event loop, per step.
         ref, decide, pinned_ref, packed, counter = await asyncio.to_thread(self._prepare, input)
         # The prompt's stages reuse their work on this run's previous prompt (activities/prefix_map.py).
-        run = prefix_map.RUN.set((activity.info().workflow_id, activity.info().workflow_run_id))
+        info = activity.info()
+        run = prefix_map.RUN.set((info.workflow_id, info.workflow_run_id))
         try:
             result = await self.decide(decide.model_copy(update={"messages": packed.messages}))
         finally:

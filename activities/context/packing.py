@@ -207,12 +207,11 @@ def _pack_indexed(request: PackContextInput, counter, index: HistoryIndex) -> Pa
             item = _Item("history", i, "P3", packed[i], tokens(index.raw(i)))
             notes.append(_note(item, "sanitized", "error trace / debug output reduced to one line",
                                tokens(index.debug_raw(i))))
-    summaries, debug = set(index.summaries), set(index.debug)
+    debug = set(index.debug)  # never a summary: the index tells them apart
     special_raw = 0
     for i in special:
         special_raw += index.raw(i)
-        priority = "P1" if i in summaries else "P3" if i in debug else "P1"
-        by_priority[priority] += tokens(index.raw(i))
+        by_priority["P3" if i in debug else "P1"] += tokens(index.raw(i))
     by_priority["P2"] = tokens(index.raw_between(protected, n) - special_raw)
     wm = len(request.working_memory)
     by_priority["P1"] += sum(map(tokens, tail_raw[:wm])) + sum(map(tokens, tail_raw[wm + len(request.current_task):]))
