@@ -22,22 +22,24 @@ class QueryVectors:
         self.embedder = embedder
         self.model_id, self.dim = embedder.model_id, embedder.dim
         self.max_texts = max_texts
-        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._vectors: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    def embed(self, texts: Sequence[str], scope: str = "") -> list[list[float]]:
+        """Vectors of `texts`; kept per `scope` (the tenant), so how fast a query is answered never
+        tells one tenant what another asked."""
         with self._lock:
-            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+            known = {t: self._vectors[(scope, t)] for t in texts if (scope, t) in self._vectors}
             for t in known:
-                self._vectors.move_to_end(t)
+                self._vectors.move_to_end((scope, t))
         new = list(dict.fromkeys(t for t in texts if t not in known))
         vectors = dict(zip(new, self.embedder.embed(new), strict=True)) if new else {}
         with self._lock:
             self.hits += sum(1 for t in texts if t in known)
             self.misses += len(new)
             for t, v in vectors.items():
-                self._vectors[t] = v
+                self._vectors[(scope, t)] = v
             while len(self._vectors) > self.max_texts:
                 self._vectors.popitem(last=False)
         return [known[t] if t in known else vectors[t] for t in texts]

@@ -76,12 +76,12 @@ class Retriever:
 
     def _dense(self, query: str, parts: list[str], access: Access, depth: int) -> list[Hit]:
         if len(parts) == 1:
-            return self.index.dense(access, self.embedder.embed([query]), depth)[0]
+            return self.index.dense(access, self.embedder.embed([query], access.tenant_id), depth)[0]
         if self.long_query == "mean":
-            mean = np.mean(np.asarray(self.embedder.embed(parts), dtype=np.float32), axis=0)
+            mean = np.mean(np.asarray(self.embedder.embed(parts, access.tenant_id), dtype=np.float32), axis=0)
             mean /= max(float(np.linalg.norm(mean)), 1e-12)
             return self.index.dense(access, [mean.tolist()], depth)[0]
-        rankings = self.index.dense(access, self.embedder.embed(parts), depth)
+        rankings = self.index.dense(access, self.embedder.embed(parts, access.tenant_id), depth)
         if self.long_query == "zmax":
             return fusion.max_pool([fusion.standardised(r) for r in rankings])
         return fusion.max_pool(rankings) if self.long_query == "max" else fusion.rrf(rankings)

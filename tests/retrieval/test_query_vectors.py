@@ -38,3 +38,13 @@ def test_at_most_max_texts_are_kept_least_recently_used_first_out() -> None:
     vectors.embed(["c"])  # b goes
     vectors.embed(["a", "b"])
     assert inner.batches == [["a"], ["b"], ["c"], ["b"]]
+
+
+def test_kept_vectors_are_per_tenant_so_speed_tells_nothing_across_tenants() -> None:
+    """A paragraph another tenant asked is embedded again, not served from its kept vector."""
+    inner = CountingEmbedder()
+    vectors = QueryVectors(inner)
+    vectors.embed(["Is the Meridian merger closing on 3 March?"], "acme")
+    vectors.embed(["Is the Meridian merger closing on 3 March?"], "globex")
+    vectors.embed(["Is the Meridian merger closing on 3 March?"], "acme")
+    assert inner.batches == [["Is the Meridian merger closing on 3 March?"]] * 2
