@@ -24,9 +24,17 @@ def _registered(address: str, deployment: str, build: str):
     return check
 
 
-def _make_current(address: str, deployment: str, build: str) -> None:
-    temporal(address, "worker", "deployment", "set-current-version", "--deployment-name", deployment,
-             "--build-id", build, "--yes")
+async def _make_current(address: str, deployment: str, build: str) -> None:
+    """Set `build` current once it polls every task queue the current build polls: a worker registers
+    with its first queue (the run queue) and its store queue a moment later, and until then the server
+    refuses, as it should. Any other refusal fails at once."""
+    async def accepted() -> bool:
+        done = temporal(address, "worker", "deployment", "set-current-version", "--deployment-name", deployment,
+                        "--build-id", build, "--yes", check=False)
+        if done.returncode != 0 and "missing active task queues" not in done.stderr + done.stdout:
+            raise AssertionError(f"set-current-version {build} exited {done.returncode}: {done.stderr or done.stdout}")
+        return done.returncode == 0
+    await eventually(accepted, timeout_s=60, what=f"{build} to poll every task queue of the current build")
 
 
 def _paused(handle):
@@ -64,12 +72,12 @@ async def test_new_runs_go_to_the_new_build_old_runs_finish_and_rollback_works(d
         old, new = build("build-1").start(), build("build-2")
         try:
             await eventually(_registered(address, deployment, "build-1"), timeout_s=60, what="build-1 to register")
-            _make_current(address, deployment, "build-1")
+            await _make_current(address, deployment, "build-1")
             before = await start(f"before-{uuid.uuid4().hex[:6]}")  # started on build-1, pinned there
 
             new.start()
             await eventually(_registered(address, deployment, "build-2"), timeout_s=60, what="build-2 to register")
-            _make_current(address, deployment, "build-2")
+            await _make_current(address, deployment, "build-2")
             after = await start(f"after-{uuid.uuid4().hex[:6]}")
             assert _version(address, before.id) == ("VERSIONING_BEHAVIOR_PINNED", "build-1")
             assert _version(address, after.id) == ("VERSIONING_BEHAVIOR_PINNED", "build-2")
@@ -79,7 +87,7 @@ async def test_new_runs_go_to_the_new_build_old_runs_finish_and_rollback_works(d
             results = [await before.result(), await after.result()]
             assert _version(address, before.id)[1] == "build-1", "the old run finished on the build it began on"
 
-            _make_current(address, deployment, "build-1")  # rollback
+            await _make_current(address, deployment, "build-1")  # rollback
             rolled_back = await start(f"rollback-{uuid.uuid4().hex[:6]}")
             assert _version(address, rolled_back.id) == ("VERSIONING_BEHAVIOR_PINNED", "build-1")
             await rolled_back.signal("resume")
