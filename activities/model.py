@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
@@ -14,9 +15,11 @@ from temporalio.exceptions import ApplicationError
 from activities import prefix_map
 from activities.context import transcript
 from activities.context.blobs import BlobStore
-from activities.context.contracts import DecideWithContextInput, DecideWithContextResult, PackContextInput
-from activities.context.packing import INDEXER, ContextBudgetExceeded, pack
-from activities.context.tokens import TokenCounter, estimator_for
+from activities.context.calibration import MODELS, ModelCalibrations, observe, observe_overflow
+from activities.context.contracts import DecideWithContextInput, DecideWithContextResult
+from activities.context.history_index import HistoryIndex, Indexer
+from activities.context.packing import SUMMARY_NAME, PackedContext, is_debug_output, pack, sanitize_line
+from activities.context.tokens import ESTIMATOR, TokenCounter
 from activities.context.tool_catalogue import CONTEXT_UNAVAILABLE, resolve_decide, resolve_pinned
 from activities.decision import (
     MalformedDecision,
@@ -24,12 +27,25 @@ from activities.decision import (
     decision_schema,
     parse_decision,
     render_prompt,
+    render_turn,
 )
 from activities.gateway.gateway import Gateway, tenant_cache_salt
 from activities.heartbeat import heartbeat, with_heartbeats
+from activities.providers.anthropic_messages import anthropic_tools
 from activities.providers.base import ChatRequest, ProviderError
 from activities.stores import blob_store_id
-from workflows.contracts import DecideInput, DecideResult, Message, ModelCatalogue, Price, Usage
+from workflows.contracts import (
+    DecideInput,
+    DecideResult,
+    Message,
+    ModelCatalogue,
+    Price,
+    TokenCalibration,
+    ToolSpec,
+    TranscriptRef,
+    Usage,
+    canonical_json,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -37,14 +53,62 @@ log = structlog.get_logger(__name__)
 MALFORMED_DECISION = "MalformedDecision"
 REPAIR_OVER_BUDGET = "RepairOverBudget"
 
+# Each transcript message as sent and its tokens, per chain head and counter.
+INDEXER = Indexer(SUMMARY_NAME, is_debug_output, sanitize_line, render_turn)
+
+
+def request_overhead(provider: str, tools: list[ToolSpec], native: bool) -> str:
+    """What a request carries beside its messages that the provider's server counts as prompt tokens.
+    OpenAI's and Anthropic's APIs put the schema or the tool definitions in front of the model;
+    self-hosted servers (vLLM, SGLang, llama.cpp) constrain decoding with the schema and count only
+    the messages. Where a server does otherwise, calibration absorbs the difference."""
+    if native:
+        return canonical_json(anthropic_tools(tools))
+    if provider == "openai":
+        return canonical_json(decision_schema(tools))
+    return ""
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One by-reference call, ready to send: the stored chain, the request, and its pack."""
+
+    input: DecideWithContextInput
+    ref: TranscriptRef
+    decide: DecideInput
+    pinned_ref: str
+    head: list[Message]
+    history: list[Message]
+    index: HistoryIndex
+    counter: TokenCounter
+    overhead: int
+    calibration: TokenCalibration
+    packed: PackedContext
+
+    def sent_anyway(self, packed: PackedContext) -> PackedContext:
+        """`packed`, sent although our uncalibrated count says it does not fit."""
+        report = packed.report.model_copy(update={"over_budget": False, "sent_messages": packed.report.history_messages})
+        return PackedContext(packed.messages, report, packed.counted)
+
+    def repacked(self, calibration: TokenCalibration) -> PackedContext:
+        return pack(self.head, self.history, self.index, self.input.budget, self.counter, calibration, self.overhead)
+
+    def result(self, packed: PackedContext, calibration: TokenCalibration, decided: DecideResult | None = None,
+               reported: int = 0) -> DecideWithContextResult:
+        return DecideWithContextResult(result=decided, transcript=self.ref, pack=packed.report,
+                                       pinned_ref=self.pinned_ref, calibration=calibration,
+                                       reported_prompt_tokens=reported)
+
 
 class ModelActivities:
     def __init__(self, gateway: Gateway, max_repairs: int = 2, blobs: BlobStore | None = None,
-                 counter_for: Callable[[str], TokenCounter] | None = None) -> None:
+                 counter_for: Callable[[str], TokenCounter] | None = None,
+                 calibrations: ModelCalibrations = MODELS) -> None:
         self.gateway = gateway
         self.max_repairs = max_repairs
         self.blobs = blobs
-        self.counter_for = counter_for or estimator_for
+        self.counter_for = counter_for or (lambda model: ESTIMATOR)
+        self.calibrations = calibrations
 
     @functools.cache
     def _blob_store_id(self) -> str:
@@ -53,7 +117,9 @@ class ModelActivities:
     @activity.defn(name="model.decide_with_context")
     async def decide_with_context(self, input: DecideWithContextInput) -> DecideWithContextResult:
         """`model.decide` by reference: extend the stored transcript with what is new, rebuild the
-        prompt from the chain, pack it into the model's exact budget, decide. O(1) input per step."""
+        prompt from the chain as it will be sent, count it in the server's tokens, decide. O(1) input
+        per step. A prompt over the model's budget is not sent: the result says so (result None,
+        pack.over_budget) and names the turns to compact; nothing of the run is ever left out."""
         if self.blobs is None:
             raise ApplicationError("this worker has no blob store for transcripts", type=CONTEXT_UNAVAILABLE,
                                    non_retryable=True)
@@ -62,37 +128,72 @@ class ModelActivities:
             # writing its transcript; the workflow sends the call to the run's store queue instead.
             raise ApplicationError(f"this worker's blob store is {self._blob_store_id()}, the run's is "
                                    f"{input.blob_store}", type="StoreMismatch", non_retryable=True)
-        # The store reads and writes and the pack in one trip to a thread, not one each: every hop
-        # costs a wake-up of the event loop, per step.
-        ref, decide, pinned_ref, packed, counter = await asyncio.to_thread(self._prepare, input)
+        try:
+            # The store reads and writes and the pack in one trip to a thread, not one each: every hop
+            # costs a wake-up of the event loop, per step.
+            prepared = await asyncio.to_thread(self._prepare, input)
+        except ProviderError as e:
+            raise _to_application_error(e) from e
+        packed, model = prepared.packed, prepared.decide.model
+        if packed.report.over_budget:
+            if prepared.calibration.calls:
+                log.warning("model.prompt_over_budget", model=model, tokens=packed.report.total_tokens,
+                            budget=packed.report.budget_tokens, compact_start=packed.report.compact_start,
+                            compact_end=packed.report.compact_end)
+                return prepared.result(packed, prepared.calibration)
+            # Nothing has calibrated the count for this model yet: the estimate may be 4x off either way,
+            # and the server's answer (its usage, or its refusal) is what tells. The whole prompt is sent.
+            packed = prepared.sent_anyway(packed)
         # The prompt's stages reuse their work on this run's previous prompt (activities/prefix_map.py).
         info = activity.info()
         run = prefix_map.RUN.set((info.workflow_id, info.workflow_run_id))
         try:
-            result = await self.decide(decide.model_copy(update={"messages": packed.messages}))
+            decided, reported = await self._decide(prepared.decide, packed.messages)
+        except ProviderError as e:
+            if e.kind == "context_length_exceeded" and (refused := self._refused(prepared, e)) is not None:
+                return refused
+            log.warning("model.failed", model=model, kind=e.kind, status=e.status_code, message=str(e))
+            raise _to_application_error(e) from e
         finally:
             prefix_map.RUN.reset(run)
-        if hasattr(counter, "observe"):
-            counter.observe(packed.messages, result.usage.prompt_tokens, raw=packed.raw_tokens)
-        return DecideWithContextResult(result=result, transcript=ref, pack=packed.report, pinned_ref=pinned_ref)
+        calibration = observe(prepared.calibration, packed.counted, reported)
+        self.calibrations.observe(model, packed.counted, reported)
+        return prepared.result(packed, calibration, decided, reported)
 
-    def _prepare(self, input: DecideWithContextInput) -> tuple:
-        """Extend and load the transcript, resolve the references, pack: the blocking half of a call."""
+    def _refused(self, prepared: _Prepared, e: ProviderError) -> DecideWithContextResult | None:
+        """The server refused the prompt as too long: it holds more of the server's tokens than we
+        counted. Learn that, and if the prompt no longer fits the budget by the new count, report it
+        over budget (the workflow compacts and calls again). None when it still fits by any count we
+        can learn: the models file names a larger window than the server has, an error to report."""
+        budget = prepared.input.budget.budget_tokens
+        at_least = e.prompt_tokens if e.prompt_tokens is not None else budget + 1
+        calibration = observe_overflow(prepared.calibration, prepared.packed.counted, at_least)
+        self.calibrations.observe(prepared.decide.model, prepared.packed.counted, at_least)
+        repacked = prepared.repacked(calibration)
+        if not repacked.report.over_budget:
+            return None
+        log.warning("model.prompt_refused_as_too_long", model=prepared.decide.model, counted=prepared.packed.counted,
+                    estimated=prepared.packed.report.total_tokens, server_at_least=at_least, budget=budget,
+                    message=str(e))
+        return prepared.result(repacked, calibration)
+
+    def _prepare(self, input: DecideWithContextInput) -> _Prepared:
+        """Extend and load the transcript, resolve the references, render and pack: the blocking half."""
         ref = transcript.append_ref(self.blobs, input.transcript, input.append)
         history = transcript.load_ref(self.blobs, ref)
         decide = resolve_decide(self.blobs, input)
+        decide = decide.model_copy(update={"model": decide.model or self.gateway.catalogue().routes["act"][0]})
         pinned, pinned_ref = resolve_pinned(self.blobs, input)
-        counter = self.counter_for(decide.model or self.gateway.catalogue().routes["act"][0])
-        # The estimator packs from an index that each step extends with its new messages only.
-        index = (INDEXER.for_chain(ref.head, history, input.transcript.head, counter)
-                 if hasattr(counter, "raw_tokens") else None)
-        try:
-            packed = pack(PackContextInput(
-                pinned=pinned, tools=decide.tools, history=history, current_task=input.current_task,
-                volatile=input.volatile, protected=input.protected, budget=input.budget), counter, index)
-        except ContextBudgetExceeded as e:
-            raise ApplicationError(str(e), type="Provider.context_length_exceeded", non_retryable=True) from e
-        return ref, decide, pinned_ref, packed, counter
+        native = self.gateway.uses_native_tools(decide.model)
+        counter = self.counter_for(decide.model)
+        head = render_prompt(pinned, decide.tools, native_tools=native)
+        index = INDEXER.for_chain(ref.head, history, input.transcript.head, counter)
+        overhead = request_overhead(self.gateway.config(decide.model).provider, decide.tools, native)
+        calibration = input.calibration or self.calibrations.get(decide.model)
+        overhead_tokens = counter.count(overhead) if overhead else 0
+        packed = pack(head, history, index, input.budget, counter, calibration, overhead_tokens)
+        return _Prepared(input, ref, decide, pinned_ref, head, history, index, counter, overhead_tokens, calibration,
+                         packed)
 
     @activity.defn(name="models.catalogue")
     async def catalogue(self) -> ModelCatalogue:
@@ -100,15 +201,26 @@ class ModelActivities:
 
     @activity.defn(name="model.decide")
     async def decide(self, input: DecideInput) -> DecideResult:
+        """One decision on the messages given (runs recorded before the transcript went by reference)."""
         model = input.model or self.gateway.catalogue().routes["act"][0]
         try:
-            native = self.gateway.uses_native_tools(model)
+            prompt = render_prompt(input.messages, input.tools, native_tools=self.gateway.uses_native_tools(model))
+            decided, _ = await self._decide(input.model_copy(update={"model": model}), prompt)
         except ProviderError as e:
+            log.warning("model.failed", model=model, kind=e.kind, status=e.status_code, message=str(e))
             raise _to_application_error(e) from e
-        prompt = render_prompt(input.messages, input.tools, native_tools=native)
+        return decided
+
+    async def _decide(self, input: DecideInput, prompt: list[Message]) -> tuple[DecideResult, int]:
+        """A decision on `prompt` (rendered, as sent), repaired at most `max_repairs` times; and the
+        server's count of `prompt` itself. A repair's prompt is a longer one (the invalid reply and
+        the correction appended): its cost counts, but it says nothing about how `prompt` counts."""
+        model = input.model
+        native = self.gateway.uses_native_tools(model)
         price = self.gateway.config(model).price_per_mtok
         schema = None if native else decision_schema(input.tools)
         usage = Usage()
+        first_prompt_tokens = 0
         latency_ms = 0.0
         problem = ""
         for attempt in range(self.max_repairs + 1):
@@ -117,11 +229,9 @@ class ModelActivities:
                 tools=input.tools, cache_salt=tenant_cache_salt(input.tenant_id),
                 on_progress=lambda n, a=attempt: heartbeat({"model": model, "repair": a, "tokens_so_far": n}),
             )
-            try:
-                response = await with_heartbeats(self.gateway.chat(model, request), {"model": model, "repair": attempt})
-            except ProviderError as e:
-                log.warning("model.failed", model=model, kind=e.kind, status=e.status_code, message=str(e))
-                raise _to_application_error(e) from e
+            response = await with_heartbeats(self.gateway.chat(model, request), {"model": model, "repair": attempt})
+            if attempt == 0:
+                first_prompt_tokens = response.usage.prompt_tokens
             usage = _sum(usage, response.usage)
             latency_ms += response.latency_ms
             try:
@@ -142,7 +252,8 @@ class ModelActivities:
                      latency_ms=round(latency_ms), prompt_tokens=usage.prompt_tokens,
                      cached_tokens=usage.cached_prompt_tokens, cost_usd=usage.cost_usd)
             return DecideResult(decision=decision, usage=usage, model=model, provider=response.provider,
-                                latency_ms=latency_ms, repair_attempts=attempt, finish_reason=response.finish_reason)
+                                latency_ms=latency_ms, repair_attempts=attempt,
+                                finish_reason=response.finish_reason), first_prompt_tokens
         raise ApplicationError(
             f"model {model} gave no valid decision after {self.max_repairs} repair attempts: {problem}",
             {"usage": usage.model_dump()},

@@ -17,7 +17,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.context import tokens
+from activities.context import calibration
 from activities.context.blobs import open_blob_store
 from activities.context.archive import ArchiveActivities
 from activities.context.tool_catalogue import ToolCatalogueActivities
@@ -41,13 +41,13 @@ _KINDS = {
 
 
 @pytest.fixture(autouse=True)
-def _fresh_token_estimators():
-    """Each test's models start from the estimator's first guess: the running ratio of reported to
-    estimated tokens is per model name and per process, and a test that decides whether a run
-    compacts must not depend on what an earlier test's model "small" reported."""
-    tokens._estimators.clear()
+def _fresh_token_calibrations():
+    """Each test's models start from an uncalibrated count: what a worker learned of a model is per
+    model name and per process, and a test that decides whether a run compacts must not depend on
+    what an earlier test's model "small" reported."""
+    calibration.MODELS.clear()
     yield
-    tokens._estimators.clear()
+    calibration.MODELS.clear()
 
 
 @pytest.fixture(scope="session")

@@ -168,15 +168,18 @@ class ModelWireServer:
                 self.end_headers()
                 start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
                 self._event({"type": "message_start", "message": start}, name="message_start")
-                self._event({"type": "content_block_start", "index": 0, "content_block": {**block, "input": {}}},
+                text_block = block["type"] == "text"
+                empty = {**block, "text": ""} if text_block else {**block, "input": {}}
+                self._event({"type": "content_block_start", "index": 0, "content_block": empty},
                             name="content_block_start")
-                partial = json.dumps(block["input"])
+                partial = block["text"] if text_block else json.dumps(block["input"])
                 pieces = [partial[i:i + 8] for i in range(0, len(partial), 8)]
                 if isinstance(reply, Truncated):
                     pieces = pieces[: len(pieces) // 2]
                 for piece in pieces:
-                    self._event({"type": "content_block_delta", "index": 0,
-                                 "delta": {"type": "input_json_delta", "partial_json": piece}}, name="content_block_delta")
+                    delta = ({"type": "text_delta", "text": piece} if text_block
+                             else {"type": "input_json_delta", "partial_json": piece})
+                    self._event({"type": "content_block_delta", "index": 0, "delta": delta}, name="content_block_delta")
                 if isinstance(reply, Truncated):
                     self.close_connection = True
                     return
@@ -228,6 +231,12 @@ class ModelWireServer:
                 "usage": self._openai_usage(body, text)}
 
     def _anthropic_reply(self, body: dict[str, Any], text: str) -> dict[str, Any]:
+        if not body.get("tools"):  # a free-text request (a summary): the reply is a text block
+            return {"id": f"msg_{len(self.requests)}", "type": "message", "role": "assistant", "model": body["model"],
+                    "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": None,
+                    "usage": {"input_tokens": max(sum(len(_text(m["content"])) for m in body["messages"]) // 4, 1),
+                              "output_tokens": max(len(text) // 4, 1), "cache_read_input_tokens": 0,
+                              "cache_creation_input_tokens": 0}}
         decision = json.loads(text)
         action = decision.pop("action")
         name = decision.pop("tool") if action == "call_tool" else action

@@ -92,9 +92,11 @@ def _describe_model(arg: Any) -> tuple[str, dict[str, Any]]:
 
 
 def _finish_model(span: Any, arg: Any, result: Any, _elapsed: float) -> None:
-    span.set_attributes(model_attributes(arg, result))
+    if getattr(result, "result", result) is not None:
+        span.set_attributes(model_attributes(arg, result))
     if hasattr(result, "pack"):
-        span.set_attribute("agent.context.prompt_tokens", result.pack.total_tokens)
+        span.set_attributes({"agent.context.prompt_tokens": result.pack.total_tokens,
+                             "agent.context.over_budget": result.pack.over_budget})
 
 
 def _describe_tool(arg: Any) -> tuple[str, dict[str, Any]]:

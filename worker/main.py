@@ -111,7 +111,9 @@ def build_tool_layer(settings: Settings, registry: ToolRegistry | None = None) -
 def build_gateway(settings: Settings, meter: MetricMeter | None = None) -> Gateway:
     """Load the models file (a bad one stops the worker here, with file, key and reason)."""
     breakers = BreakerRegistry(
-        failure_threshold=settings.breaker_failures,
+        failure_rate=settings.breaker_failure_rate,
+        min_calls=settings.breaker_min_calls,
+        window_s=settings.breaker_window_s,
         cooldown_s=settings.breaker_cooldown_s,
         metrics=TemporalBreakerMetrics(meter) if meter is not None else None,
     )
@@ -131,7 +133,8 @@ def build_knowledge(settings: Settings) -> KnowledgeBase:
 
 def token_counters(gateway: Gateway) -> Callable[[str], TokenCounter]:
     """Exact counts where a tokenizer is available offline (the embedded model's GGUF, or a model's
-    `tokenizer_file`); hosted models by an estimate that each call's reported usage corrects."""
+    `tokenizer_file`), else an estimate; either way each call's reported usage calibrates the count
+    (activities/context/calibration.py), so a GGUF that is not the server's model is corrected too."""
 
     @functools.lru_cache(maxsize=None)
     def counter(name: str) -> TokenCounter:

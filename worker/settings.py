@@ -24,8 +24,11 @@ class Settings(BaseModel):
     task_queue: str = Field(TASK_QUEUE, description="AGENT_TASK_QUEUE")
     data_dir: Path = Field(REPO_ROOT / ".data", description="AGENT_DATA_DIR: ledger, workspaces, logs")
     models_file: Path = Field(REPO_ROOT / "worker" / "models.yaml", description="AGENT_MODELS_FILE")
-    breaker_failures: int = Field(3, ge=1, description="AGENT_BREAKER_FAILURES: consecutive failures that open it")
-    breaker_cooldown_s: float = Field(30.0, gt=0, description="AGENT_BREAKER_COOLDOWN_S: open time before a probe")
+    breaker_failure_rate: float = Field(0.5, gt=0, le=1, description="AGENT_BREAKER_FAILURE_RATE: share of failed "
+                                        "calls in the window that opens it")
+    breaker_min_calls: int = Field(20, ge=1, description="AGENT_BREAKER_MIN_CALLS: calls the window must hold first")
+    breaker_window_s: float = Field(30.0, gt=0, description="AGENT_BREAKER_WINDOW_S: how long a call's outcome counts")
+    breaker_cooldown_s: float = Field(5.0, gt=0, description="AGENT_BREAKER_COOLDOWN_S: open time before a probe")
     metrics_address: str | None = Field(None, description="AGENT_METRICS_ADDRESS: host:port for Prometheus")
     ledger_url: str | None = Field(None, description="AGENT_LEDGER_URL: postgresql://...; empty = SQLite in data_dir")
     mcp_config: Path | None = Field(None, description="AGENT_MCP_CONFIG: MCP servers file (YAML)")
@@ -114,7 +117,9 @@ _ENV = {
     "task_queue": "AGENT_TASK_QUEUE",
     "data_dir": "AGENT_DATA_DIR",
     "models_file": "AGENT_MODELS_FILE",
-    "breaker_failures": "AGENT_BREAKER_FAILURES",
+    "breaker_failure_rate": "AGENT_BREAKER_FAILURE_RATE",
+    "breaker_min_calls": "AGENT_BREAKER_MIN_CALLS",
+    "breaker_window_s": "AGENT_BREAKER_WINDOW_S",
     "breaker_cooldown_s": "AGENT_BREAKER_COOLDOWN_S",
     "metrics_address": "AGENT_METRICS_ADDRESS",
     "ledger_url": "AGENT_LEDGER_URL",

@@ -21,6 +21,7 @@ from workflows.contracts import (
     ArchiveRecordsInput,
     ApproversPolicy,
     CompactionRecord,
+    ContextState,
     Message,
     ModelCatalogue,
     ModelEvent,
@@ -32,6 +33,7 @@ from workflows.contracts import (
     RunStatus,
     RunUsage,
     StoreBinding,
+    TokenCalibration,
     ToolSpec,
     TranscriptRef,
     UserMessageInput,
@@ -80,6 +82,10 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
         self.transcript_ref: TranscriptRef | None = carry.transcript_ref if carry else None
         self.compactions: list[CompactionRecord] = list(carry.compactions) if carry else []
         self.last_prompt_tokens = carry.last_prompt_tokens if carry else 0
+        # How each model's server counts this run's prompts: the run's own, so any worker packs alike.
+        self.calibrations: dict[str, TokenCalibration] = dict(carry.calibrations) if carry else {}
+        self.compacted_turns = carry.compacted_turns if carry else 0
+        self.context: ContextState | None = None
         self.model_events: list[ModelEvent] = list(carry.model_events) if carry else []
         self.archive = carry.archive if carry else RecordArchive()
         self.current_model: str | None = carry.current_model if carry else None
@@ -209,8 +215,8 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
             archived=self.archive,
             approval_scope=self.approval_scope,
             stores=self.stores,
+            context=self.context,
         )
-
 
     @workflow.signal(name="pause")
     def pause(self) -> None:
@@ -336,4 +342,6 @@ class AgentRun(ModelSteps, ToolSteps, ApprovalHandlers):
             tools_ref=self.tools_ref,
             approvers=self.approvers,
             stores=self.stores,
+            calibrations=self.calibrations,
+            compacted_turns=self.compacted_turns,
         )

@@ -431,6 +431,31 @@ class TranscriptRef(_Wire):
     length: int = Field(default=0, ge=0, description="messages in the chain, checked on load")
 
 
+class TokenCalibration(_Wire):
+    """How a model's server counts prompts against our count of what was sent: reported / counted,
+    smoothed over the run's calls and bounded (activities/context/calibration.py). Carried by the run,
+    so a fresh worker or a continued run packs with what the run has learned."""
+
+    ratio: float = Field(default=1.0, gt=0, description="the server's prompt tokens per counted token")
+    calls: int = Field(default=0, ge=0, description="calls it was learned from")
+
+
+class ContextState(_Wire):
+    """What the run's last model call carried of its transcript, for the `state` query and metrics."""
+
+    step: int = Field(description="the step whose prompt this describes")
+    model: str
+    transcript_messages: int = Field(description="messages in the run's transcript chain (a summary counts as one)")
+    sent_messages: int = Field(description="of them, how many the prompt carried, verbatim or sanitized")
+    compacted_turns: int = Field(default=0, description="turns replaced by summaries so far in this run chain")
+    prompt_tokens: int = Field(description="the prompt as packed, in the server's tokens (calibrated)")
+    reported_prompt_tokens: int = Field(default=0, description="what the server reported for it; 0 if it did not")
+    budget_tokens: int = Field(description="the model's window less the reserved reply")
+    tokenizer: str
+    exact: bool
+    calibration: TokenCalibration = Field(default_factory=TokenCalibration)
+
+
 class CompactionRecord(_Wire):
     """A compaction, for the state query: which turns became a summary, and how much smaller."""
 
@@ -485,6 +510,9 @@ class RunCheckpoint(_Wire):
     last_prompt_tokens: int = 0
     tools_ref: str | None = Field(default=None, description="digest of `tools` in the blob store, once stored")
     approvers: ApproversPolicy | None = Field(default=None, description="the approvers file as the run loaded it")
+    calibrations: dict[str, TokenCalibration] = Field(default_factory=dict, description="how each model counted "
+                                                      "the run's prompts")
+    compacted_turns: int = 0
     archive: RecordArchive = Field(default_factory=RecordArchive, description="records moved to the blob store")
     current_model: str | None = Field(default=None, description="the model the last step used")
     stores: StoreBinding | None = Field(default=None, description="the stores the run chain is bound to")
@@ -515,6 +543,7 @@ class RunState(_Wire):
                                 "the run chain (workflow id/first run id)")
     stores: StoreBinding | None = Field(default=None, description="the stores the run is bound to; its "
                                         "activities run only on workers with these stores")
+    context: ContextState | None = Field(default=None, description="what the last model call carried of the transcript")
 
 
 class RunResult(_Wire):

@@ -6,6 +6,7 @@ the run's state (request, transcript, tools, usage, models, model_events) and it
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from temporalio import workflow
@@ -26,6 +27,7 @@ from workflows.budget import BUDGET_PATCH, SUMMARY_PROMPT_OVERHEAD, call_over_bu
 from workflows.context import assemble, by_reference, pinned_digest
 from workflows.contracts import (
     CompactionRecord,
+    ContextState,
     DecideInput,
     DecideResult,
     Message,
@@ -33,6 +35,7 @@ from workflows.contracts import (
     ModelEvent,
     ModelInfo,
     SpendLimit,
+    TokenCalibration,
     Usage,
 )
 from workflows.errors import cause_of, raise_if_cancelled
@@ -45,7 +48,15 @@ from workflows.retry import (
     RETRIEVAL_RETRY,
     with_non_retryable,
 )
-from workflows.routing import CONTEXT_TOO_LONG, FALLBACK_ERRORS, estimate_tokens, next_call_cost, route
+from workflows.routing import (
+    CONTEXT_TOO_LONG,
+    FALLBACK_ERRORS,
+    ROUTE_PATCH,
+    estimate_tokens,
+    next_call_cost,
+    pinned_tokens,
+    route,
+)
 
 MODEL_TIMEOUT = timedelta(minutes=5)
 MODEL_HEARTBEAT = timedelta(seconds=30)
@@ -62,6 +73,8 @@ MODEL_CALL = {
 # through the workflow task timeout instead, and the call runs again on the worker that takes over.
 LOCAL_MODEL_CALL = {key: value for key, value in MODEL_CALL.items() if key != "heartbeat_timeout"}
 LOCAL_MODEL_PATCH = "model-local-activity"
+# A step whose prompt does not fit compacts and calls again; more rounds than this and it stops.
+MAX_COMPACTIONS_PER_CALL = 3
 
 
 class ModelSteps:
@@ -107,7 +120,7 @@ class ModelSteps:
             return await self._call_model(None, messages, kind)
         # By reference, `messages` is what the packer can never evict (system, goal, the new messages):
         # a window must hold that; the stored transcript is packed and compacted into whatever is left.
-        needed = estimate_tokens(messages, self.tools) + self.request.max_output_tokens
+        needed = self._needed_tokens(messages)
         excluded: dict[str, str] = {}  # model -> why it failed this step
         outage = Outage()
         reason = ""
@@ -148,7 +161,10 @@ class ModelSteps:
                     detail = (f"{e.cause.type.name.lower().replace('_', '-')} timeout of the model activity (its "
                               f"worker died or hung during the last attempt; before that: {detail})")
                 if error_type == CONTEXT_TOO_LONG:
-                    needed = max(needed, model.context_window + 1)
+                    # A window this size cannot hold the step: neither can any smaller one.
+                    floor = model.context_window + 1
+                    needed = ({name: max(n, floor) for name, n in needed.items()} if isinstance(needed, dict)
+                              else max(needed, floor))
                 elif error_type not in FALLBACK_ERRORS:
                     if self._count_failed_decision(e, model.name) and error_type == REPAIR_OVER_BUDGET:
                         return f"cost or token budget: {detail}"
@@ -158,6 +174,17 @@ class ModelSteps:
                     outage.retry_hint_s = max(outage.retry_hint_s, retry_hint(getattr(e.cause, "details", None)))
                 excluded[model.name] = f"{error_type}: {detail}"
                 reason = f"{model.name} failed with {error_type}: {detail}"
+
+    def _needed_tokens(self, messages: list[Message]) -> int | dict[str, int]:
+        """What a model's window must hold for this step: the prompt's part that is never left out, and
+        the reply. By reference (new runs) each model's own count, in its calibrated tokens; runs recorded
+        before judged every window by one conservative estimate (3 characters a token)."""
+        reply = self.request.max_output_tokens
+        if self.transcript_ref is None or not workflow.patched(ROUTE_PATCH):
+            return estimate_tokens(messages, self.tools) + reply
+        base = pinned_tokens(messages, self.tools)
+        return {m.name: math.ceil(base * self.calibrations.get(m.name, TokenCalibration()).ratio) + reply
+                for m in self.models.models}
 
     def _count_failed_decision(self, e: ActivityError, model: str) -> bool:
         """A decision that ended without one (malformed replies, a repair over budget) still spent
@@ -258,7 +285,36 @@ class ModelSteps:
 
     async def _call_model_by_ref(self, model: ModelInfo, kind: str) -> DecideResult:
         """Send the transcript's head and only the messages since the last call; the activity rebuilds
-        and packs the prompt. Every input stays O(1) in the run's length, so history grows linearly."""
+        and packs the prompt. Every input stays O(1) in the run's length, so history grows linearly.
+        A prompt that does not fit is not sent: its oldest turns are compacted and the call is made
+        again; when compaction cannot make it fit, the run stops and says why."""
+        summary = summaries.model_call(self.step + 1, model.name, kind, len(self.transcript))
+        for _ in range(MAX_COMPACTIONS_PER_CALL + 1):
+            packed = await self._decide_by_ref(model, kind, summary)
+            if packed.result is not None:
+                break
+            # Over budget: nothing was sent. Older turns leave the prompt only through a compaction.
+            report = packed.pack
+            why = await self._compact(report.compact_start, report.compact_end, Usage()) if (
+                report.compact_start is not None) else (
+                "the pinned block, the tool catalogue and the newest turn alone need "
+                f"{report.tokens_by_priority.get('P0', 0)} tokens")
+            if why is not None:
+                self._fail(f"step {self.step + 1} cannot be sent to {model.name}: its prompt needs about "
+                           f"{report.total_tokens} tokens of the {report.budget_tokens} the window leaves after "
+                           f"the reply, and {why}; use a model with a larger window, a shorter goal or fewer tools")
+        else:
+            self._fail(f"step {self.step + 1} still does not fit {model.name}'s window after "
+                       f"{MAX_COMPACTIONS_PER_CALL} compactions")
+        self.last_prompt_tokens = packed.pack.total_tokens
+        if workflow.patched(BUDGET_PATCH):
+            self.last_prompt_tokens = prompt_bound(packed.pack, packed.result)
+        if packed.pack.needs_compaction and packed.pack.compact_start is not None:
+            await self._compact(packed.pack.compact_start, packed.pack.compact_end, packed.result.usage)
+        return packed.result
+
+    async def _decide_by_ref(self, model: ModelInfo, kind: str, summary: str) -> DecideWithContextResult:
+        """One `model.decide_with_context` call with what is new since the last; takes its result in."""
         pinned = assemble(self.request, [])
         # Sent once per run: the first call stores the block and later calls name it by digest.
         pinned_ref = self.pinned_ref if self.pinned_ref == pinned_digest(pinned) else None
@@ -273,8 +329,8 @@ class ModelSteps:
             budget=ContextBudget(context_window=model.context_window,
                                  reserved_output=min(self.request.max_output_tokens, model.context_window - 1)),
             tools_ref=self.tools_ref,
+            calibration=self.calibrations.get(model.name),
         )
-        summary = summaries.model_call(self.step + 1, model.name, kind, len(self.transcript))
         packed = None
         # Patched inside the branch: only runs on a local-activity model record the marker.
         if model.local_activity and workflow.patched(LOCAL_MODEL_PATCH):
@@ -287,12 +343,23 @@ class ModelSteps:
         self.transcript = []
         if packed.pinned_ref is not None and packed.pinned_ref == pinned_digest(pinned):
             self.pinned_ref = packed.pinned_ref
-        self.last_prompt_tokens = packed.pack.total_tokens
-        if workflow.patched(BUDGET_PATCH):
-            self.last_prompt_tokens = prompt_bound(packed.pack, packed.result)
-        if packed.pack.needs_compaction and packed.pack.compact_start is not None:
-            await self._compact(packed.pack.compact_start, packed.pack.compact_end, packed.result.usage)
-        return packed.result
+        if packed.calibration is not None:
+            self.calibrations[model.name] = packed.calibration
+        self._context_carried(model, packed)
+        return packed
+
+    def _context_carried(self, model: ModelInfo, packed: DecideWithContextResult) -> None:
+        """What this call carried of the transcript, for the state query and the metrics."""
+        report = packed.pack
+        if report.history_messages is None:
+            return  # a result from a worker before this was reported
+        self.context = ContextState(
+            step=self.step + 1, model=model.name, transcript_messages=report.history_messages,
+            sent_messages=report.sent_messages or 0, compacted_turns=self.compacted_turns,
+            prompt_tokens=report.total_tokens, reported_prompt_tokens=packed.reported_prompt_tokens,
+            budget_tokens=report.budget_tokens, tokenizer=report.tokenizer, exact=report.exact,
+            calibration=packed.calibration or TokenCalibration())
+        self.telemetry.context_packed(self)
 
     async def _local_model_call(self, request: DecideWithContextInput, summary: str) -> DecideWithContextResult | None:
         """The call inside this workflow task, on whichever worker runs it. A run bound to stores names
@@ -329,14 +396,14 @@ class ModelSteps:
             start_to_close_timeout=timedelta(seconds=30), retry_policy=BOOKKEEPING_RETRY,
         )
 
-    async def _compact(self, start: int, end: int, pending: Usage) -> None:
+    async def _compact(self, start: int, end: int, pending: Usage) -> str | None:
         """Replace the oldest turns by a summary: an activity, so the compaction is an event in history.
         Its call is checked against the budgets first (with the step's own `pending` usage, not yet
-        counted) and its usage is counted in the run's totals."""
+        counted) and its usage is counted in the run's totals. Returns why it did not compact, or None."""
         candidates = route(self.models, "summarize", self.request.data_class, 0)
         if not candidates.models:
             self.last_action = "compaction skipped: no model may summarize this run's data"
-            return
+            return "no model may summarize this run's data"
         summarizer = candidates.models[0]
         request = SummarizeContextInput(transcript=self.transcript_ref, start=start, end=end, model=summarizer.name)
         counted = workflow.patched(BUDGET_PATCH)
@@ -347,25 +414,27 @@ class ModelSteps:
             prompt = min(self.last_prompt_tokens + SUMMARY_PROMPT_OVERHEAD, summarizer.context_window)
             if stop := call_over_budget(spent, self.request.budgets, summarizer, prompt, request.max_summary_tokens,
                                         f"compaction by {summarizer.name}"):
-                self.last_action = f"compaction skipped, the packer drops oldest turns instead: {stop}"[:500]
-                return
+                self.last_action = f"compaction skipped: {stop}"[:500]
+                return f"compaction would pass the run's budget ({stop})"
         try:
             done = await self._activity(
                 "context.summarize", request, result_type=SummarizeContextResult,
                 summary=summaries.compaction(start, end, summarizer.name), **MODEL_CALL)
         except ActivityError as e:
             raise_if_cancelled(e)
-            self.last_action = f"compaction failed, the packer drops oldest turns instead: {cause_of(e)}"
-            return
+            self.last_action = f"compaction failed: {cause_of(e)}"[:500]
+            return f"compaction failed: {cause_of(e)}"
         if counted:
             self.usage.add_compaction(Usage(prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens,
                                             cached_prompt_tokens=done.cached_prompt_tokens, cost_usd=done.cost_usd),
                                       done.model)
         self.transcript_ref = done.transcript
+        self.compacted_turns += done.summarized_messages
         self.compactions.append(CompactionRecord(
             step=self.step + 1, start=done.start, end=done.end, tokens_before=done.tokens_before,
             tokens_after=done.tokens_after, summary_digest=done.summary.digest, previous_head=done.previous.head))
         self.last_action = f"compacted turns {done.start}-{done.end}: {done.tokens_before} -> {done.tokens_after} tokens"
+        return None
 
     def _model_event(self, kind: str, model: str | None, reason: str) -> None:
         self.model_events.append(ModelEvent(step=self.step + 1, kind=kind, model=model, reason=reason))

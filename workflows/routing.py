@@ -7,6 +7,7 @@ context window holds the prompt plus the reply. Fallback walks the same list.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
@@ -25,6 +26,11 @@ FALLBACK_ERRORS = {
     "Provider.circuit_open",
 }
 CONTEXT_TOO_LONG = "Provider.context_length_exceeded"
+# Recorded as a marker in new runs: a window is judged by the packer's own estimate of what it can never
+# leave out, in each model's calibrated tokens. Runs recorded before judged by `estimate_tokens`.
+ROUTE_PATCH = "route-by-packed-estimate"
+# The reply-format instructions and framing render_prompt adds to the system message, in bytes.
+_INSTRUCTION_BYTES = 400
 
 
 @dataclass(frozen=True)
@@ -40,15 +46,26 @@ def estimate_tokens(messages: list[Message], tools: list[ToolSpec]) -> int:
     return chars // 3 + 1
 
 
+def pinned_tokens(messages: list[Message], tools: list[ToolSpec]) -> int:
+    """What no prompt of the run can leave out (the system message with the tool catalogue, the goal,
+    the newest messages), as the packer's estimate counts it: UTF-8 bytes / 4 and a little framing a
+    message. Multiplied by a model's calibration it is that model's count (activities/context/)."""
+    size = _INSTRUCTION_BYTES + sum(len(m.content.encode()) for m in messages)
+    size += sum(len(t.name.encode()) + len(t.description.encode()) + len(canonical_json(t.parameters).encode()) + 40
+                for t in tools)
+    return math.ceil(size / 4) + 4 * len(messages)
+
+
 def route(
     catalogue: ModelCatalogue,
     step_kind: StepKind,
     data_class: DataClass,
-    needed_tokens: int,
+    needed_tokens: int | Mapping[str, int],
     requested: str | None = None,
     excluded: Collection[str] = frozenset(),
 ) -> Candidates:
-    """`excluded` may map each name to why it failed this step; the reason then shows in `skipped`."""
+    """`excluded` may map each name to why it failed this step; the reason then shows in `skipped`.
+    `needed_tokens` is one count for every model, or each model's own (a model it does not name needs 0)."""
     order = list(catalogue.routes.get(step_kind) or catalogue.routes["act"])
     if requested is not None:
         order = [requested] + [n for n in order if n != requested]
@@ -66,8 +83,9 @@ def route(
             skipped.append(f"{name}: unavailable ({model.unavailable_reason})")
         elif data_class not in model.data_classes:
             skipped.append(f"{name}: may not receive {data_class} data")
-        elif model.context_window < needed_tokens:
-            skipped.append(f"{name}: context window {model.context_window} < ~{needed_tokens} tokens needed")
+        elif model.context_window < (needed := needed_tokens.get(name, 0) if isinstance(needed_tokens, Mapping)
+                                     else needed_tokens):
+            skipped.append(f"{name}: context window {model.context_window} < ~{needed} tokens needed")
         else:
             eligible.append(model)
     return Candidates(eligible, skipped)

@@ -48,6 +48,12 @@ class _Metrics:
         self.approvals = meter.create_counter("agent_approvals", "approval decisions by tool and decision")
         self.outcome_unknown = meter.create_counter("agent_outcome_unknown", "tool calls whose outcome was unknown")
         self.budget_stops = meter.create_counter("agent_budget_stops", "runs stopped by a budget, by budget")
+        self.carried = meter.create_histogram_float(
+            "agent_context_carried_ratio", "of the run's transcript messages, the share a model call carried")
+        self.prompt_tokens = meter.create_histogram(
+            "agent_context_prompt_tokens", "a model call's prompt as packed, in the server's tokens", "tokens")
+        self.estimate_error = meter.create_histogram_float(
+            "agent_context_estimate_ratio", "the server's count of a prompt over the packer's (1 is exact)")
 
 
 class RunTelemetry:
@@ -92,6 +98,17 @@ class RunTelemetry:
                 reason = run.result.reason if run.result else ""
                 m.budget_stops.add(1, {"tenant": tenant, "budget": _budget_kind(reason)})
         self._publish_details(run)
+
+    def context_packed(self, run: Any) -> None:
+        """A model call was packed (and sent, unless it did not fit): how much of the run it carried."""
+        context, m = run.context, self._meter()
+        labels = {"tenant": run.request.tenant_id, "model": context.model}
+        sent = context.sent_messages if context.transcript_messages else 1
+        m.carried.record(sent / max(context.transcript_messages, 1), labels)
+        if context.sent_messages or not context.transcript_messages:
+            m.prompt_tokens.record(context.prompt_tokens, labels)
+        if context.reported_prompt_tokens and context.prompt_tokens:
+            m.estimate_error.record(context.reported_prompt_tokens / context.prompt_tokens, labels)
 
     def continuing(self, run: Any) -> None:
         """The run continues as new: close its step span and say so in its details."""

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflows.contracts import DecideInput, DecideResult, Message, ToolSpec, TranscriptRef
+from workflows.contracts import DecideInput, DecideResult, Message, TokenCalibration, ToolSpec, TranscriptRef
 
 Priority = Literal["P0", "P1", "P2", "P3"]
 PREVIEW_CHARS = 200
@@ -54,26 +54,6 @@ class ContextBudget(_Wire):
         return min(int(self.context_window * self.compact_target), self.threshold_tokens)
 
 
-class PackContextInput(_Wire):
-    """What a model call needs to build its prompt; everything but `history` comes from the workflow.
-
-    Layout, for prefix stability: `pinned` (P0: system prompt, policy, goal), tool schemas (sorted,
-    canonical), `history` (append-only), then the tail that changes every step: `working_memory` (P1),
-    `current_task` (P0) and `volatile` (timestamps, retrieved passages) last.
-    """
-
-    pinned: list[Message]
-    tools: list[ToolSpec] = Field(default_factory=list)
-    render_tools: bool = Field(default=False, description="False: the renderer appends the catalogue itself")
-    history: list[Message] = Field(default_factory=list)
-    working_memory: list[Message] = Field(default_factory=list)
-    current_task: list[Message] = Field(default_factory=list)
-    volatile: list[Message] = Field(default_factory=list)
-    recent_turns: int = Field(default=6, ge=0, description="newest history messages kept as P1")
-    protected: int = Field(default=0, ge=0, description="leading history messages that are P0 (never evicted)")
-    budget: ContextBudget
-
-
 class PackNote(_Wire):
     """One item the packer changed: dropped, sanitized or chosen for compaction. Never silent."""
 
@@ -101,6 +81,12 @@ class PackReport(_Wire):
     needs_compaction: bool = False
     compact_start: int | None = Field(default=None, description="first transcript index to summarize")
     compact_end: int | None = Field(default=None, description="end (exclusive) of the range to summarize")
+    over_budget: bool = Field(default=False, description="the prompt does not fit: nothing was sent; compact first")
+    history_messages: int | None = Field(default=None, description="transcript messages the prompt was built from")
+    sent_messages: int | None = Field(default=None, description="of them, how many the prompt carried")
+    newest_turn: int | None = Field(default=None, description="where the newest turn (P0) starts in the transcript")
+    counted_tokens: int | None = Field(default=None, description="the counter's tokens of the request, before calibration")
+    overhead_tokens: int = Field(default=0, description="of total_tokens, the schema or tool definitions beside the messages")
 
 
 class DecideWithContextInput(_Wire):
@@ -110,9 +96,6 @@ class DecideWithContextInput(_Wire):
     pinned: list[Message] = Field(description="P0: system prompt + policy, goal")
     transcript: TranscriptRef
     append: list[Message] = Field(default_factory=list, description="messages since the last call (O(1) per step)")
-    current_task: list[Message] = Field(default_factory=list)
-    volatile: list[Message] = Field(default_factory=list)
-    protected: int = 0
     budget: ContextBudget
     tools_ref: str | None = Field(
         default=None, pattern=r"^sha256:[0-9a-f]{64}$",
@@ -123,6 +106,8 @@ class DecideWithContextInput(_Wire):
     pinned_ref: str | None = Field(
         default=None, pattern=r"^sha256:[0-9a-f]{64}$",
         description="`pinned` as stored by an earlier call of the run (`pinned` is then empty)")
+    calibration: TokenCalibration | None = Field(
+        default=None, description="how the run's model counted its earlier prompts; None: start from the worker's")
 
 
 class StoreToolsInput(_Wire):
@@ -130,10 +115,12 @@ class StoreToolsInput(_Wire):
 
 
 class DecideWithContextResult(_Wire):
-    result: DecideResult
+    result: DecideResult | None = Field(description="None when the prompt did not fit (pack.over_budget): no call was made")
     transcript: TranscriptRef = Field(description="the head after `append`: the workflow's new state")
     pack: PackReport
     pinned_ref: str | None = Field(default=None, description="where this call stored the inline `pinned`")
+    calibration: TokenCalibration | None = Field(default=None, description="the run's calibration after this call")
+    reported_prompt_tokens: int = Field(default=0, description="the server's count of the prompt (first attempt)")
 
 
 class SummarizeContextInput(_Wire):

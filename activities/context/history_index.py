@@ -1,11 +1,11 @@
-"""What packing needs to know of each transcript message, kept per chain head and extended per step.
+"""Each transcript message as a model call sends it, and its tokens, kept per chain head.
 
-Packing with the estimating counter needs, for every history message, what it packs as (debug output
-sanitized to one line), its estimated tokens before the model's ratio, and whether it is a compaction
-summary or debug output. None of that changes once a message is in the transcript, and the next
-step's chain is this one plus its new messages (transcript.append), so the next step's index is this
-index plus the new messages: a step costs O(new messages), not O(transcript). Exact tokenizers (GGUF,
-tokenizer.json) pack without an index: their count of the whole rendered prompt is the point of them.
+A step's prompt is the pinned block, then every transcript message as sent: debug output sanitized to
+one line, a tool result rendered as the user turn that marks it untrusted (activities/decision.py).
+None of that changes once a message is in the transcript, and the next step's chain is this one plus
+its new messages (transcript.append), so the next step's index is this index plus the new messages:
+a step renders and counts O(new messages), not O(transcript). The counts are the counter's own,
+before calibration, which is applied per call and so never stales an index.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import accumulate
 
 from workflows.contracts import Message
 
@@ -24,90 +23,119 @@ from workflows.contracts import Message
 class _Columns:
     """Append-only columns shared by an index and its extensions; a view reads its first `length` rows."""
 
-    packed: list[Message] = field(default_factory=list)  # as packed: debug output sanitized
-    raw: list[int] = field(default_factory=list)  # the estimator's raw tokens of each packed message
-    prefix: list[int] = field(default_factory=lambda: [0])  # prefix[i] = sum(raw[:i])
+    sent: list[Message] = field(default_factory=list)  # as sent: debug output sanitized, tool turns rendered
+    tokens: list[int] = field(default_factory=list)  # the counter's tokens of each sent message
+    prefix: list[int] = field(default_factory=lambda: [0])  # prefix[i] = sum(tokens[:i])
     debug: list[int] = field(default_factory=list)  # indices of sanitized messages, ascending
-    debug_raw: dict[int, int] = field(default_factory=dict)  # their raw tokens before sanitizing
+    debug_tokens: dict[int, int] = field(default_factory=dict)  # their tokens before sanitizing
     summaries: list[int] = field(default_factory=list)  # indices of compaction summaries, ascending
+    assistant: list[int] = field(default_factory=list)  # indices of the model's own turns, ascending
 
 
 @dataclass(frozen=True)
 class HistoryIndex:
-    """The first `length` messages of one transcript, as packing sees them."""
+    """The first `length` messages of one transcript, as a model call sends them."""
 
     columns: _Columns
     length: int
-    counter_key: tuple
+    counter: str
 
     @property
-    def packed(self) -> list[Message]:
-        return self.columns.packed[: self.length]
+    def sent(self) -> list[Message]:
+        return self.columns.sent[: self.length]
 
-    def raw(self, i: int) -> int:
-        return self.columns.raw[i]
+    def tokens(self, i: int) -> int:
+        return self.columns.tokens[i]
 
-    def raw_between(self, start: int, end: int) -> int:
+    def tokens_between(self, start: int, end: int) -> int:
         return self.columns.prefix[end] - self.columns.prefix[start]
 
     @property
     def debug(self) -> list[int]:
         return self.columns.debug[: bisect_left(self.columns.debug, self.length)]
 
-    def debug_raw(self, i: int) -> int:
-        return self.columns.debug_raw[i]
+    def debug_tokens(self, i: int) -> int:
+        return self.columns.debug_tokens[i]
 
     @property
     def summaries(self) -> list[int]:
         return self.columns.summaries[: bisect_left(self.columns.summaries, self.length)]
 
+    @property
+    def newest_turn(self) -> int:
+        """Where the newest turn starts: the model's last decision, then what followed it (its tool
+        results, messages from people). The whole history before the first decision."""
+        k = bisect_left(self.columns.assistant, self.length)
+        return self.columns.assistant[k - 1] if k else 0
+
 
 class Indexer:
-    """Indexes by chain head, bounded; shared by the model activity's threads."""
+    """Indexes by chain head and counter, bounded; shared by the model activity's threads."""
 
     def __init__(self, summary_name: str, is_debug: Callable[[Message], bool], sanitize: Callable[[str], str],
-                 max_heads: int = 256) -> None:
-        self.summary_name, self.is_debug, self.sanitize, self.max_heads = summary_name, is_debug, sanitize, max_heads
-        self._heads: OrderedDict[str, HistoryIndex] = OrderedDict()
+                 render: Callable[[Message], Message], max_heads: int = 256) -> None:
+        self.summary_name, self.is_debug, self.sanitize, self.render = summary_name, is_debug, sanitize, render
+        self.max_heads = max_heads
+        self._heads: OrderedDict[tuple[str, str], HistoryIndex] = OrderedDict()
         self._lock = threading.Lock()
 
     def for_chain(self, head: str | None, history: list[Message], previous: str | None, counter) -> HistoryIndex:
         """The index of `history`, whose chain ends at `head` and extends the chain ending at `previous`."""
-        key = counter.raw_key
+        name = counter.name
         with self._lock:
-            known = self._heads.get(head) if head else None
-            if known is not None and known.counter_key == key and known.length == len(history):
-                self._heads.move_to_end(head)
+            known = self._heads.get((head, name)) if head else None
+            if known is not None and known.length == len(history):
+                self._heads.move_to_end((head, name))
                 return known
-            base = self._heads.get(previous) if previous else None
-            if base is None or base.counter_key != key or base.length > len(history):
-                base = HistoryIndex(_Columns(), 0, key)
-            index = self._extend(base, history[base.length:], counter)
-            if head:
-                self._heads[head] = index
-                self._heads.move_to_end(head)
+            base = self._heads.get((previous, name)) if previous else None
+            if base is None or base.length > len(history):
+                base = HistoryIndex(_Columns(), 0, name)
+        index = self._extend(base, history[base.length:], counter)
+        if head:
+            with self._lock:
+                self._heads[(head, name)] = index
+                self._heads.move_to_end((head, name))
                 while len(self._heads) > self.max_heads:
                     self._heads.popitem(last=False)
-            return index
+        return index
+
+    def clear(self) -> None:
+        with self._lock:
+            self._heads.clear()
 
     def _extend(self, base: HistoryIndex, new: list[Message], counter) -> HistoryIndex:
-        columns = base.columns
-        if len(columns.packed) != base.length:
-            # Another chain already grew from this prefix (a retried step, a sibling): copy, then grow.
-            keep = base.length
-            columns = _Columns(columns.packed[:keep], columns.raw[:keep], columns.prefix[: keep + 1],
-                               base.debug, {i: columns.debug_raw[i] for i in base.debug}, base.summaries)
-        raws = []
-        for offset, message in enumerate(new):
-            i = base.length + offset
-            if message.name == self.summary_name:
-                columns.summaries.append(i)
-            elif self.is_debug(message):
-                columns.debug.append(i)
-                columns.debug_raw[i] = counter.raw_tokens(message)
-                message = message.model_copy(update={"content": self.sanitize(message.content)})
-            columns.packed.append(message)
-            raws.append(counter.raw_tokens(message))
-        columns.raw += raws
-        columns.prefix += list(accumulate(raws, initial=columns.prefix[-1]))[1:]
-        return HistoryIndex(columns, base.length + len(new), base.counter_key)
+        # Rendering and counting outside the lock (an exact tokenizer takes its time); appending inside.
+        rows = [self._row(base.length + offset, message, counter) for offset, message in enumerate(new)]
+        with self._lock:
+            columns = base.columns
+            if len(columns.sent) != base.length:
+                # Another chain already grew from this prefix (a retried step, a sibling): copy, then grow.
+                keep = base.length
+                columns = _Columns(columns.sent[:keep], columns.tokens[:keep], columns.prefix[: keep + 1],
+                                   base.debug, {i: columns.debug_tokens[i] for i in base.debug}, base.summaries,
+                                   columns.assistant[: bisect_left(columns.assistant, keep)])
+            for i, (sent, count, kind, before) in enumerate(rows, start=base.length):
+                columns.sent.append(sent)
+                columns.tokens.append(count)
+                columns.prefix.append(columns.prefix[-1] + count)
+                if kind == "summary":
+                    columns.summaries.append(i)
+                elif kind == "debug":
+                    columns.debug.append(i)
+                    columns.debug_tokens[i] = before
+                if kind == "assistant":
+                    columns.assistant.append(i)
+            return HistoryIndex(columns, base.length + len(new), base.counter)
+
+    def _row(self, i: int, message: Message, counter) -> tuple[Message, int, str, int]:
+        """A message as sent, its tokens, what kind of item it is, and for debug output its tokens before."""
+        if message.name == self.summary_name:
+            kind = "summary"
+        elif self.is_debug(message):
+            before = counter.message_tokens(self.render(message))
+            sent = self.render(message.model_copy(update={"content": self.sanitize(message.content)}))
+            return sent, counter.message_tokens(sent), "debug", before
+        else:
+            kind = "assistant" if message.role == "assistant" else "turn"
+        sent = self.render(message)
+        return sent, counter.message_tokens(sent), kind, 0

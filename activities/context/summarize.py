@@ -44,7 +44,8 @@ def gateway_chat(gateway: Any) -> ChatFn:
     from activities.providers.base import ChatRequest  # the worker's gateway; tests may inject a fake
 
     async def chat(model: str, messages: list[Message], max_tokens: int) -> tuple[str, Usage]:
-        response = await gateway.chat(model, ChatRequest(model=model, messages=messages, max_output_tokens=max_tokens))
+        response = await gateway.chat(model, ChatRequest(model=model, messages=messages, max_output_tokens=max_tokens,
+                                                         plain_text=True))
         return response.text, response.usage
 
     return chat

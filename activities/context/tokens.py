@@ -1,11 +1,13 @@
 """Token counting per model: the model's own tokenizer where one is available offline, else an
-estimate that each call's reported usage corrects.
+estimate. Either way the count is of what is sent, and the server's reported usage calibrates it
+(activities/context/calibration.py); a counter itself never changes with what servers report.
 
 - `GGUFTokenizer`: the GGUF's own vocabulary through llama.cpp (`vocab_only=True` loads no weights,
   ~0.3 s), and its own chat template, so counts match what llama.cpp's server evaluates.
 - `HFTokenizer`: a `tokenizer.json` of a self-hosted model (SGLang, vLLM) through `tokenizers`.
-- `EstimatingCounter`: hosted models (OpenAI, Anthropic) whose tokenizer is not available offline:
-  characters / 4, scaled by a per-model running ratio of reported prompt_tokens to our estimates.
+- `EstimatingCounter`: models whose tokenizer is not available offline (OpenAI, Anthropic, a server
+  without a `tokenizer_file`): UTF-8 bytes / 4. Bytes rather than characters because a character
+  outside ASCII is one to three tokens in every BPE vocabulary measured (docs/context.md, Token counting).
 The budget is exact in every case: context window minus the output tokens we reserve.
 """
 
@@ -28,6 +30,8 @@ DEFAULT_MESSAGE_OVERHEAD = 4
 class TokenCounter(Protocol):
     name: str
     exact: bool
+    # True when a prompt's count is the sum of its messages' counts (no template that joins them).
+    additive: bool
 
     def count(self, text: str) -> int: ...
 
@@ -49,6 +53,7 @@ class GGUFTokenizer:
     """Exact counts with the GGUF's tokenizer and chat template, as llama.cpp's server applies them."""
 
     exact = True
+    additive = False  # the chat template is rendered over the whole prompt
 
     def __init__(self, model_path: Path | str) -> None:
         import llama_cpp  # imported here: activity modules have no import-time side effects
@@ -102,6 +107,7 @@ class HFTokenizer:
     """Exact content counts with a Hugging Face `tokenizer.json`; framing by a fixed per-message overhead."""
 
     exact = True
+    additive = True
 
     def __init__(self, tokenizer_file: Path | str, message_overhead: int = DEFAULT_MESSAGE_OVERHEAD) -> None:
         from tokenizers import Tokenizer
@@ -126,66 +132,28 @@ class HFTokenizer:
 
 
 class EstimatingCounter:
-    """chars/4 scaled by the model's observed ratio reported/estimated; `observe` after every call."""
+    """UTF-8 bytes / 4 per message, plus a fixed framing: the same for every model. How far a model's
+    server counts from it is the calibration's business, per run and per model, not this counter's."""
 
     exact = False
+    additive = True
 
-    def __init__(self, model: str, chars_per_token: float = 4.0,
-                 message_overhead: int = DEFAULT_MESSAGE_OVERHEAD) -> None:
-        self.name = f"estimate:{model}"
-        self.model = model
-        self.chars_per_token = chars_per_token
+    def __init__(self, bytes_per_token: float = 4.0, message_overhead: int = DEFAULT_MESSAGE_OVERHEAD) -> None:
+        self.name = f"estimate:utf8/{bytes_per_token:g}"
+        self.bytes_per_token = bytes_per_token
         self.message_overhead = message_overhead
-        self._estimated = 0
-        self._reported = 0
-        self._lock = threading.Lock()
-
-    @property
-    def ratio(self) -> float:
-        """Reported / estimated over every observed call; 1.0 before the first."""
-        with self._lock:
-            return self._reported / self._estimated if self._estimated else 1.0
-
-    @property
-    def raw_key(self) -> tuple[float, int]:
-        """What `raw_tokens` depends on: an index of raw counts is valid while this stays the same."""
-        return self.chars_per_token, self.message_overhead
-
-    def raw_tokens(self, message: Message) -> int:
-        """One message's estimate before the model's ratio; `count_messages` is ceil(sum * ratio)."""
-        return math.ceil(len(message.content) / self.chars_per_token) + self.message_overhead
-
-    def _raw(self, messages: list[Message]) -> int:
-        return sum(math.ceil(len(m.content) / self.chars_per_token) + self.message_overhead for m in messages)
 
     def count(self, text: str) -> int:
-        return math.ceil(math.ceil(len(text) / self.chars_per_token) * self.ratio)
+        return math.ceil(len(text.encode("utf-8")) / self.bytes_per_token)
 
     def message_tokens(self, message: Message) -> int:
-        return self.count_messages([message])
+        return self.count(message.content) + self.message_overhead
 
     def count_messages(self, messages: list[Message]) -> int:
-        return math.ceil(self._raw(messages) * self.ratio)
-
-    def observe(self, messages: list[Message], reported_prompt_tokens: int, raw: int | None = None) -> None:
-        """Correct the ratio with a call's reported prompt_tokens for the prompt we estimated (`raw`:
-        its raw estimate, where the packer already summed it)."""
-        if reported_prompt_tokens <= 0:
-            return
-        raw = self._raw(messages) if raw is None else raw
-        with self._lock:
-            self._estimated += raw
-            self._reported += reported_prompt_tokens
+        return sum(self.message_tokens(m) for m in messages)
 
 
-_estimators: dict[str, EstimatingCounter] = {}
-_estimators_lock = threading.Lock()
-
-
-def estimator_for(model: str) -> EstimatingCounter:
-    """One running estimator per model name in this worker process."""
-    with _estimators_lock:
-        return _estimators.setdefault(model, EstimatingCounter(model))
+ESTIMATOR = EstimatingCounter()
 
 
 @lru_cache(maxsize=8)
@@ -205,4 +173,4 @@ def counter_for(model: str, *, gguf_path: Path | str | None = None,
         return gguf_tokenizer(str(gguf_path))
     if tokenizer_file is not None:
         return hf_tokenizer(str(tokenizer_file))
-    return estimator_for(model)
+    return ESTIMATOR

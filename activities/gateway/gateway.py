@@ -82,11 +82,13 @@ class Gateway:
             raise ProviderError(f"{name}: environment variable {key_env} is not set", kind="authentication",
                                 retryable=False)
         breaker = self.breakers.for_endpoint(config.endpoint)
-        if not breaker.allow():
+        # While a probe is out, wait for its verdict (at most as long as the probe may take): callers
+        # go through the moment the endpoint answers again, instead of sleeping out a backoff.
+        if not await breaker.admit(wait_s=config.timeout_s):
             last = f" (last: {breaker.last_error})" if breaker.last_error else ""
             raise ProviderError(
-                f"circuit open for {config.endpoint} after {breaker.failures} consecutive failures{last}; "
-                f"next probe in {breaker.retry_in():.0f} s",
+                f"circuit open for {config.endpoint} after {breaker.failures} failures in the last "
+                f"{breaker.window_s:g} s{last}; next probe in {breaker.retry_in():.0f} s",
                 kind="circuit_open", retryable=False, retry_after_s=breaker.retry_in(),
             )
         provider = self._providers.get(name) or self._providers.setdefault(name, build_provider(config))

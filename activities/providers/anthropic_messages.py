@@ -68,7 +68,9 @@ class AnthropicProvider:
     async def chat(self, request: ChatRequest) -> ChatResponse:
         system, turns = anthropic_messages(request.messages)
         arguments = {"model": request.model, "max_tokens": request.max_output_tokens, "system": system,
-                     "messages": turns, "tools": anthropic_tools(request.tools), "tool_choice": {"type": "any"}}
+                     "messages": turns}
+        if not request.plain_text:
+            arguments.update(tools=anthropic_tools(request.tools), tool_choice={"type": "any"})
         started = time.perf_counter()
         try:
             if self.stream:
@@ -76,7 +78,8 @@ class AnthropicProvider:
             else:
                 reply = await self._client.messages.create(**arguments)
         except anthropic.APIStatusError as e:
-            raise classify_status(e.status_code, error_message(e.status_code, e.body, e.message), e.response.headers.get("retry-after")) from e
+            raise classify_status(e.status_code, error_message(e.status_code, e.body, e.message),
+                                  e.response.headers.get("retry-after"), e.body) from e
         except anthropic.APITimeoutError as e:
             raise ProviderError(f"{self.name}: request timed out", kind="timeout") from e
         except anthropic.APIConnectionError as e:

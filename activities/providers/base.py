@@ -20,9 +20,20 @@ RETRYABLE_KINDS = {"rate_limited", "unavailable", "timeout", "connection", "malf
 # Kinds that say the endpoint is unhealthy: they count towards its circuit breaker.
 OUTAGE_KINDS = RETRYABLE_KINDS
 _CONTEXT_LENGTH = re.compile(
-    r"context[_ ]length|context window|maximum context|prompt is too long|too many tokens|exceeds? the (max|limit)",
+    r"context[_ ]length|context window|maximum context|prompt is too long|too many tokens|exceeds? the (max|limit)"
+    r"|context size",
     re.IGNORECASE,
 )
+# How servers say how long a refused prompt was, in their own tokens (each seen in their sources):
+_PROMPT_TOKENS = [re.compile(p, re.IGNORECASE) for p in (
+    r"(\d+) in the messages",  # vLLM, OpenAI: "you requested 9000 tokens (8488 in the messages, 512 in the completion)"
+    r"your messages resulted in (\d+) tokens",  # OpenAI
+    r"your request has (\d+) input tokens",  # vLLM
+    r"(\d+) tokens from the input messages",  # SGLang
+    r"the input \((\d+) tokens\)",  # SGLang
+    r"requested tokens \((\d+)\)",  # llama-cpp-python's server
+    r"prompt is too long: (\d+) tokens",  # Anthropic
+)]
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,8 @@ class ChatRequest:
     # Special tokens of the target model's vocabulary beyond the known template families (the gateway
     # sets them from the model's tokenizer); neutralised in every message like the known ones.
     control_tokens: tuple[str, ...] = ()
+    # A free-text reply (a compaction summary): no decision schema and no decision tools.
+    plain_text: bool = False
 
     def __post_init__(self) -> None:
         if self.regex is not None and self.json_schema is not None:
@@ -70,15 +83,17 @@ class ProviderError(Exception):
         retryable: bool | None = None,
         status_code: int | None = None,
         retry_after_s: float | None = None,
+        prompt_tokens: int | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
         self.retryable = kind in RETRYABLE_KINDS if retryable is None else retryable
         self.status_code = status_code
         self.retry_after_s = retry_after_s
+        self.prompt_tokens = prompt_tokens  # a refused prompt's length as the server counted it, if it said
 
 
-def classify_status(status: int, message: str, retry_after: str | None = None) -> ProviderError:
+def classify_status(status: int, message: str, retry_after: str | None = None, body: Any = None) -> ProviderError:
     """408/409/429/5xx are transient; a context overflow is typed; every other 4xx is final."""
     delay = _seconds(retry_after)
     if status == 429:
@@ -86,7 +101,8 @@ def classify_status(status: int, message: str, retry_after: str | None = None) -
     if status in (408, 409) or status >= 500:
         return ProviderError(message, kind="unavailable", status_code=status, retry_after_s=delay)
     if status in (400, 413) and _CONTEXT_LENGTH.search(message):
-        return ProviderError(message, kind="context_length_exceeded", status_code=status)
+        return ProviderError(message, kind="context_length_exceeded", status_code=status,
+                             prompt_tokens=refused_prompt_tokens(message, body))
     kind = {401: "authentication", 403: "permission", 404: "not_found"}.get(status, "invalid_request")
     return ProviderError(message, kind=kind, status_code=status)
 
@@ -97,6 +113,17 @@ def error_message(status: int, body: Any, fallback: str) -> str:
     if isinstance(detail, dict):
         detail = detail.get("message", detail)
     return f"HTTP {status}: {detail or fallback}"
+
+
+def refused_prompt_tokens(message: str, body: Any = None) -> int | None:
+    """The prompt's length in the server's tokens, from a context-length error, when the server said."""
+    detail = body.get("error", body) if isinstance(body, dict) else None
+    if isinstance(detail, dict) and isinstance(detail.get("n_prompt_tokens"), int):
+        return detail["n_prompt_tokens"]  # llama.cpp's server: {"error": {"n_prompt_tokens": ..., "n_ctx": ...}}
+    for pattern in _PROMPT_TOKENS:
+        if match := pattern.search(message):
+            return int(match.group(1))
+    return None
 
 
 def _seconds(value: str | None) -> float | None:

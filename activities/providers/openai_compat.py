@@ -93,7 +93,8 @@ class OpenAICompatibleProvider:
             else:
                 text, finish, usage, model = await self._whole(request)
         except openai.APIStatusError as e:
-            raise classify_status(e.status_code, error_message(e.status_code, e.body, e.message), e.response.headers.get("retry-after")) from e
+            raise classify_status(e.status_code, error_message(e.status_code, e.body, e.message),
+                                  e.response.headers.get("retry-after"), e.body) from e
         except openai.APITimeoutError as e:
             raise ProviderError(f"{self.name}: request timed out", kind="timeout") from e
         except openai.APIConnectionError as e:

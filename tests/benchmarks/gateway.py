@@ -85,7 +85,7 @@ async def fallback_time(client: Client, tmp: Path, breaker_open: bool) -> float:
     settings = Settings(task_queue=f"bench-{uuid.uuid4()}", data_dir=tmp / str(uuid.uuid4()))
     with ModelWireServer(lambda body: Fault(503, "down")) as down, ModelWireServer(final_answer("ok")) as up:
         path = write_models_file(tmp / f"{uuid.uuid4()}.yaml", wire_model("primary", down), wire_model("secondary", up))
-        breakers = BreakerRegistry(failure_threshold=1000 if not breaker_open else 3, cooldown_s=600)
+        breakers = BreakerRegistry(min_calls=1000 if not breaker_open else 3, cooldown_s=600)
         if breaker_open:
             breaker = breakers.for_endpoint(load_models_file(path).models[0].endpoint)
             for _ in range(3):

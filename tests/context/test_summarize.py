@@ -9,16 +9,17 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.context import transcript
-from activities.context.contracts import ContextBudget, PackContextInput, SummarizeContextInput, TranscriptRef
+from activities.context.contracts import ContextBudget, SummarizeContextInput, TranscriptRef
 from activities.context.packing import SUMMARY_NAME, pack
 from activities.context.summarize import SummarizeActivities, gateway_chat
-from activities.context.tokens import EstimatingCounter
+from activities.context.tokens import ESTIMATOR
+from activities.model import INDEXER
 from activities.gateway.breaker import BreakerRegistry
 from activities.gateway.catalogue import load_models_file
 from activities.gateway.gateway import Gateway
 from tests.conftest import wire_model, write_models_file
 from tests.wire_server import ModelWireServer
-from workflows.contracts import Message, Usage
+from workflows.contracts import Message, TokenCalibration, Usage
 
 GOAL = Message(role="user", content="Goal: add the numbers in data.csv and write the total to total.txt")
 
@@ -42,7 +43,7 @@ class FakeChat:
 
 
 def _activities(store, chat) -> SummarizeActivities:
-    return SummarizeActivities(store, chat, lambda model: EstimatingCounter(model))
+    return SummarizeActivities(store, chat, lambda model: ESTIMATOR)
 
 
 async def test_summary_replaces_range_and_keeps_p0_verbatim(store) -> None:
@@ -78,20 +79,26 @@ async def test_range_into_protected_p0_is_refused(store) -> None:
 
 
 async def test_pack_after_compaction_fits_and_summary_counts_as_history(store) -> None:
-    """A pack that asked for compaction fits under its threshold after the summarize activity ran."""
-    ref = _run(store, 201)
-    counter = EstimatingCounter("m")
+    """A pack that asked for compaction fits under its target after the summarize activity ran, and
+    sends the summary in place of the turns it stands for."""
+    turns = transcript.load_ref(store, _run(store, 201))[1:]  # the goal is pinned, not in the transcript
+    ref = transcript.append_ref(store, TranscriptRef(), turns)
     budget = ContextBudget(context_window=8192, reserved_output=512)
-    history = transcript.load_ref(store, ref)
-    before = pack(PackContextInput(pinned=[Message(role="system", content="sys")], history=history, budget=budget,
-                                   protected=1), counter).report
-    assert before.needs_compaction and before.compact_start == 1
+    head = [Message(role="system", content="sys"), GOAL]
+
+    def packed(ref: TranscriptRef):
+        history = transcript.load_ref(store, ref)
+        index = INDEXER.for_chain(ref.head, history, None, ESTIMATOR)
+        return pack(head, history, index, budget, ESTIMATOR, TokenCalibration())
+
+    before = packed(ref).report
+    assert before.needs_compaction and before.compact_start == 0 and before.compact_end
     result = await ActivityEnvironment().run(_activities(store, FakeChat()).summarize, SummarizeContextInput(
-        transcript=ref, start=before.compact_start, end=before.compact_end, model="m", protected=1))
-    packed = pack(PackContextInput(pinned=[Message(role="system", content="sys")], protected=1,
-                                   history=transcript.load_ref(store, result.transcript), budget=budget), counter)
-    assert not packed.report.needs_compaction and packed.report.total_tokens <= budget.target_tokens
-    assert packed.messages[1] == GOAL and packed.report.tokens_by_priority["P0"] > 0
+        transcript=ref, start=before.compact_start, end=before.compact_end, model="m"))
+    after = packed(result.transcript)
+    assert not after.report.needs_compaction and after.report.total_tokens <= budget.target_tokens
+    assert after.messages[1] == GOAL and after.messages[2].content.startswith("Summary of earlier turns 0-")
+    assert after.report.sent_messages == result.transcript.length
 
 
 async def test_summarize_through_the_gateway_on_the_openai_wire(store, tmp_path) -> None:
@@ -103,7 +110,7 @@ async def test_summarize_through_the_gateway_on_the_openai_wire(store, tmp_path)
 
     with ModelWireServer(respond) as server:
         gateway = Gateway(load_models_file(write_models_file(tmp_path / "m.yaml", wire_model("wire", server))),
-                          BreakerRegistry(2, 60))
+                          BreakerRegistry(min_calls=2, cooldown_s=60))
         result = await ActivityEnvironment().run(_activities(store, gateway_chat(gateway)).summarize,
                                                  SummarizeContextInput(transcript=ref, start=1, end=7, model="wire",
                                                                        protected=1))

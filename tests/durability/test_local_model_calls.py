@@ -173,7 +173,7 @@ async def test_a_failing_local_model_falls_back_like_an_activity_does(dev_client
     with ModelWireServer(lambda body: Fault(500, "primary is down")) as down, ModelWireServer(final_answer("ok")) as up:
         path = write_models_file(tmp_path / "m.yaml", wire_model("primary", down, local_activity=True),
                                  wire_model("secondary", up, local_activity=True))
-        async with gateway_worker(dev_client, settings, path, BreakerRegistry(failure_threshold=1)):
+        async with gateway_worker(dev_client, settings, path, BreakerRegistry(min_calls=1)):
             handle = await dev_client.start_workflow(AgentRun.run, RunRequest(goal="g"), id=f"la-fb-{uuid.uuid4()}",
                                                      task_queue=settings.task_queue, result_type=RunResult)
             result = await handle.result()

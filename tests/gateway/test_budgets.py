@@ -56,7 +56,7 @@ async def test_compaction_calls_are_counted_in_state_usage(dev_client, settings,
     """A small window forces compaction; the summary calls' tokens and cost are in state.usage (totals and
     by model) and counted as compaction_calls, not as steps."""
     with ModelWireServer(read_then_count) as server:
-        path = write_models_file(tmp_path / "m.yaml", wire_model("small", server, context_window=3000,
+        path = write_models_file(tmp_path / "m.yaml", wire_model("small", server, context_window=2400,
                                                                  max_output_tokens=128, price_per_mtok=FLAT))
         async with gateway_worker(dev_client, settings, path, BreakerRegistry()):
             handle = await start_reading(dev_client, settings, path, Budgets(max_steps=10, max_tokens=10**7), lines=250)

@@ -48,7 +48,7 @@ async def test_runs_wait_out_an_outage_of_their_only_model_and_all_complete(dev_
     active; they wait (saying for which model and why) instead of failing, and all complete once the
     server recovers; the breaker closes again."""
     outage = Outage()
-    breakers = BreakerRegistry(failure_threshold=3, cooldown_s=1)
+    breakers = BreakerRegistry(min_calls=3, cooldown_s=1)
     with ModelWireServer(outage) as server:
         path = write_models_file(tmp_path / "m.yaml", wire_model("only", server), outage=QUICK)
         async with gateway_worker(dev_client, settings, path, breakers):
@@ -80,7 +80,7 @@ async def test_an_outage_past_the_limit_fails_the_run_naming_the_http_error_and_
         dev_client, settings, tmp_path):
     """When the outage outlasts outage.max_wait_s the run fails, and the reason names the provider's
     HTTP error and the open breaker, not only 'already failed this step'."""
-    breakers = BreakerRegistry(failure_threshold=1, cooldown_s=600)
+    breakers = BreakerRegistry(min_calls=1, cooldown_s=600)
     with ModelWireServer(lambda body: Fault(500, "upstream crashed")) as server:
         path = write_models_file(tmp_path / "m.yaml", wire_model("only", server),
                                  outage={**QUICK, "max_wait_s": 2})
@@ -100,7 +100,7 @@ async def test_the_wall_time_budget_bounds_the_wait(dev_client, settings, tmp_pa
     """A run whose wall-time budget runs out while it waits ends budget_exceeded, naming the outage."""
     with ModelWireServer(lambda body: Fault(503, "overloaded")) as server:
         path = write_models_file(tmp_path / "m.yaml", wire_model("only", server), outage=QUICK)
-        async with gateway_worker(dev_client, settings, path, BreakerRegistry(failure_threshold=1, cooldown_s=600)):
+        async with gateway_worker(dev_client, settings, path, BreakerRegistry(min_calls=1, cooldown_s=600)):
             handle = await run(dev_client, settings, RunRequest(goal="g", budgets=Budgets(max_wall_time_s=3)))
             result = await handle.result()
     assert result.status == RunStatus.BUDGET_EXCEEDED
@@ -119,7 +119,7 @@ async def test_a_cancelled_half_open_probe_does_not_wedge_the_breaker(tmp_path):
         return Hang(30) if mode["now"] == "hang" else final_answer("back")(body)
 
     clock = Clock()
-    breakers = BreakerRegistry(failure_threshold=1, cooldown_s=10, clock=clock)
+    breakers = BreakerRegistry(min_calls=1, cooldown_s=10, clock=clock)
     request = DecideInput(messages=[Message(role="user", content="Goal: g")], tools=[], model="only")
     with ModelWireServer(respond) as server:
         activities = ModelActivities(Gateway(load_models_file(

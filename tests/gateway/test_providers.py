@@ -115,11 +115,11 @@ async def test_anthropic_stream_cut_off_is_a_retryable_truncated_stream():
 
 
 async def test_gateway_prices_calls_and_fails_fast_when_the_circuit_is_open(tmp_path):
-    """Cost comes from the price table; after K outage failures the next call is refused without I/O."""
+    """Cost comes from the price table; once most calls in the window failed the next is refused without I/O."""
     replies = iter([ANSWER, Fault(503, "down"), Fault(503, "down")])
     with ModelWireServer(lambda body: next(replies)) as server:
         entry = wire_model("m", server, price_per_mtok={"input": 2.0, "cached_input": 1.0, "output": 10.0})
-        gateway = Gateway(load_models_file(write_models_file(tmp_path / "m.yaml", entry)), BreakerRegistry(2, 60))
+        gateway = Gateway(load_models_file(write_models_file(tmp_path / "m.yaml", entry)), BreakerRegistry(min_calls=3, cooldown_s=60))
         ok = await gateway.chat("m", request())
         for _ in range(2):
             with pytest.raises(ProviderError, match="503"):

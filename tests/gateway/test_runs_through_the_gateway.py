@@ -52,7 +52,7 @@ async def test_fallback_from_a_failing_provider_completes_the_run(dev_client, se
     """The primary answers 500; once its breaker opens the workflow falls back and the run completes."""
     with ModelWireServer(lambda body: Fault(500, "primary is down")) as down, ModelWireServer(final_answer("ok")) as up:
         path = write_models_file(tmp_path / "m.yaml", wire_model("primary", down), wire_model("secondary", up))
-        async with gateway_worker(dev_client, settings, path, BreakerRegistry(failure_threshold=1)):
+        async with gateway_worker(dev_client, settings, path, BreakerRegistry(min_calls=1)):
             handle = await run(dev_client, settings, RunRequest(goal="g"))
             result = await handle.result()
             state = await handle.query(AgentRun.state)
@@ -69,7 +69,7 @@ async def test_breaker_opens_fails_fast_and_closes_after_a_probe(dev_client, set
     """While open the primary gets no request; after the cool-down one probe succeeds and closes it."""
     healthy = {"now": False}
     clock = Clock()
-    breakers = BreakerRegistry(failure_threshold=1, cooldown_s=60, clock=clock)
+    breakers = BreakerRegistry(min_calls=1, cooldown_s=60, clock=clock)
 
     def primary(body):
         return final_answer("from primary")(body) if healthy["now"] else Fault(503, "overloaded")
@@ -95,7 +95,7 @@ async def test_confidential_run_never_reaches_a_public_provider(dev_client, sett
             wire_model("public", public),
             outage={"max_wait_s": 1, "initial_backoff_s": 0.2, "max_backoff_s": 0.5},
         )
-        async with gateway_worker(dev_client, settings, path, BreakerRegistry(failure_threshold=1)):
+        async with gateway_worker(dev_client, settings, path, BreakerRegistry(min_calls=1)):
             handle = await run(dev_client, settings, RunRequest(goal="secret", data_class="confidential"))
             with pytest.raises(WorkflowFailureError) as failure:
                 await handle.result()

@@ -14,11 +14,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.context import transcript
-from activities.context.contracts import DecideWithContextInput, DecideWithContextResult, PackContextInput
+from activities.context.contracts import DecideWithContextInput, DecideWithContextResult
 from activities.context.packing import pack
 from activities.context.summarize import SummarizeActivities
-from activities.context.tokens import estimator_for
-from activities.context.tool_catalogue import resolve_decide
+from activities.context.tokens import ESTIMATOR
+from activities.context.tool_catalogue import resolve_decide, resolve_pinned
+from activities.decision import render_prompt
+from activities.model import INDEXER
 from activities.ledger import open_ledger
 from tests.scripted import SCRIPTED_CATALOGUE, ScriptedModel, Step, call
 from workflows.contracts import (
@@ -27,6 +29,7 @@ from workflows.contracts import (
     Decision,
     Message,
     ModelCatalogue,
+    TokenCalibration,
     Usage,
     arguments_hash,
 )
@@ -74,17 +77,20 @@ class CompactingModel(ScriptedModel):
         ref = transcript.append_ref(self.blobs, input.transcript, input.append)
         decide = resolve_decide(self.blobs, input)
         history = transcript.load_ref(self.blobs, ref)
-        request = PackContextInput(pinned=input.pinned, tools=decide.tools, history=history,
-                                   budget=input.budget)
-        packed = pack(request, estimator_for(decide.model or "scripted"))
-        result = await self.decide(decide.model_copy(update={"messages": packed.messages}))
-        return DecideWithContextResult(result=result, transcript=ref, pack=packed.report)
+        pinned, pinned_ref = resolve_pinned(self.blobs, input)
+        index = INDEXER.for_chain(ref.head, history, input.transcript.head, ESTIMATOR)
+        packed = pack(render_prompt(pinned, decide.tools), history, index, input.budget, ESTIMATOR,
+                      TokenCalibration())
+        result = None
+        if not packed.report.over_budget:
+            result = await self.decide(decide.model_copy(update={"messages": packed.messages}))
+        return DecideWithContextResult(result=result, transcript=ref, pack=packed.report, pinned_ref=pinned_ref)
 
     def extra_activities(self) -> list:
         async def chat(model: str, messages: list[Message], max_tokens: int) -> tuple[str, Usage]:
             return "the calculator added up every sum", Usage(prompt_tokens=200, completion_tokens=10)
 
-        return [SummarizeActivities(self.blobs, chat, estimator_for).summarize]
+        return [SummarizeActivities(self.blobs, chat, lambda model: ESTIMATOR).summarize]
 
 
 def interrupted_payment(ledger_path: Path, **args: Any) -> Step:

@@ -31,7 +31,7 @@ def span_exporter() -> InMemorySpanExporter:
 async def test_model_and_compaction_spans_carry_what_happened(dev_client, settings, tmp_path):
     exporter = span_exporter()
     with ModelWireServer(read_then_count) as server:
-        path = write_models_file(tmp_path / "m.yaml", wire_model("small", server, context_window=3000,
+        path = write_models_file(tmp_path / "m.yaml", wire_model("small", server, context_window=2400,
                                                                  max_output_tokens=128, price_per_mtok=FLAT))
         async with gateway_worker(dev_client, settings, path, BreakerRegistry()):
             handle = await start_reading(dev_client, settings, path, Budgets(max_steps=6, max_tokens=10**7), lines=250)

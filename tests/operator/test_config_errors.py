@@ -39,7 +39,7 @@ def test_a_bad_models_file_is_named_while_temporal_is_down(tmp_path):
 
 @pytest.mark.parametrize(("env", "expected"), [
     ({"AGENT_TOOL_MODULES": "no_such_tools_module"}, "tool module no_such_tools_module: cannot import"),
-    ({"AGENT_BREAKER_FAILURES": "zero"}, "AGENT_BREAKER_FAILURES: "),
+    ({"AGENT_BREAKER_MIN_CALLS": "zero"}, "AGENT_BREAKER_MIN_CALLS: "),
     ({"AGENT_METRICS_ADDRESS": "9464"}, "AGENT_METRICS_ADDRESS: '9464' is not host:port"),
 ])
 def test_a_bad_tool_module_or_setting_is_one_line(tmp_path, env, expected):

@@ -51,7 +51,7 @@ def test_ingest_search_and_memory_commands(cli) -> None:
     assert cli("memory", "show", mid, "--tenant", "acme") == (1, None)
 
 
-@pytest.mark.parametrize("var", ["AGENT_EMBEDDING_BATCH", "AGENT_BREAKER_FAILURES"])
+@pytest.mark.parametrize("var", ["AGENT_EMBEDDING_BATCH", "AGENT_BREAKER_MIN_CALLS"])
 def test_invalid_settings_exit_1_with_the_reason(cli, var: str, monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture) -> None:
     """A bad AGENT_* value (retrieval's or the worker's) is an error line and exit status 1, not a traceback."""
