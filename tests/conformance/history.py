@@ -33,12 +33,24 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-async def snapshots(client: Client, handle: WorkflowHandle) -> list[list[Entry]]:
-    """Every state of the run's transcript, in the order the history reached them."""
+async def chain_of(client: Client, workflow_id: str) -> list[WorkflowHandle]:
+    """Every run of a run chain (continue-as-new), oldest first."""
+    runs = [r async for r in client.list_workflows(f'WorkflowId="{workflow_id}"')]
+    return [client.get_workflow_handle(workflow_id, run_id=r.run_id) for r in sorted(runs, key=lambda r: r.start_time)]
+
+
+async def snapshots(client: Client, *handles: WorkflowHandle) -> list[list[Entry]]:
+    """Every state of the run chain's transcript, in the order its histories reached them."""
+    entries: list[Entry] = []
+    states: list[list[Entry]] = [[]]
+    for handle in handles:
+        await _walk(client, handle, entries, states)
+    return states
+
+
+async def _walk(client: Client, handle: WorkflowHandle, entries: list[Entry], states: list[list[Entry]]) -> None:
     history = await handle.fetch_history()
     scheduled: dict[int, tuple[str, Any]] = {}
-    entries: list[Entry] = []
-    states = [[]]
     converter = client.data_converter
 
     async def decoded(payloads, kind) -> Any:
@@ -74,7 +86,29 @@ async def snapshots(client: Client, handle: WorkflowHandle) -> list[list[Entry]]
                 data = json.loads(details["data"].payloads[0].data)
                 await completed(data.get("activity_type") or data.get("activityType", ""),
                                 details["result"].payloads, [])
-    return states
+
+
+async def model_results(client: Client, *handles: WorkflowHandle) -> list[DecideWithContextResult]:
+    """Every `model.decide_with_context` result of the run chain (activity or local activity), in order."""
+    found: list[DecideWithContextResult] = []
+    for handle in handles:
+        history = await handle.fetch_history()
+        kinds: dict[int, str] = {}
+        for event in history.events:
+            payloads = None
+            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                kinds[event.event_id] = event.activity_task_scheduled_event_attributes.activity_type.name
+            elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                attributes = event.activity_task_completed_event_attributes
+                if kinds[attributes.scheduled_event_id] == "model.decide_with_context":
+                    payloads = attributes.result.payloads
+            elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+                details = event.marker_recorded_event_attributes.details
+                if "result" in details and "model.decide_with_context" in details["data"].payloads[0].data.decode():
+                    payloads = details["result"].payloads
+            if payloads:
+                found.append((await client.data_converter.decode(list(payloads), [DecideWithContextResult]))[0])
+    return found
 
 
 def _occurrences(text: str, needle: str) -> list[int]:

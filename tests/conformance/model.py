@@ -23,9 +23,13 @@ _RESULT = re.compile(r"Result of tool (add|record_total) \((call-[\d-]+)\)[^\n]*
 _SUMMARY = re.compile(r"additions done: (\d+); running total: (\d+); recorded: (yes|no)")
 
 
-def goal(n: int) -> str:
-    return (f"Add the numbers 1 to {n} to a running total, one addition a step with the add tool; then record the "
-            "total once with record_total; then answer with the total.")
+_GOAL = re.compile(r"Goal: (?:\[(\w+)\] )?Add the numbers 1 to (\d+)")
+
+
+def goal(n: int, tag: str = "") -> str:
+    """The task; a tag tells runs apart that share a server (it is part of what the total is recorded as)."""
+    return (f"{f'[{tag}] ' if tag else ''}Add the numbers 1 to {n} to a running total, one addition a step with the "
+            "add tool; then record the total once with record_total; then answer with the total.")
 
 
 def _texts(body: dict[str, Any]) -> list[str]:
@@ -40,7 +44,10 @@ def progress(texts: list[str]) -> tuple[int, int, bool]:
         for match in _SUMMARY.finditer(text):
             done, total, recorded = int(match.group(1)), int(match.group(2)), match.group(3) == "yes"
         for match in _RESULT.finditer(text):
-            data = json.loads(match.group(3)).get("data") or {}
+            result = json.loads(match.group(3))
+            if result.get("status") != "ok":
+                continue  # a failed call is no addition: the model tries it again
+            data = result.get("data") or {}
             if match.group(1) == "add":
                 done, total = done + 1, data["sum"]
             else:
@@ -48,19 +55,23 @@ def progress(texts: list[str]) -> tuple[int, int, bool]:
     return done, total, recorded
 
 
-def decide(n: int, lines: int):
-    """The responder for a ConformanceServer: decisions as JSON text, summaries as plain text."""
+def decide(lines: int):
+    """The responder for a ConformanceServer: decisions as JSON text, summaries as plain text. What to
+    add up to, and the run's tag, it reads from the goal in the request."""
 
     def respond(body: dict[str, Any]) -> str:
         texts = _texts(body)
         if not is_decision(body):
             return summarize(texts)
+        tag, n = next(m.groups() for text in texts if (m := _GOAL.search(text)))
+        n = int(n)
         done, total, recorded = progress(texts)
         if done < n:
             arguments = {"a": total, "b": done + 1, "ledger": LEDGERS[done % len(LEDGERS)], "lines": lines}
             return json.dumps({"action": "call_tool", "tool": "add", "arguments": arguments})
         if not recorded:
-            return json.dumps({"action": "call_tool", "tool": "record_total", "arguments": {"label": f"total={total}"}})
+            label = f"total={total}{tag or ''}"
+            return json.dumps({"action": "call_tool", "tool": "record_total", "arguments": {"label": label}})
         return json.dumps({"action": "final_answer", "answer": f"The total is {total}."})
 
     return respond

@@ -1,10 +1,12 @@
 """Test-only tools for the conformance runs: an addition whose result carries a bulky ledger (in the
 script the run asks for, so one message can be far off any estimate), and an effect in the outside
-world that a test counts (EFFECTS["file"], one line per effect)."""
+world that a test counts: one line per effect in EFFECTS["file"], or in the file named by
+AGENT_TEST_EFFECTS_FILE for a worker in its own process."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -43,13 +45,17 @@ class RecordArgs(BaseModel):
 @tool(name="record_total", description="Record the total in the books (an irreversible effect).", risk_level=1,
       idempotency="not_idempotent")
 def record_total(ctx: ToolContext, args: RecordArgs) -> dict:
-    with EFFECTS["file"].open("a") as f:
+    with _effects_file().open("a") as f:
         f.write(f"{args.label}\n")
     return {"recorded": args.label}
 
 
+def _effects_file() -> Path:
+    return EFFECTS.get("file") or Path(os.environ["AGENT_TEST_EFFECTS_FILE"])
+
+
 def effects() -> list[str]:
-    path = EFFECTS["file"]
+    path = _effects_file()
     return path.read_text().splitlines() if path.exists() else []
 
 
