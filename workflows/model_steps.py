@@ -39,7 +39,7 @@ from workflows.contracts import (
     Usage,
 )
 from workflows.errors import cause_of, raise_if_cancelled
-from workflows.outage import OUTAGE_PATCH, Outage, retry_hint
+from workflows.outage import OUTAGE_PATCH, PROBE_PATCH, Outage, retry_hint
 from workflows.retry import (
     BOOKKEEPING_RETRY,
     MODEL_FINAL_ERRORS,
@@ -214,7 +214,10 @@ class ModelSteps:
         wall_left = self.request.budgets.max_wall_time_s - (now - self.started_at).total_seconds()
         if wall_left <= 0:
             return f"wall-time budget exhausted while waiting for a model: {cause}"
-        delay = outage.next_delay(policy, waited, wall_left)
+        to_probe = outage.only_breakers and workflow.patched(PROBE_PATCH)
+        delay = outage.next_delay(policy, waited, wall_left, to_probe)
+        if to_probe:
+            outage.retry_hint_s = 0.0  # the next round's refusals say when their probe is
         outage.waits += 1
         names = ", ".join(outage.failed)
         self.last_action = (f"waiting {delay:.1f} s for model {names} (outage for {waited:.0f} s of at most "
