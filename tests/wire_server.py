@@ -78,6 +78,7 @@ class ModelWireServer:
     def __init__(self, respond: Responder) -> None:
         self.respond = respond
         self.requests: list[dict[str, Any]] = []
+        self.raw_bodies: list[bytes] = []  # each request's body as it came over the wire
         self.usages: list[dict[str, Any]] = []  # what each reply reported, to check cost against
         self.disconnects = 0
         self._seen_prefixes: dict[str, str] = {}
@@ -97,7 +98,8 @@ class ModelWireServer:
                 self._json(404, {"error": {"message": f"no route {self.path}"}})
 
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+                raw = self.rfile.read(int(self.headers.get("content-length", 0)))
+                body = json.loads(raw or b"{}")
                 if self.path.endswith("/chat/completions"):
                     problem, protocol = _validate_openai(body), "openai"
                 elif self.path.endswith("/messages"):
@@ -108,6 +110,7 @@ class ModelWireServer:
                     return self._json(400, {"type": "error", "error": {"type": "invalid_request_error", "message": problem}})
                 with server._lock:
                     server.requests.append({"protocol": protocol, **body})
+                    server.raw_bodies.append(raw)
                 reply = server.respond(body)
                 if isinstance(reply, Fault):
                     return self._json(reply.status, {"type": "error", "error": {"message": reply.message}}, reply.headers)

@@ -73,6 +73,7 @@ def _serve_model(ready: multiprocessing.Queue, counter) -> None:
 
     server = ModelWireServer(respond)
     server.requests = collections.deque(maxlen=1)  # a 1,000-step run would keep gigabytes of prompts
+    server.raw_bodies = collections.deque(maxlen=1)
     server.__enter__()
     ready.put(server.base_url)
     while True:
