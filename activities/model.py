@@ -12,7 +12,6 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import prefix_map
 from activities.context import transcript
 from activities.context.blobs import BlobStore
 from activities.context.calibration import MODELS, ModelCalibrations, observe, observe_overflow
@@ -144,9 +143,6 @@ class ModelActivities:
             # Nothing has calibrated the count for this model yet: the estimate may be 4x off either way,
             # and the server's answer (its usage, or its refusal) is what tells. The whole prompt is sent.
             packed = prepared.sent_anyway(packed)
-        # The prompt's stages reuse their work on this run's previous prompt (activities/prefix_map.py).
-        info = activity.info()
-        run = prefix_map.RUN.set((info.workflow_id, info.workflow_run_id))
         try:
             decided, reported = await self._decide(prepared.decide, packed.messages)
         except ProviderError as e:
@@ -154,8 +150,6 @@ class ModelActivities:
                 return refused
             log.warning("model.failed", model=model, kind=e.kind, status=e.status_code, message=str(e))
             raise _to_application_error(e) from e
-        finally:
-            prefix_map.RUN.reset(run)
         calibration = observe(prepared.calibration, packed.counted, reported)
         self.calibrations.observe(model, packed.counted, reported)
         return prepared.result(packed, calibration, decided, reported)

@@ -13,7 +13,6 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from activities.context import tool_catalogue, transcript
-from activities.providers import control_tokens, openai_compat
 from activities import model
 
 
@@ -41,14 +40,6 @@ MEMOS: dict[str, Callable[[], Any]] = {
     "transcript chain cache": lambda: _holding_nothing(transcript.CACHE, "max_heads"),
     # each message as sent and its tokens, per chain head: a step renders and counts what is new
     "history index": lambda: _holding_nothing(model.INDEXER, "max_heads"),
-    # the neutralised prompt per run: a step scans only its new messages for control tokens
-    "neutralised-prompt memo": lambda: _holding_nothing(control_tokens._NEUTRALISED, "max_runs"),
-    # neutralised text by content
-    "neutralised-text cache": lambda: _set(control_tokens, "_neutralise", control_tokens._neutralise.__wrapped__),
-    # the serialized prompt per run: a step encodes only its new messages to JSON
-    "serialized-prompt memo": lambda: _holding_nothing(openai_compat._SERIALIZED, "max_runs"),
-    # serialized messages by content
-    "serialized-message cache": lambda: _set(openai_compat, "_message_json", openai_compat._message_json.__wrapped__),
     # the run's tool catalogue by digest: read from the blob store once
     "tool catalogue cache": lambda: _set(tool_catalogue, "_load", tool_catalogue._load.__wrapped__),
 }

@@ -45,7 +45,7 @@ def test_histories_are_checked_in():
             "signed_approval-run1"} <= names
     # One per guarded path (tests/histories/record.py): a command-order change on any of them fails replay.
     assert {"late_cancel", "outcome_resolution-run1", "model_fallback-run1", "compaction-run3",
-            "approval_expired-run1", "edited_approval-run1", "approve_all-run1"} <= names
+            "approval_expired-run1", "edited_approval-run1", "approve_all-run1", "compaction_before_call-run3"} <= names
     assert {"v1/rejected_write.json", "v1/continued_as_new-run2.json", "v2/approved_write-run1.json",
             "v4/continued_as_new-run2.json", "v5/continued_as_new-run2.json"} <= names
 
@@ -67,6 +67,7 @@ async def test_incompatible_change_is_caught_by_replay():
 @pytest.mark.parametrize(("history", "variant"), [
     ("late_cancel", variants.IgnoresLateCancel), ("outcome_resolution-run1", variants.GuessesUnknownOutcomes),
     ("model_fallback-run1", variants.NeverFallsBack), ("compaction-run3", variants.NeverCompacts),
+    ("compaction_before_call-run3", variants.NeverCompacts),
     ("approval_expired-run1", variants.WaitsAfterExpiry),
     ("edited_approval-run1", variants.SkipsEditedProposal),
     ("approve_all-run1", variants.AsksOneAtATime)], ids=lambda v: v if isinstance(v, str) else "")

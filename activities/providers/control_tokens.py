@@ -24,8 +24,6 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-from activities.prefix_map import PrefixMap
-from activities.text_cache import per_text
 from workflows.contracts import Message
 
 # U+200B ZERO WIDTH SPACE: invisible, and never part of a special token's spelling. It is inserted
@@ -48,12 +46,6 @@ _PATTERN = re.compile(
 
 def neutralise(text: str, extra: Iterable[str] = ()) -> str:
     """`text` with every special-token spelling broken by an invisible separator; idempotent."""
-    return _neutralise(text, tuple(extra))
-
-
-# A prompt repeats every earlier message at each step: each text is scanned once, not once per step.
-@per_text
-def _neutralise(text: str, extra: tuple[str, ...]) -> str:
     text = _PATTERN.sub(lambda m: m.group(0) + SEPARATOR, text)
     for token in extra:
         if len(token) > 1 and token in text:
@@ -69,10 +61,7 @@ def neutralise_messages(messages: list[Message], extra: Iterable[str] = ()) -> l
         content = neutralise(m.content, extra)
         return m if content == m.content else m.model_copy(update={"content": content})
 
-    return _NEUTRALISED.map(one, messages, key=extra)
-
-
-_NEUTRALISED = PrefixMap()  # a step's prompt repeats the last one's messages: only new ones are scanned
+    return [one(m) for m in messages]
 
 
 @lru_cache(maxsize=16)

@@ -18,8 +18,6 @@ from openai._base_client import make_request_options
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from activities.providers.base import ChatRequest, ChatResponse, ProviderError, classify_status, error_message
-from activities.prefix_map import PrefixMap
-from activities.text_cache import per_text
 from workflows.contracts import Message, Usage
 
 # How a server takes a JSON schema: OpenAI, SGLang and vLLM use `json_schema`; llama-cpp-python's
@@ -55,9 +53,9 @@ class OpenAICompatibleProvider:
 
     def _body(self, request: ChatRequest, stream: bool = False) -> bytes:
         """The request body as JSON bytes, built without the SDK's `create`: that walks every message
-        through its type transform and then serializes the whole prompt, which at a few hundred
-        messages was most of the worker's CPU per step. Each message is serialized once (cached) and a
-        step joins the pieces, so a long transcript costs a copy, not a re-encoding."""
+        through its type transform and then serializes the whole prompt again, which at a few hundred
+        messages was most of the worker's CPU per step. Here each message is encoded once per call
+        and the pieces are joined."""
         rest: dict[str, Any] = {
             "model": request.model,
             "max_tokens": request.max_output_tokens,
@@ -73,7 +71,7 @@ class OpenAICompatibleProvider:
             rest["stream"] = True
             rest["stream_options"] = {"include_usage": True}
         # One copy of the whole prompt: the opening and the rest of the body join the messages' list.
-        parts = _SERIALIZED.map(_serialized, request.messages) or [b""]
+        parts = [_serialized(m) for m in request.messages] or [b""]
         parts[0] = b'{"messages":[' + parts[0]
         parts[-1] = parts[-1] + b"]," + _json(rest)[1:]
         return b",".join(parts)
@@ -172,13 +170,5 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-@per_text
-def _message_json(role: str, content: str) -> bytes:
-    return _json({"role": role, "content": content})
-
-
 def _serialized(message: Message) -> bytes:
-    return _message_json(message.role, message.content)
-
-
-_SERIALIZED = PrefixMap()  # a step's prompt repeats the last one's messages: only new ones are serialized
+    return _json({"role": message.role, "content": message.content})

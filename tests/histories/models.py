@@ -93,6 +93,21 @@ class CompactingModel(ScriptedModel):
         return [SummarizeActivities(self.blobs, chat, lambda model: ESTIMATOR).summarize]
 
 
+class TightWindowModel(CompactingModel):
+    """A window that holds the run until a long reply from the person arrives: the prompt with it does
+    not fit, so the turns before it are compacted before the call is made."""
+
+    WINDOW = 1500
+    CATALOGUE = ModelCatalogue(
+        models=[SCRIPTED_CATALOGUE.models[0].model_copy(update={"context_window": WINDOW, "max_output_tokens": 64})],
+        routes=SCRIPTED_CATALOGUE.routes,
+    )
+
+    @activity.defn(name="models.catalogue")
+    async def catalogue(self) -> ModelCatalogue:
+        return self.CATALOGUE
+
+
 def interrupted_payment(ledger_path: Path, **args: Any) -> Step:
     """The first step proposes a payment whose earlier attempt started and whose worker died: the ledger
     says 'started' under the call's key, so the call's outcome is unknown and a person must decide."""

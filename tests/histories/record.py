@@ -21,7 +21,7 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.worker import Worker
 
 from tests.conftest import dev_server_config, eventually, model_activities, registry_with
-from tests.histories.models import CompactingModel, FallbackModel, interrupted_payment
+from tests.histories.models import CompactingModel, FallbackModel, TightWindowModel, interrupted_payment
 from tests.scripted import GatedModel, ScriptedModel, ask, call, final
 from tests.signing import signed, write_approvers
 from worker.codec import project_data_converter
@@ -78,6 +78,15 @@ async def answered(handle: WorkflowHandle) -> None:
 
     await eventually(asked, what="the question")
     await handle.signal(AgentRun.user_message, UserMessageInput(text="use notes.md"))
+
+
+async def answered_at_length(handle: WorkflowHandle) -> None:
+    async def asked() -> bool:
+        return (await handle.query(AgentRun.state)).status == RunStatus.WAITING_FOR_HUMAN
+
+    await eventually(asked, what="the question")
+    numbers = ", ".join(str(n) for n in range(1000, 1600))
+    await handle.signal(AgentRun.user_message, UserMessageInput(text=f"Add these as well: {numbers}"))
 
 
 async def nothing(handle: WorkflowHandle) -> None:
@@ -188,6 +197,12 @@ def scenarios(data_dir: Path) -> dict[str, Scenario]:
             CompactingModel(*[call("calculator", expression=summed(n)) for n in range(150, 156)],
                             final("done")),
             nothing,
+        ),
+        "compaction_before_call": (  # a long reply does not fit: the older turns are compacted before the call
+            RunRequest(goal="add up", allowed_tools=["calculator"], max_output_tokens=64),
+            TightWindowModel(*[call("calculator", expression=summed(n)) for n in range(150, 153)],
+                             ask("which numbers next?"), call("calculator", expression="1+1"), final("done")),
+            answered_at_length,
         ),
         "approval_expired": (  # the approval timer fires, the call is denied, the run goes on
             RunRequest(goal="write", approval_timeout_s=2),

@@ -59,7 +59,7 @@ class NeverFallsBack(AgentRun):
 
 @workflow.defn(name="AgentRun", failure_exception_types=[ValidationError])
 class NeverCompacts(AgentRun):
-    """A prompt past the threshold is left to the packer's eviction, never summarized."""
+    """A prompt past the threshold, or one that does not fit, is never summarized."""
 
     @workflow.run
     async def run(self, request: RunRequest) -> RunResult:
