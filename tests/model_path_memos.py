@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from activities.context import tool_catalogue, transcript
+from activities.context import transcript
 from activities import model
 
 
@@ -40,8 +40,6 @@ MEMOS: dict[str, Callable[[], Any]] = {
     "transcript chain cache": lambda: _holding_nothing(transcript.CACHE, "max_heads"),
     # each message as sent and its tokens, per chain head: a step renders and counts what is new
     "history index": lambda: _holding_nothing(model.INDEXER, "max_heads"),
-    # the run's tool catalogue by digest: read from the blob store once
-    "tool catalogue cache": lambda: _set(tool_catalogue, "_load", tool_catalogue._load.__wrapped__),
 }
 
 

@@ -10,7 +10,6 @@ characters. The workflow keeps its own copy of the specs for policy; only the ac
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 
 from pydantic import TypeAdapter, ValidationError
@@ -33,16 +32,11 @@ def store_tools(blobs: BlobStore, tools: list[ToolSpec]) -> str:
     return blobs.put_text(canonical_json(_SPECS.dump_python(tools, mode="json")))
 
 
-@functools.lru_cache(maxsize=64)
-def _load(blobs: BlobStore, digest: str) -> tuple[ToolSpec, ...]:
-    # Cached per store and digest: content never changes under a digest, and every step of a run asks again.
-    return tuple(_SPECS.validate_python(json.loads(blobs.get(digest))))
-
-
 def load_tools(blobs: BlobStore, digest: str) -> list[ToolSpec]:
-    """The catalogue stored under `digest`, or an ApplicationError that says which and where."""
+    """The catalogue stored under `digest`, or an ApplicationError that says which and where. Read on
+    every call: a cache of it saved nothing measurable per step (docs/performance.md)."""
     try:
-        return list(_load(blobs, digest))
+        return _SPECS.validate_python(json.loads(blobs.get(digest)))
     except BlobNotFound as e:
         raise ApplicationError(f"tool catalogue {digest} is not in the blob store {blobs.url}: was the store "
                                "wiped, or does this worker use a different AGENT_BLOB_STORE?",

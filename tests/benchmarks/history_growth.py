@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -20,11 +19,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from tests.benchmarks.baseline_workflow import ByValueLoop, echo_transcript
-from tests.conftest import dev_server_config, make_worker, run_workspace
+from tests.benchmarks.harness import dev_cluster
+from tests.conftest import make_worker, run_workspace
 from tests.scripted import ScriptedModel, call, final
-from worker.codec import project_data_converter
-from worker.devserver import DevServer
-from worker.logging import configure_logging
 from worker.settings import Settings
 from workflows.agent_run import AgentRun
 from workflows.contracts import Budgets, DecideInput, Decision, RunRequest, RunResult
@@ -60,19 +57,12 @@ async def by_value(client: Client, steps: int) -> tuple[int, int]:
 
 
 async def main(step_counts: list[int]) -> None:
-    configure_logging("error")
-    with tempfile.TemporaryDirectory() as tmp_dir:
-        tmp = Path(tmp_dir)
-        server = DevServer(dev_server_config(tmp), log_path=tmp / "server.log").start()
-        try:
-            client = await Client.connect(server.config.address, data_converter=project_data_converter())
-            print(f"{'steps':>6}{'by reference: bytes':>22}{'events':>8}{'by value: bytes':>18}{'events':>8}{'ratio':>8}")
-            for steps in step_counts:
-                ref_bytes, ref_events = await by_reference(client, tmp, steps)
-                val_bytes, val_events = await by_value(client, steps)
-                print(f"{steps:>6}{ref_bytes:>22,}{ref_events:>8}{val_bytes:>18,}{val_events:>8}{val_bytes / ref_bytes:>8.1f}")
-        finally:
-            server.stop()
+    async with dev_cluster() as (client, _, tmp):
+        print(f"{'steps':>6}{'by reference: bytes':>22}{'events':>8}{'by value: bytes':>18}{'events':>8}{'ratio':>8}")
+        for steps in step_counts:
+            ref_bytes, ref_events = await by_reference(client, tmp, steps)
+            val_bytes, val_events = await by_value(client, steps)
+            print(f"{steps:>6}{ref_bytes:>22,}{ref_events:>8}{val_bytes:>18,}{val_events:>8}{val_bytes / ref_bytes:>8.1f}")
 
 
 if __name__ == "__main__":

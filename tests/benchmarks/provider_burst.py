@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import threading
 import time
 import uuid
@@ -29,12 +28,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from activities.gateway.breaker import BreakerRegistry, BreakerState
-from tests.conftest import dev_server_config, wire_model, write_models_file
+from tests.benchmarks.harness import dev_cluster
+from tests.conftest import wire_model, write_models_file
 from tests.gateway.test_runs_through_the_gateway import gateway_worker
 from tests.wire_server import Fault, ModelWireServer, tool_then_answer
-from worker.codec import project_data_converter
-from worker.devserver import DevServer
-from worker.logging import configure_logging
 from worker.settings import Settings
 from workflows.agent_run import AgentRun
 from workflows.contracts import RunRequest, RunResult
@@ -79,37 +76,40 @@ async def scenario(client: Client, tmp: Path, runs: int, fail) -> None:
           f"breaker: {' -> '.join(['closed', *transitions.seen])}")
 
 
+def first_request_fails():
+    """A 500 on each run's first request (told apart by its goal), answers after."""
+    failed, lock = set(), threading.Lock()
+
+    def fail(body):
+        with lock:
+            goal = body["messages"][1]["content"]
+            if goal not in failed:
+                failed.add(goal)
+                return Fault(500, "upstream worker crashed")
+        return None
+
+    return fail
+
+
+def down_for(seconds: float):
+    """Every request fails for `seconds` after the first one, none after."""
+    back_at: list[float] = []
+
+    def fail(body):
+        if not back_at:
+            back_at.append(time.monotonic() + seconds)
+        return Fault(503, "overloaded") if time.monotonic() < back_at[0] else None
+
+    return fail
+
+
 async def main(args: argparse.Namespace) -> None:
-    configure_logging("error")
-    with tempfile.TemporaryDirectory() as tmp_dir:
-        tmp = Path(tmp_dir)
-        server = DevServer(dev_server_config(tmp), log_path=tmp / "server.log").start()
-        try:
-            client = await Client.connect(server.config.address, data_converter=project_data_converter())
-            print(f"{args.runs} concurrent runs of two steps; default breaker and outage policy")
-            failed, lock = set(), threading.Lock()
-
-            def first_request_fails(body):
-                with lock:
-                    goal = body["messages"][1]["content"]
-                    if goal not in failed:
-                        failed.add(goal)
-                        return Fault(500, "upstream worker crashed")
-                return None
-
-            print("burst: one 500 on each run's first request")
-            await scenario(client, tmp, args.runs, first_request_fails)
-            back_at = []
-
-            def down_for_a_while(body):
-                if not back_at:
-                    back_at.append(time.monotonic() + args.outage_s)
-                return Fault(503, "overloaded") if time.monotonic() < back_at[0] else None
-
-            print(f"outage: every request fails for {args.outage_s:g} s after the first, then none")
-            await scenario(client, tmp, args.runs, down_for_a_while)
-        finally:
-            server.stop()
+    async with dev_cluster() as (client, _, tmp):
+        print(f"{args.runs} concurrent runs of two steps; default breaker and outage policy")
+        print("burst: one 500 on each run's first request")
+        await scenario(client, tmp, args.runs, first_request_fails())
+        print(f"outage: every request fails for {args.outage_s:g} s after the first, then none")
+        await scenario(client, tmp, args.runs, down_for(args.outage_s))
 
 
 if __name__ == "__main__":

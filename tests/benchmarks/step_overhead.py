@@ -27,9 +27,10 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,10 +41,9 @@ from activities.gateway.breaker import BreakerRegistry
 from activities.gateway.catalogue import load_models_file
 from activities.gateway.gateway import Gateway
 from tests.benchmarks.baseline_workflow import RawToolLoop, two_kb
-from tests.conftest import dev_server_config, run_workspace, wire_model, write_models_file
-from worker.codec import project_data_converter
+from tests.benchmarks.harness import dev_cluster
+from tests.conftest import run_workspace, wire_model, write_models_file
 from worker.devserver import DevServer
-from worker.logging import configure_logging
 from worker.main import build_model_activities, build_tool_layer, build_worker
 from worker.settings import Settings
 from workflows.agent_run import AgentRun
@@ -209,63 +209,65 @@ def row(name: str, raw: float, agents: list[float], unit: str, ratio: str = "/ra
 MODES = {"activity": False, "local": True}  # how AgentRun calls the model: activity, or local activity
 
 
-async def main(args: argparse.Namespace) -> None:
-    configure_logging("error")
+@asynccontextmanager
+async def bench_session() -> AsyncIterator[Bench]:
+    """A dev server and the model server in its own process (its CPU not counted), ready to measure."""
     ctx = multiprocessing.get_context("fork")
     ready, counter = ctx.Queue(), ctx.Value("q", 0)
     model = ctx.Process(target=_serve_model, args=(ready, counter), daemon=True)
     model.start()
-    with tempfile.TemporaryDirectory() as tmp_dir:
-        tmp = Path(tmp_dir)
-        server = DevServer(dev_server_config(tmp), log_path=tmp / "server.log").start()
-        try:
-            client = await Client.connect(server.config.address, data_converter=project_data_converter())
-            bench = Bench(client, server, tmp, ready.get(timeout=30), counter)
-            await bench.raw(5, 1)  # warm connections and caches on both sides
-            for local in MODES.values():
-                await bench.agent(2, 1, local)
-            print("dev server (SQLite); model: OpenAI-wire server in its own process; tool: read_file, 2 KB")
-            print("AgentRun columns: model called as an activity (default), as a local activity (local_activity: true)\n")
-            print(f"  {'':<36}{'raw loop':>10}" + "".join(f"{m:>10}" for m in MODES) + "  unit    ratios to raw")
-            raw_1 = await bench.raw(args.steps, 1)
-            agent_1 = {m: await bench.agent(args.steps, 1, local) for m, local in MODES.items()}
-            history = args.save_history or tmp / "one-run.json"
-            history.write_text(bench.last_history.to_json())
-            print(f" one run, {args.steps} tool calls")
-            row("tool calls/s", raw_1.rate, [a.rate for a in agent_1.values()], "calls/s")
-            row("CPU (worker+server) per tool call", raw_1.cpu_ms_per_call,
-                [a.cpu_ms_per_call for a in agent_1.values()], "ms")
-            row("  of which the dev server", raw_1.server_ms_per_call,
-                [a.server_ms_per_call for a in agent_1.values()], "ms")
-            row("events per step", raw_1.events / args.steps, [a.events / args.steps for a in agent_1.values()],
-                "events")
-            row("history per step", raw_1.history_bytes / args.steps / 1024,
-                [a.history_bytes / args.steps / 1024 for a in agent_1.values()], "KB")
-            for runs in args.concurrent:
-                raw_n = await bench.raw(args.calls, runs)
-                agent_n = [await bench.agent(args.calls, runs, local) for local in MODES.values()]
-                print(f" {runs} concurrent runs x {args.calls} tool calls")
-                row("aggregate tool calls/s", raw_n.rate, [a.rate for a in agent_n], "calls/s")
-                row("CPU (worker+server) per tool call", raw_n.cpu_ms_per_call, [a.cpu_ms_per_call for a in agent_n],
-                    "ms")
-                row("  of which the dev server", raw_n.server_ms_per_call, [a.server_ms_per_call for a in agent_n],
-                    "ms")
-            for window in (1_000_000, 8192) if args.long else ():
-                print(f" one run of {args.long} steps, {window:,}-token window: worker CPU per step (model + tool), ms")
-                for mode, local in MODES.items():
-                    at_100, at_end = await bench.growth(args.long, window, local)
-                    print(f"  {mode:<10} steps 50-150 {at_100:>8.2f}   last 100 steps {at_end:>8.2f}"
-                          f"   end/100 {at_end / at_100:.2f}")
-            start_s, replay_s = replay_times(history)
-            run_s = agent_1["local"].seconds
-            print(f" python -m worker.replay on the one-run history (local mode, {args.steps} steps, run took {run_s:.1f} s)")
-            print(f"  {'import (start-up)':<36}{start_s:>10.2f} s")
-            print(f"  {'start + replay':<36}{replay_s:>10.2f} s   replay/run {replay_s / run_s:.3f}")
-            alone = max(replay_s - start_s, 0.0)
-            print(f"  {'replay alone (start-up subtracted)':<36}{alone:>10.2f} s   replay/run {alone / run_s:.3f}")
-        finally:
-            server.stop()
-            model.kill()
+    try:
+        async with dev_cluster() as (client, server, tmp):
+            yield Bench(client, server, tmp, ready.get(timeout=30), counter)
+    finally:
+        model.kill()
+
+
+async def main(args: argparse.Namespace) -> None:
+    async with bench_session() as bench:
+        tmp = bench.tmp
+        await bench.raw(5, 1)  # warm connections and caches on both sides
+        for local in MODES.values():
+            await bench.agent(2, 1, local)
+        print("dev server (SQLite); model: OpenAI-wire server in its own process; tool: read_file, 2 KB")
+        print("AgentRun columns: model called as an activity (default), as a local activity (local_activity: true)\n")
+        print(f"  {'':<36}{'raw loop':>10}" + "".join(f"{m:>10}" for m in MODES) + "  unit    ratios to raw")
+        raw_1 = await bench.raw(args.steps, 1)
+        agent_1 = {m: await bench.agent(args.steps, 1, local) for m, local in MODES.items()}
+        history = args.save_history or tmp / "one-run.json"
+        history.write_text(bench.last_history.to_json())
+        print(f" one run, {args.steps} tool calls")
+        row("tool calls/s", raw_1.rate, [a.rate for a in agent_1.values()], "calls/s")
+        row("CPU (worker+server) per tool call", raw_1.cpu_ms_per_call,
+            [a.cpu_ms_per_call for a in agent_1.values()], "ms")
+        row("  of which the dev server", raw_1.server_ms_per_call,
+            [a.server_ms_per_call for a in agent_1.values()], "ms")
+        row("events per step", raw_1.events / args.steps, [a.events / args.steps for a in agent_1.values()],
+            "events")
+        row("history per step", raw_1.history_bytes / args.steps / 1024,
+            [a.history_bytes / args.steps / 1024 for a in agent_1.values()], "KB")
+        for runs in args.concurrent:
+            raw_n = await bench.raw(args.calls, runs)
+            agent_n = [await bench.agent(args.calls, runs, local) for local in MODES.values()]
+            print(f" {runs} concurrent runs x {args.calls} tool calls")
+            row("aggregate tool calls/s", raw_n.rate, [a.rate for a in agent_n], "calls/s")
+            row("CPU (worker+server) per tool call", raw_n.cpu_ms_per_call, [a.cpu_ms_per_call for a in agent_n],
+                "ms")
+            row("  of which the dev server", raw_n.server_ms_per_call, [a.server_ms_per_call for a in agent_n],
+                "ms")
+        for window in (1_000_000, 8192) if args.long else ():
+            print(f" one run of {args.long} steps, {window:,}-token window: worker CPU per step (model + tool), ms")
+            for mode, local in MODES.items():
+                at_100, at_end = await bench.growth(args.long, window, local)
+                print(f"  {mode:<10} steps 50-150 {at_100:>8.2f}   last 100 steps {at_end:>8.2f}"
+                      f"   end/100 {at_end / at_100:.2f}")
+        start_s, replay_s = replay_times(history)
+        run_s = agent_1["local"].seconds
+        print(f" python -m worker.replay on the one-run history (local mode, {args.steps} steps, run took {run_s:.1f} s)")
+        print(f"  {'import (start-up)':<36}{start_s:>10.2f} s")
+        print(f"  {'start + replay':<36}{replay_s:>10.2f} s   replay/run {replay_s / run_s:.3f}")
+        alone = max(replay_s - start_s, 0.0)
+        print(f"  {'replay alone (start-up subtracted)':<36}{alone:>10.2f} s   replay/run {alone / run_s:.3f}")
 
 
 if __name__ == "__main__":
