@@ -74,12 +74,13 @@ class ScriptedModel:
         """The real activity's storage half, so scripted runs store their transcript by reference too."""
         ref = transcript.append_ref(self.blobs, input.transcript, input.append)
         pinned, pinned_ref = resolve_pinned(self.blobs, input)
-        messages = [*pinned, *transcript.load_ref(self.blobs, ref)]
+        history = transcript.load_ref(self.blobs, ref)
         decide = resolve_decide(self.blobs, input)
-        result = await self.decide(decide.model_copy(update={"messages": messages}))
+        result = await self.decide(decide.model_copy(update={"messages": [*pinned, *history]}))
         report = PackReport(tokenizer="scripted", exact=False, total_tokens=self.usage.prompt_tokens,
                             budget_tokens=input.budget.budget_tokens, threshold_tokens=input.budget.threshold_tokens,
-                            tokens_by_priority={}, prefix_messages=len(pinned))
+                            tokens_by_priority={}, prefix_messages=len(pinned), history_messages=len(history),
+                            sent_messages=len(history))
         return DecideWithContextResult(result=result, transcript=ref, pack=report, pinned_ref=pinned_ref)
 
     def last_messages_text(self) -> str:

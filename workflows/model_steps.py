@@ -355,7 +355,8 @@ class ModelSteps:
         """What this call carried of the transcript, for the state query and the metrics."""
         report = packed.pack
         if report.history_messages is None:
-            return  # a result from a worker before this was reported
+            self.context = None  # a result from a worker before this was reported: unknown, not stale
+            return
         self.context = ContextState(
             step=self.step + 1, model=model.name, transcript_messages=report.history_messages,
             sent_messages=report.sent_messages or 0, compacted_turns=self.compacted_turns,

@@ -8,7 +8,7 @@ import asyncio
 import json
 
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 
 from activities.context import transcript
 from activities.gateway.breaker import BreakerRegistry
@@ -174,3 +174,20 @@ async def test_a_repaired_reply_is_one_prompt(dev_client, settings, tmp_path, co
     assert first.reported_prompt_tokens == server.usages[0]["prompt_tokens"]
     assert first.calibration.ratio == pytest.approx(server.usages[0]["prompt_tokens"] / first.pack.counted_tokens)
     assert state.usage.prompt_tokens == sum(u["prompt_tokens"] for u in server.usages)
+
+
+async def test_a_turn_no_window_can_hold_stops_the_run_saying_why(dev_client, settings, tmp_path):
+    """A tool result that, with the system prompt and the goal, is more than the window can ever hold:
+    the run stops at the next step with the reason in its state, instead of sending the model a prompt
+    without it or looping until a budget ends."""
+    case = Case(window=3_000, lines=120)  # one addition's ledger alone is about 2,500 tokens
+    settings = with_tools(settings, tmp_path)
+    with server_for(case) as server:
+        async with gateway_worker(dev_client, settings, models_file(tmp_path, server, case), BreakerRegistry()):
+            handle = await start(dev_client, settings, case)
+            with pytest.raises(WorkflowFailureError):
+                await handle.result()
+            state = await handle.query(AgentRun.state)
+    assert state.status == RunStatus.FAILED and state.usage.model_calls == 1
+    assert "step 2 of this internal run: m: context window 3000 < " in state.result.reason
+    assert len(requests_of(server)) == 1, "no prompt without the tool result was ever sent"

@@ -37,3 +37,19 @@ async def test_every_request_carries_the_whole_run(dev_client, settings, tmp_pat
             handle = await start(dev_client, settings, case)
             states = await check_run(dev_client, handle, server, case)
     assert any(entry.kind == "summary" for entry in states[-1]), "the window is small enough to need a compaction"
+
+
+@pytest.mark.parametrize("window", [None, 16_384], ids=["tight", "roomy"])
+@pytest.mark.parametrize("provider", ["openai", "vllm", "sglang", "llamacpp"])
+async def test_a_server_counting_a_quarter_of_the_body(dev_client, settings, tmp_path, provider, window):
+    """A server that counts a quarter of the request body's bytes (the schema and the JSON escaping
+    included: about 2-3x the messages) is calibrated like any other: with a roomy window the model sees
+    every turn on every step (it used to be sent only the system prompt, the goal and the newest turn,
+    and answered 3 instead of 15), with a tight one the run compacts and completes (it used to fail
+    at step 2: "P0 needs 15599 tokens")."""
+    case = Case(provider=provider, count_body=True, window=window)
+    settings = with_tools(settings, tmp_path)
+    with server_for(case) as server:
+        async with gateway_worker(dev_client, settings, models_file(tmp_path, server, case), BreakerRegistry()):
+            handle = await start(dev_client, settings, case)
+            await check_run(dev_client, handle, server, case)
