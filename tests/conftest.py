@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,20 +19,21 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.context import calibration
-from activities.context.blobs import open_blob_store
 from activities.context.archive import ArchiveActivities
+from activities.context.blobs import open_blob_store
 from activities.context.tool_catalogue import ToolCatalogueActivities
 from activities.tools.registry import ToolRegistry
 from activities.tools.workspaces import workspace_dir
 from inference.embedded_model import DEFAULT_MODEL, ensure_model
 from inference.llama_server import LlamaServerConfig, start_llama_server
+from tests.signing import write_approvers
 from worker.binaries import find_binary
 from worker.codec import project_data_converter
 from worker.devserver import DevServer, DevServerConfig, free_port, load_dev_config
 from worker.main import build_tool_layer, build_worker
 from worker.settings import DEFAULT_TOOL_MODULES, Settings
-from tests.signing import write_approvers
 from workflows import search_attributes
+from workflows.contracts import RunState
 
 _KINDS = {
     "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
@@ -132,6 +134,21 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 20
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+async def state_if_answered(handle: object) -> RunState | None:
+    """The run's state, or None while no live worker can answer: a query sent just after a worker was
+    killed goes to that worker's sticky queue and the server cancels it ("context canceled") until it
+    falls back to the shared queue. An operator would ask again; so do the tests."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from workflows.agent_run import AgentRun
+    try:
+        return await handle.query(AgentRun.state, rpc_timeout=timedelta(seconds=10))
+    except RPCError as e:
+        if e.status in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE):
+            return None
+        raise
 
 
 @dataclass(frozen=True)

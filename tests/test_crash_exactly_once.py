@@ -10,10 +10,10 @@ from temporalio.client import Client
 
 from activities.ledger import Ledger
 from activities.tools.workspaces import workspace_dir
-from tests.conftest import chain_id, eventually
+from tests.conftest import chain_id, eventually, state_if_answered
 from tests.crash_tools import EFFECT_MARKER, RELEASE_BEFORE, RELEASE_FILE
-from tests.wire_server import ModelWireServer, tool_then_answer
 from tests.processes import WorkerProcess
+from tests.wire_server import ModelWireServer, tool_then_answer
 from worker.devserver import free_port
 from workflows.agent_run import AgentRun
 from workflows.contracts import ResolveOutcomeInput, RunRequest, RunResult, RunStatus
@@ -84,8 +84,8 @@ def run_workspace_in(data: Path, handle) -> Path:
 
 def _unresolved(handle):
     async def check() -> bool:
-        state = await handle.query(AgentRun.state)
-        return state.status == RunStatus.WAITING_FOR_HUMAN and len(state.pending_resolutions) == 1
+        state = await state_if_answered(handle)
+        return state is not None and state.status == RunStatus.WAITING_FOR_HUMAN and len(state.pending_resolutions) == 1
 
     return check
 

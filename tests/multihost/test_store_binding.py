@@ -8,7 +8,7 @@ import uuid
 
 from activities.ledger import Ledger
 from activities.tools.workspaces import workspace_dir
-from tests.conftest import chain_id, eventually
+from tests.conftest import chain_id, eventually, state_if_answered
 from tests.multihost.helpers import STEPS, TOOL_MODULES, goal, respond
 from tests.processes import WorkerProcess, temporal_json
 from tests.wire_server import ModelWireServer
@@ -19,8 +19,8 @@ from workflows.contracts import RunRequest, RunResult, RunStatus
 def _bound(handle):
     """Bound, and holding at the pause before its first model call: nothing of it is in flight."""
     async def check() -> bool:
-        state = await handle.query(AgentRun.state)
-        return state.stores is not None and state.status == RunStatus.PAUSED
+        state = await state_if_answered(handle)
+        return state is not None and state.stores is not None and state.status == RunStatus.PAUSED
 
     return check
 
