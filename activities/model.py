@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 from activities.context import transcript
 from activities.context.blobs import BlobStore
 from activities.context.calibration import MODELS, ModelCalibrations, observe, observe_overflow
-from activities.context.contracts import DecideWithContextInput, DecideWithContextResult
+from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult
 from activities.context.history_index import HistoryIndex, Indexer
 from activities.context.packing import SUMMARY_NAME, PackedContext, is_debug_output, pack, sanitize_line
 from activities.context.tokens import ESTIMATOR, TokenCounter

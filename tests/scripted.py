@@ -14,7 +14,7 @@ from temporalio import activity
 
 from activities.context import transcript
 from activities.context.blobs import BlobStore
-from activities.context.contracts import DecideWithContextInput, DecideWithContextResult, PackReport
+from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult, PackReport
 from activities.context.tool_catalogue import resolve_decide, resolve_pinned
 
 from workflows.contracts import DecideInput, DecideResult, Decision, ModelCatalogue, ModelInfo, ProposedToolCall, Usage

@@ -18,7 +18,8 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
-from activities.context.blobs import LocalBlobStore, digest_of
+from activities.context.blobs import LocalBlobStore
+from workflows.contracts.base import blob_digest
 from activities.keyring import KeyRing, KeyRingError, load_keyring
 from tests.conftest import make_worker, wire_model, write_models_file
 from tests.processes import WorkerProcess, temporal
@@ -130,7 +131,7 @@ def test_blobs_are_encrypted_on_disk_named_by_plaintext_digest_and_survive_rotat
     legacy = plain_store.put(b"written before encryption was turned on")
     old_store = LocalBlobStore(tmp_path, KeyRing({"old": OLD}))
     digest = old_store.put(b"the secret orchid transcript")
-    assert digest == digest_of(b"the secret orchid transcript")
+    assert digest == blob_digest(b"the secret orchid transcript")
     assert b"orchid" not in old_store.path_of(digest).read_bytes()
     assert old_store.put(b"the secret orchid transcript") == digest  # idempotent under encryption too
 

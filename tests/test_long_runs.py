@@ -20,7 +20,7 @@ from worker.codec import project_data_converter
 from worker.devserver import DevServer
 from worker.main import WORKFLOWS
 from workflows.agent_run import AgentRun
-from workflows.context import SYSTEM_PROMPT
+from workflows.contracts.prompt import SYSTEM_PROMPT
 from workflows.contracts import Budgets, DecideInput, Decision, RunRequest, RunResult, RunStatus
 
 LIMITS = {

@@ -19,9 +19,9 @@ import json
 import sys
 from collections.abc import Sequence
 
-from activities.memory.contracts import MemoryRecord
+from workflows.contracts.memory import MemoryRecord
 from activities.memory.store import MemoryNotFound
-from activities.retrieval.contracts import Access
+from workflows.contracts.retrieval import Access
 from activities.retrieval.embeddings import EmbeddingError
 from activities.retrieval.ingest import IngestProgress, InvalidScope
 from activities.retrieval.render import citation_line

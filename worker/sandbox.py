@@ -9,12 +9,9 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     restrictions = SandboxRestrictions.default.with_passthrough_modules(
         "pydantic",  # pure data validation; re-importing it per workflow run costs ~100 ms
         "pydantic_core",  # compiled extension of pydantic: cannot be re-imported safely
-        "workflows.contracts",  # wire types: identical classes inside and outside the sandbox
-        "activities.context.contracts",  # context wire types: pydantic and contracts only
-        "activities.ledger.wire",  # ledger activity wire types: pydantic and contracts only
-        "activities.retrieval.contracts",  # retrieval wire types: pydantic only, same classes both sides
-        "cryptography",
+        "workflows.contracts",  # every wire type and the pure helpers both sides use (one package)
+        "cryptography",  # Ed25519 checks of signed approvals: pure functions over a compiled (Rust) extension
         # workflows/telemetry.py: the API's global tracer provider must be the worker's (replay-safe) one
-        "opentelemetry",  # Ed25519 checks of signed approvals: pure functions over a compiled (Rust) extension
+        "opentelemetry",
     )
     return SandboxedWorkflowRunner(restrictions=restrictions)

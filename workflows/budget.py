@@ -8,7 +8,7 @@ overshoot, never after it; its totals stay within `max_tokens` and `max_cost_usd
 
 from __future__ import annotations
 
-from activities.context.contracts import PackReport
+from workflows.contracts.context import PackReport
 from workflows.contracts import Budgets, DecideResult, ModelInfo, RunUsage
 from workflows.routing import next_call_cost
 

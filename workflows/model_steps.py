@@ -13,7 +13,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, FailureError, TimeoutError
 from temporalio.workflow import ActivityCancellationType
 
-from activities.context.contracts import (
+from workflows.contracts.context import (
     ContextBudget,
     DecideWithContextInput,
     DecideWithContextResult,
@@ -21,10 +21,10 @@ from activities.context.contracts import (
     SummarizeContextInput,
     SummarizeContextResult,
 )
-from activities.retrieval.contracts import Access, RetrieveContextInput, RetrieveContextResult
+from workflows.contracts.retrieval import Access, RetrieveContextInput, RetrieveContextResult
 from workflows import summaries
 from workflows.budget import BUDGET_PATCH, SUMMARY_PROMPT_OVERHEAD, call_over_budget, prompt_bound
-from workflows.context import assemble, by_reference, pinned_digest
+from workflows.contracts.prompt import assemble, by_reference, pinned_digest
 from workflows.contracts import (
     CompactionRecord,
     ContextState,

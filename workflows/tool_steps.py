@@ -12,8 +12,8 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 from workflows import summaries
-from workflows.context import message_digest, tool_message
-from activities.ledger.wire import (
+from workflows.contracts.prompt import message_digest, tool_message
+from workflows.contracts.ledger import (
     ApproveToolCallInput,
     LedgerReceipt,
     ProposeToolCallInput,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+from workflows.contracts.base import blob_digest
 from activities.keyring import NONCE_BYTES, KeyRing, KeyRingError, keyring_from_env
 
 DIGEST_PREFIX = "sha256:"
@@ -46,8 +47,6 @@ class BlobStat:
     size: int  # bytes as stored: with encryption on, the sealed size (plaintext + header and tag)
 
 
-def digest_of(data: bytes) -> str:
-    return DIGEST_PREFIX + hashlib.sha256(data).hexdigest()
 
 
 def check_digest(digest: str) -> str:
@@ -76,8 +75,8 @@ class BlobStore(ABC):
     def get(self, digest: str) -> bytes:
         check_digest(digest)
         data = self._unseal(digest, self._read(digest))
-        if digest_of(data) != digest:
-            raise BlobCorrupted(f"blob {digest} in {self.url} does not match its digest (got {digest_of(data)})")
+        if blob_digest(data) != digest:
+            raise BlobCorrupted(f"blob {digest} in {self.url} does not match its digest (got {blob_digest(data)})")
         return data
 
     def exists(self, digest: str) -> bool:
@@ -125,7 +124,7 @@ class LocalBlobStore(BlobStore):
         return self.root / hex_part[:2] / hex_part[2:]
 
     def put(self, data: bytes) -> str:
-        digest = digest_of(data)
+        digest = blob_digest(data)
         path = self.path_of(digest)
         if path.is_file() and path.stat().st_size == self._sealed_size(len(data)):
             return digest  # idempotent: same digest, same bytes (and stored the same way)

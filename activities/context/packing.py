@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 
 from activities.context.calibration import tokens as in_server_tokens
-from activities.context.contracts import ContextBudget, PackNote, PackReport, Priority, preview
+from workflows.contracts.context import ContextBudget, PackNote, PackReport, Priority, preview
 from activities.context.history_index import HistoryIndex
 from activities.context.tokens import TokenCounter
 from workflows.contracts import Message, TokenCalibration

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from activities.context.blobs import BlobStore
-from activities.context.contracts import BlobRef, preview
+from workflows.contracts.context import BlobRef, preview
 from workflows.contracts import ToolResult, canonical_json
 
 DEFAULT_THRESHOLD_BYTES = 16_384

@@ -16,7 +16,8 @@ from urllib.parse import quote, urlparse
 
 import httpx
 
-from activities.context.blobs import BlobNotFound, BlobStat, BlobStore, check_digest, digest_of
+from activities.context.blobs import BlobNotFound, BlobStat, BlobStore, check_digest
+from workflows.contracts.base import blob_digest
 from activities.keyring import KeyRing
 
 
@@ -104,7 +105,7 @@ class S3BlobStore(BlobStore):
             raise S3Error(f"create bucket {self.bucket}: HTTP {response.status_code} {response.text[:300]}")
 
     def put(self, data: bytes) -> str:
-        digest = digest_of(data)
+        digest = blob_digest(data)
         if self.exists(digest):
             return digest
         response = self._request("PUT", f"{self.bucket}/{self.key_of(digest)}", self._seal(digest, data))

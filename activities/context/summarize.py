@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.context import transcript
 from activities.context.blobs import BlobStore
-from activities.context.contracts import SummarizeContextInput, SummarizeContextResult, TranscriptRef
+from workflows.contracts.context import SummarizeContextInput, SummarizeContextResult, TranscriptRef
 from activities.context.packing import SUMMARY_NAME
 from activities.context.references import prompt_text
 from activities.context.tokens import TokenCounter

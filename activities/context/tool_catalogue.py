@@ -17,8 +17,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.context.blobs import BlobNotFound, BlobStore
-from activities.context.contracts import DecideWithContextInput, StoreToolsInput
-from workflows.context import pinned_json
+from workflows.contracts.context import DecideWithContextInput, StoreToolsInput
+from workflows.contracts.prompt import pinned_json
 from workflows.contracts import DecideInput, Message, ToolSpec, canonical_json
 
 MEDIA_TYPE = "application/vnd.agent.tools+json"

@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 
 from activities.context.blobs import BlobStore
-from activities.context.contracts import BlobRef, TranscriptRef, preview
+from workflows.contracts.context import BlobRef, TranscriptRef, preview
 from workflows.contracts import Message, canonical_json
 
 ENTRY_VERSION = 1

@@ -14,7 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.ledger.base import LedgerBackend, LedgerConflict, LedgerStateError
-from activities.ledger.wire import (
+from workflows.contracts.ledger import (
     ApproveToolCallInput,
     LedgerReceipt,
     ProposeToolCallInput,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.memory.contracts import (
+from workflows.contracts.memory import (
     ProposeMemoryInput,
     ProposeMemoryResult,
     RecallMemoriesInput,

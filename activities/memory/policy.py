@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from activities.memory.contracts import MemoryRecord, MemorySource, ProposeMemoryInput
+from workflows.contracts.memory import MemoryRecord, MemorySource, ProposeMemoryInput
 
 MIN_CHARS = 8
 MAX_CHARS = 1000

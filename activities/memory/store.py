@@ -16,7 +16,7 @@ import structlog
 from qdrant_client import models
 
 from activities.memory import policy
-from activities.memory.contracts import (
+from workflows.contracts.memory import (
     MemoryRecord,
     MemoryScope,
     MemorySource,
@@ -25,7 +25,7 @@ from activities.memory.contracts import (
     ProposeMemoryResult,
     RecalledMemory,
 )
-from activities.retrieval.contracts import TENANT_SCOPE, Access, run_scope, team_scope, user_scope
+from workflows.contracts.retrieval import TENANT_SCOPE, Access, run_scope, team_scope, user_scope
 from activities.retrieval.embedding_cache import CachedEmbedder, text_digest
 from activities.retrieval.permissions import access_filter, exact_scope_filter
 from activities.retrieval.store import DENSE, QdrantStore

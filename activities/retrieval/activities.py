@@ -14,7 +14,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.retrieval.contracts import (
+from workflows.contracts.retrieval import (
     IngestPathsInput,
     IngestPathsResult,
     RetrieveContextInput,

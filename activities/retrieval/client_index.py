@@ -12,7 +12,7 @@ from typing import Any
 
 from qdrant_client import models
 
-from activities.retrieval.contracts import Access
+from workflows.contracts.retrieval import Access
 from activities.retrieval.index import DENSE, KEYWORD_FIELDS, SPARSE, Hit, IndexPoint, tenant_slug
 from activities.retrieval.permissions import access_filter, exact_scope_filter
 from activities.retrieval.sparse import SparseVector

@@ -13,7 +13,7 @@ from typing import Any
 
 import qdrant_edge as qe
 
-from activities.retrieval.contracts import Access
+from workflows.contracts.retrieval import Access
 from activities.retrieval.index import DENSE, KEYWORD_FIELDS, SPARSE, Hit, IndexPoint, tenant_slug
 from activities.retrieval.sparse import SparseVector
 from activities.retrieval.store import StoreError

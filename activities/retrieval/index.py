@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from activities.retrieval.contracts import Access
+from workflows.contracts.retrieval import Access
 from activities.retrieval.sparse import SparseVector
 
 DENSE = "dense"

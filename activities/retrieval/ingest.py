@@ -23,7 +23,7 @@ import structlog
 
 from activities.retrieval import sparse
 from activities.retrieval.chunking import Chunk, chunk_text
-from activities.retrieval.contracts import TENANT_SCOPE, IngestPathsResult
+from workflows.contracts.retrieval import TENANT_SCOPE, IngestPathsResult
 from activities.retrieval.documents import Document, UnsupportedDocument, discover, load
 from activities.retrieval.embedding_cache import CachedEmbedder, text_digest
 from activities.retrieval.index import IndexPoint, KnowledgeIndex

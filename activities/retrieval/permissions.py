@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from qdrant_client import models
 
-from activities.retrieval.contracts import Access
+from workflows.contracts.retrieval import Access
 
 TENANT_KEY = "tenant"
 SCOPE_KEY = "scope"

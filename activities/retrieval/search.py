@@ -34,7 +34,7 @@ from typing import Literal
 import numpy as np
 
 from activities.retrieval import fusion, sparse
-from activities.retrieval.contracts import Access, Passage, SearchMode
+from workflows.contracts.retrieval import Access, Passage, SearchMode
 from activities.retrieval.embeddings import Embedder
 from activities.retrieval.index import Hit, KnowledgeIndex
 from activities.retrieval.long_query import segments

@@ -26,7 +26,7 @@ from activities.tools.attempts import AttemptRunner
 from activities.tools.registry import Tool, ToolContext, ToolError, ToolRegistry
 from activities.stores import refuse_other_stores
 from activities.tools.workspace_store import LocalWorkspaces, WorkspaceStore
-from workflows.context import tool_message
+from workflows.contracts.prompt import tool_message
 from workflows.contracts import ExecuteToolInput, ListToolsInput, ListToolsResult, ToolResult, arguments_hash
 
 log = structlog.get_logger(__name__)

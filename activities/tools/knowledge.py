@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from activities.memory.contracts import ProposeMemoryInput
-from activities.retrieval.contracts import MAX_QUERY_CHARS, Access
+from workflows.contracts.memory import ProposeMemoryInput
+from workflows.contracts.retrieval import MAX_QUERY_CHARS, Access
 from activities.retrieval.embeddings import EmbeddingError
 from activities.retrieval.render import UNTRUSTED_NOTICE, passage_dict
 from activities.retrieval.runtime import RetrievalNotConfigured, current

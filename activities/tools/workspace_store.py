@@ -23,7 +23,8 @@ from pathlib import Path
 
 import structlog
 
-from activities.context.blobs import BlobStore, digest_of
+from activities.context.blobs import BlobStore
+from workflows.contracts.base import blob_digest
 from activities.ledger import LedgerBackend
 from activities.tools.workspaces import workspace_dir
 
@@ -142,7 +143,7 @@ def _scan(root: Path) -> Iterator[tuple[str, str]]:
             path = Path(dirpath) / filename
             if path.is_symlink() or not path.is_file() or filename.endswith(".tmp") and filename.startswith("."):
                 continue
-            yield path.relative_to(root).as_posix(), digest_of(path.read_bytes())
+            yield path.relative_to(root).as_posix(), blob_digest(path.read_bytes())
 
 
 def _inside(root: Path, rel: str) -> Path:

@@ -17,7 +17,7 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
-from activities.context.contracts import DecideWithContextResult, SummarizeContextResult
+from workflows.contracts.context import DecideWithContextResult, SummarizeContextResult
 from workflows.contracts import ExecuteToolInput, ToolResult
 
 SUMMARY_MARK = "Summary of earlier turns"

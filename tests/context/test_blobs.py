@@ -12,7 +12,7 @@ from activities.context.blobs import (
     BlobCorrupted,
     BlobNotFound,
     LocalBlobStore,
-    digest_of,
+    blob_digest,
     open_blob_store,
 )
 from activities.context.s3 import S3BlobStore, sigv4_headers
@@ -57,8 +57,8 @@ def test_corrupted_blob_is_refused_on_read(store: LocalBlobStore) -> None:
 def test_missing_and_malformed_digests(store: LocalBlobStore) -> None:
     """An unknown digest is BlobNotFound; a malformed one (e.g. a path) is a ValueError."""
     with pytest.raises(BlobNotFound):
-        store.get(digest_of(b"never stored"))
-    assert store.stat(digest_of(b"never stored")) is None
+        store.get(blob_digest(b"never stored"))
+    assert store.stat(blob_digest(b"never stored")) is None
     with pytest.raises(ValueError, match="not a blob digest"):
         store.get("sha256:../../etc/passwd")
 
@@ -105,9 +105,9 @@ def test_s3_store_round_trips_5mb_on_the_wire(s3_endpoint: str, monkeypatch) -> 
     assert s3.put(data) == digest
     assert s3.stat(digest).size == len(data)
     assert s3.get(digest) == data
-    assert not s3.exists(digest_of(b"absent"))
+    assert not s3.exists(blob_digest(b"absent"))
     with pytest.raises(BlobNotFound):
-        s3.get(digest_of(b"absent"))
+        s3.get(blob_digest(b"absent"))
 
 
 def test_s3_store_with_keys_holds_only_ciphertext(s3_endpoint: str, monkeypatch) -> None:

@@ -21,7 +21,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.context import transcript
 from activities.context.blobs import LocalBlobStore
-from activities.context.contracts import ContextBudget, DecideWithContextInput, TranscriptRef
+from workflows.contracts.context import ContextBudget, DecideWithContextInput, TranscriptRef
 from activities.context.packing import SUMMARY_NAME
 from activities.gateway.breaker import BreakerRegistry
 from activities.gateway.catalogue import load_models_file

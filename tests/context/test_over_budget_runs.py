@@ -14,7 +14,7 @@ from temporalio import activity
 from temporalio.client import WorkflowFailureError
 
 from activities.context import transcript
-from activities.context.contracts import DecideWithContextInput, DecideWithContextResult, PackReport
+from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult, PackReport
 from activities.context.packing import SUMMARY_NAME
 from activities.context.summarize import SummarizeActivities
 from activities.context.tokens import ESTIMATOR

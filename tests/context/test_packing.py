@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from activities.context.contracts import ContextBudget
+from workflows.contracts.context import ContextBudget
 from activities.context.history_index import Indexer
 from activities.context.packing import SUMMARY_NAME, is_debug_output, pack, sanitize_line
 from activities.context.tokens import ESTIMATOR, gguf_tokenizer

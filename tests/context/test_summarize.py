@@ -9,7 +9,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.context import transcript
-from activities.context.contracts import ContextBudget, SummarizeContextInput, TranscriptRef
+from workflows.contracts.context import ContextBudget, SummarizeContextInput, TranscriptRef
 from activities.context.packing import SUMMARY_NAME, pack
 from activities.context.summarize import SummarizeActivities, gateway_chat
 from activities.context.tokens import ESTIMATOR

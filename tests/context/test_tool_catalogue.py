@@ -7,7 +7,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.context.tool_catalogue import load_tools, resolve_decide, store_tools
 from tests.conftest import registry_with
-from activities.context.contracts import ContextBudget, DecideWithContextInput
+from workflows.contracts.context import ContextBudget, DecideWithContextInput
 from workflows.contracts import DecideInput, TranscriptRef
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from activities.context import transcript
-from activities.context.contracts import TranscriptRef, preview
+from workflows.contracts.context import TranscriptRef, preview
 from workflows.contracts import Message
 
 
@@ -107,7 +107,7 @@ def test_message_ref_carries_digest_and_short_preview(store) -> None:
 
 def test_decide_with_context_input_is_o1_in_run_length(store) -> None:
     """The model-call input for a 300-message run serializes to the same size as for a 3-message run."""
-    from activities.context.contracts import ContextBudget, DecideWithContextInput
+    from workflows.contracts.context import ContextBudget, DecideWithContextInput
     from workflows.contracts import DecideInput
 
     def size(n: int) -> int:

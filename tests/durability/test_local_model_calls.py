@@ -12,7 +12,7 @@ from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.exceptions import ApplicationError
 
-from activities.context.contracts import DecideWithContextInput, DecideWithContextResult
+from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult
 from tests.conftest import chain_id, eventually, make_worker, wire_model, write_models_file
 from tests.scripted import SCRIPTED_CATALOGUE, ScriptedModel, call, final
 from tests.test_replay import replayer
@@ -150,7 +150,7 @@ async def test_the_model_activity_refuses_a_local_call_of_another_blob_store(tmp
     from temporalio.testing import ActivityEnvironment
 
     from activities.context.blobs import open_blob_store
-    from activities.context.contracts import ContextBudget, TranscriptRef
+    from workflows.contracts.context import ContextBudget, TranscriptRef
     from activities.model import ModelActivities
     from workflows.contracts import DecideInput
 

@@ -10,7 +10,7 @@ import uuid
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.context.contracts import DecideWithContextInput, DecideWithContextResult
+from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult
 from tests.conftest import make_worker
 from tests.scripted import ScriptedModel, final
 from workflows.agent_run import AgentRun

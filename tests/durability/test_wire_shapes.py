@@ -11,7 +11,7 @@ from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 
-from activities.context.contracts import DecideWithContextInput, DecideWithContextResult
+from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult
 from tests.conftest import eventually, make_worker
 from tests.scripted import ScriptedModel, call, final
 from workflows.agent_run import AgentRun

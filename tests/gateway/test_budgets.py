@@ -16,7 +16,7 @@ from tests.test_replay import replayer
 from tests.wire_server import ModelWireServer
 from worker.main import WORKFLOWS
 from workflows.agent_run import AgentRun
-from workflows.context import assemble
+from workflows.contracts.prompt import assemble
 from workflows.contracts import Budgets, RunRequest, RunResult, RunStatus
 from workflows.routing import estimate_tokens
 

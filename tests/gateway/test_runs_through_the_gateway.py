@@ -20,7 +20,7 @@ from tests.wire_server import Fault, Hang, ModelWireServer, final_answer, tool_t
 from worker.main import build_model_activities, build_tool_layer, build_worker
 from worker.settings import Settings
 from workflows.agent_run import AgentRun
-from workflows.context import assemble
+from workflows.contracts.prompt import assemble
 from workflows.contracts import Budgets, DecideInput, Message, ModelInfo, Price, RunRequest, RunResult, RunStatus
 from workflows.routing import estimate_tokens, next_call_cost
 from workflows.search_attributes import AGENT_COST_USD

@@ -14,7 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.context import transcript
-from activities.context.contracts import DecideWithContextInput, DecideWithContextResult
+from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult
 from activities.context.packing import pack
 from activities.context.summarize import SummarizeActivities
 from activities.context.tokens import ESTIMATOR

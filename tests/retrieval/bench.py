@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from activities.retrieval.contracts import Access
+from workflows.contracts.retrieval import Access
 from activities.retrieval.documents import Document
 from activities.retrieval.runtime import build_knowledge_base
 from activities.retrieval.settings import RetrievalSettings

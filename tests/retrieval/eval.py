@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from activities.retrieval import sparse
-from activities.retrieval.contracts import Access
+from workflows.contracts.retrieval import Access
 from activities.retrieval.documents import discover, load
 from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base
 from activities.retrieval.search import timed_search

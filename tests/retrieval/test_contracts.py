@@ -5,12 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from activities.retrieval.contracts import Access
+from workflows.contracts.retrieval import Access
 
 
 def test_contracts_import_only_pydantic() -> None:
     """Importing both contract modules loads neither qdrant-client, onnxruntime, numpy nor structlog."""
-    code = ("import sys, activities.retrieval.contracts, activities.memory.contracts; "
+    code = ("import sys, workflows.contracts.retrieval, workflows.contracts.memory; "
             "print(sorted(m for m in ('qdrant_client', 'onnxruntime', 'numpy', 'structlog', 'temporalio') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from qdrant_client import models
 
-from activities.retrieval.contracts import Access
+from workflows.contracts.retrieval import Access
 from activities.retrieval.ingest import InvalidScope
 from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base
 from activities.retrieval.store import QdrantStore, StoreError

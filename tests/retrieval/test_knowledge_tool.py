@@ -10,9 +10,9 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.memory.activities import MemoryActivities
-from activities.memory.contracts import ProposeMemoryInput
+from workflows.contracts.memory import ProposeMemoryInput
 from activities.retrieval.activities import RetrievalActivities
-from activities.retrieval.contracts import (
+from workflows.contracts.retrieval import (
     Access,
     IngestPathsInput,
     RetrieveContextInput,

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from activities.memory.contracts import ProposeMemoryInput
+from workflows.contracts.memory import ProposeMemoryInput
 from activities.memory.store import MemoryNotFound
-from activities.retrieval.contracts import Access
+from workflows.contracts.retrieval import Access
 from activities.retrieval.runtime import KnowledgeBase
 
 ALICE = Access(tenant_id="acme", user_id="alice", run_id="run-1")

@@ -9,7 +9,7 @@ import random
 from pathlib import Path
 
 import pytest
-from activities.retrieval.contracts import Access
+from workflows.contracts.retrieval import Access
 from activities.retrieval.runtime import KnowledgeBase
 from tests.retrieval.conftest import CORPUS
 

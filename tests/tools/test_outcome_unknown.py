@@ -12,7 +12,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.ledger import open_ledger
 from activities.ledger.activities import LedgerActivities
-from activities.ledger.wire import ResolveUnknownInput
+from workflows.contracts.ledger import ResolveUnknownInput
 from activities.tools.execute import ToolActivities
 from activities.tools.registry import ToolRegistry
 from tests.conftest import eventually

@@ -1,7 +1,4 @@
-"""Wire types of memory: the record people inspect, and the activities' inputs and results.
-
-Imports only pydantic, the standard library and the retrieval contracts (which import the same), so
-workflow code can import it inside the sandbox.
+"""Memory: the record people inspect, and the propose and recall activities.
 """
 
 from __future__ import annotations
@@ -9,21 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from activities.retrieval.contracts import Access
+from workflows.contracts.base import Wire
+from workflows.contracts.retrieval import Access
 
 MemoryScope = Literal["user", "team", "tenant", "run"]
 MemoryType = Literal["preference", "fact", "episode"]
 Visibility = Literal["user_visible", "operators_only"]
 
 
-class _Wire(BaseModel):
-    # Activity I/O: unknown keys from a newer or older worker are ignored (see workflows/contracts.py).
-    model_config = ConfigDict(extra="ignore")
-
-
-class MemorySource(_Wire):
+class MemorySource(Wire):
     """Where a memory came from: a run's step (the agent proposed it) or a person (the CLI)."""
 
     run_id: str | None = None
@@ -31,7 +24,7 @@ class MemorySource(_Wire):
     by: str = Field(default="agent", description="'agent' or 'person:<name>'")
 
 
-class MemoryRecord(_Wire):
+class MemoryRecord(Wire):
     memory_id: str
     tenant_id: str
     scope: MemoryScope
@@ -48,7 +41,7 @@ class MemoryRecord(_Wire):
     corrected_by: str | None = Field(default=None, description="the person whose correction fixed the content")
 
 
-class ProposeMemoryInput(_Wire):
+class ProposeMemoryInput(Wire):
     """A memory write the agent proposes; the memory activity decides whether and how it is stored."""
 
     access: Access = Field(description="the proposing run's tenant, user and run id")
@@ -60,22 +53,22 @@ class ProposeMemoryInput(_Wire):
     expires_in_days: float | None = Field(default=None, gt=0)
 
 
-class ProposeMemoryResult(_Wire):
+class ProposeMemoryResult(Wire):
     outcome: Literal["created", "merged", "unchanged", "rejected"]
     memory_id: str | None = None
     reason: str = ""
 
 
-class RecalledMemory(_Wire):
+class RecalledMemory(Wire):
     record: MemoryRecord
     score: float = Field(description="relevance mixed with recency; pinned memories get a boost")
 
 
-class RecallMemoriesInput(_Wire):
+class RecallMemoriesInput(Wire):
     access: Access
     query: str = Field(min_length=1)
     limit: int = Field(default=5, ge=1, le=50)
 
 
-class RecallMemoriesResult(_Wire):
+class RecallMemoriesResult(Wire):
     memories: list[RecalledMemory]

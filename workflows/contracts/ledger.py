@@ -1,25 +1,18 @@
 """Inputs and results of the ledger activities (`tools.propose`, `tools.approve_call`,
 `tools.resolve_unknown`).
-
-Like workflows/contracts.py this imports only pydantic, the standard library and the contracts, so
-the workflow may import it through the sandbox (or the models may move into contracts.py verbatim).
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from workflows.contracts import ToolCall, ToolResult
-
-
-class _Wire(BaseModel):
-    # Activity I/O: unknown keys from a newer or older worker are ignored (see workflows/contracts.py).
-    model_config = ConfigDict(extra="ignore")
+from workflows.contracts.base import Wire
+from workflows.contracts.tools import ToolCall, ToolResult
 
 
-class LedgerReceipt(_Wire):
+class LedgerReceipt(Wire):
     """One call's receipt as the ledger holds it."""
 
     idempotency_key: str
@@ -33,20 +26,20 @@ class LedgerReceipt(_Wire):
     decided_by: str | None = None
 
 
-class ProposeToolCallInput(_Wire):
+class ProposeToolCallInput(Wire):
     run_id: str
     tool_call: ToolCall
     idempotency_key: str
     requires_approval: bool = Field(description="tools.execute refuses the call until tools.approve_call ran")
 
 
-class ApproveToolCallInput(_Wire):
+class ApproveToolCallInput(Wire):
     idempotency_key: str
     arguments_hash: str = Field(description="the hash the person approved; a different call is a conflict")
     approver: str
 
 
-class ResolveUnknownInput(_Wire):
+class ResolveUnknownInput(Wire):
     """A person's decision on a call whose outcome is unknown (a non-idempotent tool was interrupted)."""
 
     run_id: str
@@ -57,7 +50,7 @@ class ResolveUnknownInput(_Wire):
     data: Any = Field(default=None, description="mark_done only: the result the person reports, shown to the model")
 
 
-class ResolveUnknownResult(_Wire):
+class ResolveUnknownResult(Wire):
     receipt: LedgerReceipt
     # mark_done / abandon: the result to record in the transcript in place of outcome_unknown.
     # retry: None; the workflow calls tools.execute again with the SAME idempotency key.

@@ -1,25 +1,19 @@
-"""Wire types of the retrieval activities.
-
-Imports only pydantic and the standard library, so workflow code can import this module inside the
-sandbox (`from activities.retrieval.contracts import RetrieveContextInput`).
+"""Retrieval: who may read what (Access), passages, and the search, ingest and context activities.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from workflows.contracts.base import Wire
 
 SearchMode = Literal["dense", "sparse", "hybrid"]
 
 # Scope keys stored on every point. A caller may read a point only if its tenant matches and its
 # scope key is one of Access.scope_keys(): the filter is built from this, inside the Qdrant query.
 TENANT_SCOPE = "tenant"
-
-
-class _Wire(BaseModel):
-    # Activity I/O: unknown keys from a newer or older worker are ignored (see workflows/contracts.py).
-    model_config = ConfigDict(extra="ignore")
 
 
 def user_scope(user_id: str) -> str:
@@ -34,7 +28,7 @@ def run_scope(run_id: str) -> str:
     return f"run:{run_id}"
 
 
-class Access(_Wire):
+class Access(Wire):
     """Who is asking: the run's tenant and user (and teams). Every read is filtered by it."""
 
     tenant_id: str = Field(min_length=1)
@@ -49,7 +43,7 @@ class Access(_Wire):
         return keys
 
 
-class Passage(_Wire):
+class Passage(Wire):
     """One retrieved chunk: where it comes from, how well it matched, and how the model cites it."""
 
     citation: str = Field(description="S1, S2, ... in rank order within one result")
@@ -71,7 +65,7 @@ class Passage(_Wire):
 MAX_QUERY_CHARS = 32_000
 
 
-class SearchKnowledgeInput(_Wire):
+class SearchKnowledgeInput(Wire):
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     access: Access
     limit: int = Field(default=5, ge=1, le=50)
@@ -80,19 +74,19 @@ class SearchKnowledgeInput(_Wire):
     by_document: bool = Field(default=False, description="one passage per document; limit counts documents")
 
 
-class SearchKnowledgeResult(_Wire):
+class SearchKnowledgeResult(Wire):
     passages: list[Passage]
     mode: SearchMode
     latency_ms: float
 
 
-class IngestPathsInput(_Wire):
+class IngestPathsInput(Wire):
     paths: list[str] = Field(min_length=1, description="files or folders on the worker's disk")
     tenant_id: str = Field(min_length=1)
     scope: str = Field(default=TENANT_SCOPE, description="'tenant', 'team:<id>' or 'user:<id>'")
 
 
-class IngestPathsResult(_Wire):
+class IngestPathsResult(Wire):
     files: int
     chunks: int
     added: int = Field(description="chunks written (new or changed)")
@@ -102,7 +96,7 @@ class IngestPathsResult(_Wire):
     embedded: int = Field(default=0, description="texts actually sent to the embedder (cache misses)")
 
 
-class RetrieveContextInput(_Wire):
+class RetrieveContextInput(Wire):
     """Automatic retrieval before a run's first model call: documents and memories in one message."""
 
     query: str = Field(min_length=1, description="the run's goal, any length: the retriever segments it")
@@ -111,7 +105,7 @@ class RetrieveContextInput(_Wire):
     memories: int = Field(default=5, ge=0, le=20)
 
 
-class RetrieveContextResult(_Wire):
+class RetrieveContextResult(Wire):
     passages: list[Passage]
     memory_ids: list[str]
     message: str = Field(description="the user message to add, marked untrusted, with citations; '' if nothing found")

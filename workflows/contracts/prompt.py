@@ -1,4 +1,5 @@
-"""Deterministic message assembly: the same run state always yields the same prompt.
+"""Deterministic message assembly: the same run state always yields the same prompt, and the
+workflow and the activities build a tool message or the pinned block from the same code.
 
 Stable content first (system prompt, policy, goal), then the append-only transcript, so that
 consecutive steps share a prefix and the model server's prefix cache hits.
@@ -6,9 +7,10 @@ consecutive steps share a prefix and the model server's prefix cache hits.
 
 from __future__ import annotations
 
-import hashlib
-
-from workflows.contracts import Message, RunRequest, ToolResult, canonical_json
+from workflows.contracts.base import blob_digest, canonical_json
+from workflows.contracts.model import Message
+from workflows.contracts.run import RunRequest
+from workflows.contracts.tools import ToolResult
 
 SYSTEM_PROMPT = (
     "You are a careful agent working for a person. Work toward the goal step by step. "
@@ -40,7 +42,7 @@ def tool_message(call_id: str, tool: str, result: ToolResult) -> Message:
 
 def message_digest(message: Message) -> str:
     """The blob store's name for `message` (sha256 of its canonical JSON, as put_message stores it)."""
-    return _blob_digest(canonical_json(message.model_dump(mode="json", exclude_none=True, exclude={"stored"})))
+    return blob_digest(canonical_json(message.model_dump(mode="json", exclude_none=True, exclude={"stored"})))
 
 
 def by_reference(message: Message) -> Message:
@@ -57,10 +59,5 @@ def pinned_json(messages: list[Message]) -> str:
 
 
 def pinned_digest(messages: list[Message]) -> str:
-    return _blob_digest(pinned_json(messages))
+    return blob_digest(pinned_json(messages))
 
-
-def _blob_digest(text: str) -> str:
-    """The blob store's name for `text` as `put_text` stores it (activities/context/blobs.py digest_of),
-    computed here because workflow code may not import the store."""
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,28 +1,66 @@
-"""Wire types of the context engine: references the workflow carries instead of content.
-
-Imports only pydantic, the standard library and `workflows.contracts`, so workflow code can import it
-inside the sandbox. Every type here is O(1) in the run's length: a transcript travels as its head
-digest and length, a large item as its digest, size and a short preview.
+"""The context engine's references: a run carries digests and counts, never the content.
+Every type here is O(1) in the run's length.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from workflows.contracts import DecideInput, DecideResult, Message, TokenCalibration, ToolSpec, TranscriptRef
+from workflows.contracts.base import Wire
+from workflows.contracts.model import DecideInput, DecideResult, Message
+from workflows.contracts.tools import ToolSpec
+
+
+class TranscriptRef(Wire):
+    """The transcript as the head of a chain of stored entries; `head=None` is the empty transcript."""
+
+    head: str | None = None
+    length: int = Field(default=0, ge=0, description="messages in the chain, checked on load")
+
+
+class TokenCalibration(Wire):
+    """How a model's server counts prompts against our count of what was sent: reported / counted,
+    smoothed over the run's calls and bounded (activities/context/calibration.py). Carried by the run,
+    so a fresh worker or a continued run packs with what the run has learned."""
+
+    ratio: float = Field(default=1.0, gt=0, description="the server's prompt tokens per counted token")
+    calls: int = Field(default=0, ge=0, description="calls it was learned from")
+
+
+class ContextState(Wire):
+    """What the run's last model call carried of its transcript, for the `state` query and metrics."""
+
+    step: int = Field(description="the step whose prompt this describes")
+    model: str
+    transcript_messages: int = Field(description="messages in the run's transcript chain (a summary counts as one)")
+    sent_messages: int = Field(description="of them, how many the prompt carried, verbatim or sanitized")
+    compacted_turns: int = Field(default=0, description="turns replaced by summaries so far in this run chain")
+    prompt_tokens: int = Field(description="the prompt as packed, in the server's tokens (calibrated)")
+    reported_prompt_tokens: int = Field(default=0, description="what the server reported for it; 0 if it did not")
+    budget_tokens: int = Field(description="the model's window less the reserved reply")
+    tokenizer: str
+    exact: bool
+    calibration: TokenCalibration = Field(default_factory=TokenCalibration)
+
+
+class CompactionRecord(Wire):
+    """A compaction, for the state query: which turns became a summary, and how much smaller."""
+
+    step: int
+    start: int
+    end: int
+    tokens_before: int
+    tokens_after: int
+    summary_digest: str
+    previous_head: str | None = Field(description="the chain before compaction: still names every message")
 
 Priority = Literal["P0", "P1", "P2", "P3"]
 PREVIEW_CHARS = 200
 
 
-class _Wire(BaseModel):
-    # Activity I/O: unknown keys from a newer or older worker are ignored (see workflows/contracts.py).
-    model_config = ConfigDict(extra="ignore")
-
-
-class BlobRef(_Wire):
+class BlobRef(Wire):
     """A stored item: read it with `python -m activities.context.read <digest>`."""
 
     digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
@@ -31,7 +69,7 @@ class BlobRef(_Wire):
     preview: str = Field(default="", description=f"the first {PREVIEW_CHARS} characters")
 
 
-class ContextBudget(_Wire):
+class ContextBudget(Wire):
     """Per-model token budget: exact, never a guess about the window."""
 
     context_window: int = Field(gt=0)
@@ -54,7 +92,7 @@ class ContextBudget(_Wire):
         return min(int(self.context_window * self.compact_target), self.threshold_tokens)
 
 
-class PackNote(_Wire):
+class PackNote(Wire):
     """One item the packer changed: dropped, sanitized or chosen for compaction. Never silent."""
 
     section: Literal["history", "working_memory", "volatile"]
@@ -67,7 +105,7 @@ class PackNote(_Wire):
     preview: str
 
 
-class PackReport(_Wire):
+class PackReport(Wire):
     """What a pack holds and what was left out of it; the model activity returns it for history."""
 
     tokenizer: str
@@ -89,7 +127,7 @@ class PackReport(_Wire):
     overhead_tokens: int = Field(default=0, description="of total_tokens, the schema or tool definitions beside the messages")
 
 
-class DecideWithContextInput(_Wire):
+class DecideWithContextInput(Wire):
     """`model.decide` by reference: the activity appends `append` to the chain, loads it, packs, calls."""
 
     decide: DecideInput = Field(description="model, tools, max_output_tokens...; its `messages` stay empty")
@@ -110,11 +148,11 @@ class DecideWithContextInput(_Wire):
         default=None, description="how the run's model counted its earlier prompts; None: start from the worker's")
 
 
-class StoreToolsInput(_Wire):
+class StoreToolsInput(Wire):
     tools: list[ToolSpec]
 
 
-class DecideWithContextResult(_Wire):
+class DecideWithContextResult(Wire):
     result: DecideResult | None = Field(description="None when the prompt did not fit (pack.over_budget): no call was made")
     transcript: TranscriptRef = Field(description="the head after `append`: the workflow's new state")
     pack: PackReport
@@ -123,7 +161,7 @@ class DecideWithContextResult(_Wire):
     reported_prompt_tokens: int = Field(default=0, description="the server's count of the prompt (first attempt)")
 
 
-class SummarizeContextInput(_Wire):
+class SummarizeContextInput(Wire):
     transcript: TranscriptRef
     start: int = Field(ge=0)
     end: int = Field(gt=0, description="exclusive")
@@ -132,7 +170,7 @@ class SummarizeContextInput(_Wire):
     max_summary_tokens: int = Field(default=400, gt=0)
 
 
-class SummarizeContextResult(_Wire):
+class SummarizeContextResult(Wire):
     transcript: TranscriptRef = Field(description="the compacted chain: [kept P0] + [summary] + later turns")
     previous: TranscriptRef = Field(description="the chain before: still names every original message")
     summary: BlobRef
