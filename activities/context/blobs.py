@@ -15,7 +15,6 @@ encryption was turned on are read as they are, and rewritten encrypted when put 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from abc import ABC, abstractmethod
