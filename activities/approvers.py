@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from temporalio import activity
 
 from activities.config_errors import load_yaml_model
-from workflows.contracts import ApproverSpec, ApproversPolicy
+from workflows.contracts import ApproverSpec, ApproversPolicy, LoadApproversInput
 
 
 class _Approver(BaseModel):
@@ -71,5 +71,5 @@ class ApproverActivities:
         self.path = path
 
     @activity.defn(name="approvals.load_approvers")
-    def load(self) -> ApproversPolicy:
+    def load(self, input: LoadApproversInput = LoadApproversInput()) -> ApproversPolicy:
         return load_approvers(self.path)

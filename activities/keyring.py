@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,8 +104,3 @@ def load_keyring(inline: str | None = None, path: Path | str | None = None) -> K
     if inline:
         return KeyRing.parse(inline, KEYS_ENV)  # the source names the variable, never its value
     return None
-
-
-def keyring_from_env(environ: Mapping[str, str] | None = None) -> KeyRing | None:
-    env = os.environ if environ is None else environ
-    return load_keyring(env.get(KEYS_ENV) or None, env.get(KEYS_FILE_ENV) or None)

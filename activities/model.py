@@ -15,7 +15,6 @@ from temporalio.exceptions import ApplicationError
 from activities.context import transcript
 from activities.context.blobs import BlobStore
 from activities.context.calibration import MODELS, ModelCalibrations, observe, observe_overflow
-from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult
 from activities.context.history_index import HistoryIndex, Indexer
 from activities.context.packing import SUMMARY_NAME, PackedContext, is_debug_output, pack, sanitize_line
 from activities.context.tokens import ESTIMATOR, TokenCounter
@@ -36,6 +35,7 @@ from activities.stores import blob_store_id
 from workflows.contracts import (
     DecideInput,
     DecideResult,
+    LoadModelsInput,
     Message,
     ModelCatalogue,
     Price,
@@ -45,6 +45,7 @@ from workflows.contracts import (
     Usage,
     canonical_json,
 )
+from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult
 
 log = structlog.get_logger(__name__)
 
@@ -68,6 +69,11 @@ def request_overhead(provider: str, tools: list[ToolSpec], native: bool) -> str:
     return ""
 
 
+def _progress(model: str, repair: int, tokens_so_far: int) -> None:
+    """A streaming call's heartbeat: the tokens generated so far by this attempt."""
+    heartbeat({"model": model, "repair": repair, "tokens_so_far": tokens_so_far})
+
+
 @dataclass(frozen=True)
 class _Prepared:
     """One by-reference call, ready to send: the stored chain, the request, and its pack."""
@@ -75,6 +81,7 @@ class _Prepared:
     input: DecideWithContextInput
     ref: TranscriptRef
     decide: DecideInput
+    model: str  # decide.model, resolved to the route's first model when the input names none
     pinned_ref: str
     head: list[Message]
     history: list[Message]
@@ -109,9 +116,15 @@ class ModelActivities:
         self.counter_for = counter_for or (lambda model: ESTIMATOR)
         self.calibrations = calibrations
 
+    def _blob_store(self) -> BlobStore:
+        if self.blobs is None:
+            raise ApplicationError("this worker has no blob store for transcripts", type=CONTEXT_UNAVAILABLE,
+                                   non_retryable=True)
+        return self.blobs
+
     @functools.cache
     def _blob_store_id(self) -> str:
-        return blob_store_id(self.blobs)
+        return blob_store_id(self._blob_store())
 
     @activity.defn(name="model.decide_with_context")
     async def decide_with_context(self, input: DecideWithContextInput) -> DecideWithContextResult:
@@ -119,9 +132,7 @@ class ModelActivities:
         prompt from the chain as it will be sent, count it in the server's tokens, decide. O(1) input
         per step. A prompt over the model's budget is not sent: the result says so (result None,
         pack.over_budget) and names the turns to compact; nothing of the run is ever left out."""
-        if self.blobs is None:
-            raise ApplicationError("this worker has no blob store for transcripts", type=CONTEXT_UNAVAILABLE,
-                                   non_retryable=True)
+        blobs = self._blob_store()
         if input.blob_store is not None and self._blob_store_id() != input.blob_store:
             # A local call on a worker whose blob store is not the run's: refuse before reading or
             # writing its transcript; the workflow sends the call to the run's store queue instead.
@@ -130,10 +141,10 @@ class ModelActivities:
         try:
             # The store reads and writes and the pack in one trip to a thread, not one each: every hop
             # costs a wake-up of the event loop, per step.
-            prepared = await asyncio.to_thread(self._prepare, input)
+            prepared = await asyncio.to_thread(self._prepare, input, blobs)
         except ProviderError as e:
             raise _to_application_error(e) from e
-        packed, model = prepared.packed, prepared.decide.model
+        packed, model = prepared.packed, prepared.model
         if packed.report.over_budget:
             if prepared.calibration.calls:
                 log.warning("model.prompt_over_budget", model=model, tokens=packed.report.total_tokens,
@@ -144,7 +155,7 @@ class ModelActivities:
             # and the server's answer (its usage, or its refusal) is what tells. The whole prompt is sent.
             packed = prepared.sent_anyway(packed)
         try:
-            decided, reported = await self._decide(prepared.decide, packed.messages)
+            decided, reported = await self._decide(prepared.decide, model, packed.messages)
         except ProviderError as e:
             if e.kind == "context_length_exceeded" and (refused := self._refused(prepared, e)) is not None:
                 return refused
@@ -162,35 +173,36 @@ class ModelActivities:
         budget = prepared.input.budget.budget_tokens
         at_least = e.prompt_tokens if e.prompt_tokens is not None else budget + 1
         calibration = observe_overflow(prepared.calibration, prepared.packed.counted, at_least)
-        self.calibrations.observe(prepared.decide.model, prepared.packed.counted, at_least)
+        self.calibrations.observe(prepared.model, prepared.packed.counted, at_least)
         repacked = prepared.repacked(calibration)
         if not repacked.report.over_budget:
             return None
-        log.warning("model.prompt_refused_as_too_long", model=prepared.decide.model, counted=prepared.packed.counted,
+        log.warning("model.prompt_refused_as_too_long", model=prepared.model, counted=prepared.packed.counted,
                     estimated=prepared.packed.report.total_tokens, server_at_least=at_least, budget=budget,
                     message=str(e))
         return prepared.result(repacked, calibration)
 
-    def _prepare(self, input: DecideWithContextInput) -> _Prepared:
+    def _prepare(self, input: DecideWithContextInput, blobs: BlobStore) -> _Prepared:
         """Extend and load the transcript, resolve the references, render and pack: the blocking half."""
-        ref = transcript.append_ref(self.blobs, input.transcript, input.append)
-        history = transcript.load_ref(self.blobs, ref)
-        decide = resolve_decide(self.blobs, input)
-        decide = decide.model_copy(update={"model": decide.model or self.gateway.catalogue().routes["act"][0]})
-        pinned, pinned_ref = resolve_pinned(self.blobs, input)
-        native = self.gateway.uses_native_tools(decide.model)
-        counter = self.counter_for(decide.model)
+        ref = transcript.append_ref(blobs, input.transcript, input.append)
+        history = transcript.load_ref(blobs, ref)
+        decide = resolve_decide(blobs, input)
+        model = decide.model or self.gateway.catalogue().routes["act"][0]
+        decide = decide.model_copy(update={"model": model})
+        pinned, pinned_ref = resolve_pinned(blobs, input)
+        native = self.gateway.uses_native_tools(model)
+        counter = self.counter_for(model)
         head = render_prompt(pinned, decide.tools, native_tools=native)
         index = INDEXER.for_chain(ref.head, history, input.transcript.head, counter)
-        overhead = request_overhead(self.gateway.config(decide.model).provider, decide.tools, native)
-        calibration = input.calibration or self.calibrations.get(decide.model)
+        overhead = request_overhead(self.gateway.config(model).provider, decide.tools, native)
+        calibration = input.calibration or self.calibrations.get(model)
         overhead_tokens = counter.count(overhead) if overhead else 0
         packed = pack(head, history, index, input.budget, counter, calibration, overhead_tokens)
-        return _Prepared(input, ref, decide, pinned_ref, head, history, index, counter, overhead_tokens, calibration,
+        return _Prepared(input, ref, decide, model, pinned_ref, head, history, index, counter, overhead_tokens, calibration,
                          packed)
 
     @activity.defn(name="models.catalogue")
-    async def catalogue(self) -> ModelCatalogue:
+    async def catalogue(self, input: LoadModelsInput = LoadModelsInput()) -> ModelCatalogue:
         return self.gateway.catalogue()
 
     @activity.defn(name="model.decide")
@@ -199,17 +211,16 @@ class ModelActivities:
         model = input.model or self.gateway.catalogue().routes["act"][0]
         try:
             prompt = render_prompt(input.messages, input.tools, native_tools=self.gateway.uses_native_tools(model))
-            decided, _ = await self._decide(input.model_copy(update={"model": model}), prompt)
+            decided, _ = await self._decide(input.model_copy(update={"model": model}), model, prompt)
         except ProviderError as e:
             log.warning("model.failed", model=model, kind=e.kind, status=e.status_code, message=str(e))
             raise _to_application_error(e) from e
         return decided
 
-    async def _decide(self, input: DecideInput, prompt: list[Message]) -> tuple[DecideResult, int]:
-        """A decision on `prompt` (rendered, as sent), repaired at most `max_repairs` times; and the
-        server's count of `prompt` itself. A repair's prompt is a longer one (the invalid reply and
-        the correction appended): its cost counts, but it says nothing about how `prompt` counts."""
-        model = input.model
+    async def _decide(self, input: DecideInput, model: str, prompt: list[Message]) -> tuple[DecideResult, int]:
+        """A decision by `model` (`input.model`, resolved) on `prompt` (rendered, as sent), repaired at most
+        `max_repairs` times; and the server's count of `prompt` itself. A repair's prompt is a longer one (the
+        invalid reply and the correction appended): its cost counts, but it says nothing about how `prompt` counts."""
         native = self.gateway.uses_native_tools(model)
         price = self.gateway.config(model).price_per_mtok
         schema = None if native else decision_schema(input.tools)
@@ -221,7 +232,7 @@ class ModelActivities:
             request = ChatRequest(
                 model=model, messages=prompt, max_output_tokens=input.max_output_tokens, json_schema=schema,
                 tools=input.tools, cache_salt=tenant_cache_salt(input.tenant_id),
-                on_progress=lambda n, a=attempt: heartbeat({"model": model, "repair": a, "tokens_so_far": n}),
+                on_progress=functools.partial(_progress, model, attempt),
             )
             response = await with_heartbeats(self.gateway.chat(model, request), {"model": model, "repair": attempt})
             if attempt == 0:

@@ -25,7 +25,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.context.blobs import BlobStore, LocalBlobStore
 from activities.tools.workspace_store import local_store_id
-from workflows.contracts import StoreBinding
+from workflows.contracts import BindStoresInput, StoreBinding
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,8 @@ class StoreActivities:
         self.task_queue = task_queue  # set when this worker also polls the store queue
 
     @activity.defn(name="stores.bind")
-    async def bind(self) -> StoreBinding:
+    async def bind(self, input: BindStoresInput = BindStoresInput()) -> StoreBinding:
+        """Bind the run that asks to this worker's stores (a default input: runs recorded before sent none)."""
         i = self.identity
         return StoreBinding(store_id=i.store_id, task_queue=self.task_queue, ledger_id=i.ledger_id,
                             workspace_store_id=i.workspace_store_id, blob_store_id=i.blob_store_id,

@@ -29,6 +29,12 @@ class _Node:
     children: dict[int, _Node] = field(default_factory=dict)
     last_access: int = 0
 
+    def up(self) -> _Node:
+        """The parent of a node below the root; only the root has none, and it is never split or evicted."""
+        if self.parent is None:
+            raise ValueError("the root has no parent")
+        return self.parent
+
 
 class RadixCache:
     """Token sequences in a radix tree; optional capacity in tokens with LRU eviction of leaves."""
@@ -81,7 +87,7 @@ class RadixCache:
 
     def _split(self, child: _Node, at: int) -> _Node:
         """Split `child`'s edge after `at` tokens; return the new upper node."""
-        parent = child.parent
+        parent = child.up()
         upper = _Node(key=child.key[:at], parent=parent, last_access=child.last_access)
         parent.children[child.key[0]] = upper
         child.key = child.key[at:]
@@ -96,9 +102,9 @@ class RadixCache:
             leaf = min(self._leaves(), key=lambda n: n.last_access, default=None)
             if leaf is None:
                 return
-            del leaf.parent.children[leaf.key[0]]
+            parent = leaf.up()
+            del parent.children[leaf.key[0]]
             self.size_tokens -= len(leaf.key)
-            parent = leaf.parent
             # A parent left with one child and no own use is merged back, keeping the tree compact.
             if parent is not self.root and len(parent.children) == 1:
                 (only,) = parent.children.values()

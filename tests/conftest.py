@@ -20,7 +20,6 @@ from temporalio.worker import Worker
 
 from activities.context import calibration
 from activities.context.archive import ArchiveActivities
-from activities.context.blobs import open_blob_store
 from activities.context.tool_catalogue import ToolCatalogueActivities
 from activities.tools.registry import ToolRegistry
 from activities.tools.workspaces import workspace_dir
@@ -28,6 +27,7 @@ from inference.embedded_model import DEFAULT_MODEL, ensure_model
 from inference.llama_server import LlamaServerConfig, start_llama_server
 from tests.signing import write_approvers
 from worker.binaries import find_binary
+from worker.blobs import open_blob_store
 from worker.codec import project_data_converter
 from worker.devserver import DevServer, DevServerConfig, free_port, load_dev_config
 from worker.main import build_tool_layer, build_worker

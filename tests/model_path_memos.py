@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from activities.context import transcript
 from activities import model
+from activities.context import transcript
 
 
 @contextmanager

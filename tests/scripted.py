@@ -14,10 +14,18 @@ from temporalio import activity
 
 from activities.context import transcript
 from activities.context.blobs import BlobStore
-from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult, PackReport
 from activities.context.tool_catalogue import resolve_decide, resolve_pinned
-
-from workflows.contracts import DecideInput, DecideResult, Decision, ModelCatalogue, ModelInfo, ProposedToolCall, Usage
+from workflows.contracts import (
+    DecideInput,
+    DecideResult,
+    Decision,
+    LoadModelsInput,
+    ModelCatalogue,
+    ModelInfo,
+    ProposedToolCall,
+    Usage,
+)
+from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult, PackReport
 
 Step = Decision | Callable[[DecideInput], Decision]
 SCRIPTED_CATALOGUE = ModelCatalogue(
@@ -49,7 +57,7 @@ class ScriptedModel:
         self.hang = False
 
     @activity.defn(name="models.catalogue")
-    async def catalogue(self) -> ModelCatalogue:
+    async def catalogue(self, input: LoadModelsInput = LoadModelsInput()) -> ModelCatalogue:
         return SCRIPTED_CATALOGUE
 
     @activity.defn(name="model.decide")

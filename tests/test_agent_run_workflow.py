@@ -13,7 +13,6 @@ from temporalio.exceptions import ApplicationError, CancelledError
 from tests.conftest import eventually, make_worker
 from tests.scripted import GatedModel, ScriptedModel, ask, call, final
 from workflows.agent_run import AgentRun
-from workflows.search_attributes import AGENT_STATUS, AGENT_STEPS
 from workflows.contracts import (
     ApproveInput,
     Budgets,
@@ -23,6 +22,7 @@ from workflows.contracts import (
     RunStatus,
     UserMessageInput,
 )
+from workflows.search_attributes import AGENT_STATUS, AGENT_STEPS
 
 
 async def start(env, settings, request: RunRequest) -> WorkflowHandle:

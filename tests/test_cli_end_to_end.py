@@ -6,8 +6,8 @@ import json
 import uuid
 
 from tests.conftest import eventually
-from tests.wire_server import ModelWireServer, tool_then_answer
 from tests.processes import WorkerProcess, temporal, temporal_json
+from tests.wire_server import ModelWireServer, tool_then_answer
 
 
 async def test_start_query_list_approve_describe_with_the_cli(dev_server, tmp_path):

@@ -19,7 +19,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
 from activities.context.blobs import LocalBlobStore
-from workflows.contracts.base import blob_digest
 from activities.keyring import KeyRing, KeyRingError, load_keyring
 from tests.conftest import make_worker, wire_model, write_models_file
 from tests.processes import WorkerProcess, temporal
@@ -33,6 +32,7 @@ from worker.sandbox import workflow_runner
 from worker.settings import Settings, SettingsError, load_settings
 from workflows.agent_run import AgentRun
 from workflows.contracts import RunRequest, RunStatus
+from workflows.contracts.base import blob_digest
 
 OLD, NEW, OTHER = os.urandom(32), os.urandom(32), os.urandom(32)
 

@@ -52,10 +52,18 @@ class Up:
         raise AssertionError(f"none of {needles} appeared; output so far:\n" + "\n".join(self.seen))
 
     def interrupt(self) -> int:
+        """Ctrl-C, and `up`'s exit code. Each stop inside is bounded (worker and model server 15 s, the dev
+        server 10 s, then a kill), so 60 s means something ignored its bound: say what `up` printed."""
         self.process.send_signal(signal.SIGINT)
-        code = self.process.wait(timeout=60)
+        try:
+            code = self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            code = None
         while not self.lines.empty():
             self.seen.append(self.lines.get())
+        assert code is not None, "up did not stop within 60 s of Ctrl-C; its output:\n" + "\n".join(self.seen[-60:])
         return code
 
 

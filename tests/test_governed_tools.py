@@ -14,8 +14,8 @@ from activities.ledger import open_ledger
 from activities.tools.registry import ToolRegistry
 from tests.conftest import chain_id, eventually, make_worker, registry_with, run_workspace
 from tests.governed_tools import INJECTION
-from tests.signing import signed
 from tests.scripted import ScriptedModel, call, final
+from tests.signing import signed
 from workflows.agent_run import AgentRun
 from workflows.contracts import (
     ApproveAllInput,

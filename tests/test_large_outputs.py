@@ -26,7 +26,7 @@ async def test_five_megabyte_output_round_trips_by_reference(dev_client, setting
     assert '"$ref":"sha256:' in tool_message and f'"size":{SIZE}' in tool_message
     assert history_bytes < 200_000
     digest = tool_message.split('"$ref":"')[1].split('"')[0]
-    read = subprocess.run([sys.executable, "-m", "activities.context.read", digest, "--data-dir", str(settings.data_dir)],
+    read = subprocess.run([sys.executable, "-m", "worker.read", digest, "--data-dir", str(settings.data_dir)],
                           capture_output=True, text=True)
     assert read.returncode == 0, read.stderr
     assert len(read.stdout.rstrip("\n")) == SIZE and set(read.stdout.rstrip("\n")) == {"x"}

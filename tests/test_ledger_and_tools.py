@@ -9,8 +9,8 @@ from activities.ledger import Ledger, LedgerConflict
 from activities.tools.execute import ToolActivities
 from activities.tools.registry import ToolRegistrationError, ToolRegistry, tool
 from activities.tools.workspace_files import AppendFileArgs
-from tests.conftest import registry_with
 from activities.tools.workspaces import workspace_dir
+from tests.conftest import registry_with
 from workflows.contracts import ExecuteToolInput, ToolCall, arguments_hash
 
 

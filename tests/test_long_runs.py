@@ -11,7 +11,14 @@ from temporalio.worker import Worker
 
 from activities.gateway.breaker import BreakerRegistry
 from tests.benchmarks.baseline_workflow import ByValueLoop, echo_transcript
-from tests.conftest import dev_server_config, make_worker, registry_with, run_workspace, wire_model, write_models_file
+from tests.conftest import (
+    dev_server_config,
+    make_worker,
+    registry_with,
+    run_workspace,
+    wire_model,
+    write_models_file,
+)
 from tests.gateway.test_runs_through_the_gateway import gateway_worker
 from tests.scripted import ScriptedModel, call, final
 from tests.test_replay import replayer
@@ -20,8 +27,8 @@ from worker.codec import project_data_converter
 from worker.devserver import DevServer
 from worker.main import WORKFLOWS
 from workflows.agent_run import AgentRun
-from workflows.contracts.prompt import SYSTEM_PROMPT
 from workflows.contracts import Budgets, DecideInput, Decision, RunRequest, RunResult, RunStatus
+from workflows.contracts.prompt import SYSTEM_PROMPT
 
 LIMITS = {
     "limit.historyCount.error": 200,

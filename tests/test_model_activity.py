@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 
 import pytest
@@ -26,7 +27,7 @@ def decide_input(model: str = "m") -> DecideInput:
 
 
 def activities_for(path, *models: dict) -> ModelActivities:
-    return ModelActivities(Gateway(load_models_file(write_models_file(path, *models)), BreakerRegistry()))
+    return ModelActivities(Gateway(load_models_file(write_models_file(path, *models), os.environ), BreakerRegistry()))
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from tests.histories import variants
+from tests.nondeterministic_variant import AgentRunWithoutToolListing
 from worker.codec import project_data_converter
 from worker.main import WORKFLOWS
 from worker.replay import history_workflow_id
 from worker.sandbox import workflow_runner
-from tests.histories import variants
-from tests.nondeterministic_variant import AgentRunWithoutToolListing
 
 # v1/: recorded before the model gateway (patched "model-gateway"); v2/: before ledger-guarded
 # approvals and MCP listing (patched "ledger-approvals", "mcp-tools"); v3/: before the transcript went

@@ -16,12 +16,11 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from temporalio.client import WorkflowUpdateFailedError
 
 from activities.ledger import open_ledger
 from tests.conftest import chain_id, eventually, make_worker, run_workspace
 from tests.processes import temporal
-from temporalio.client import WorkflowUpdateFailedError
-
 from tests.scripted import ScriptedModel, call, final
 from tests.signing import key_of, signed, signed_all, write_approvers
 from worker.settings import REPO_ROOT

@@ -63,7 +63,7 @@ class _Spans(ActivityInboundInterceptor):
         describe = _DESCRIBE.get(kind)
         if describe is None:
             return await super().execute_activity(input)
-        arg = input.args[0] if input.args else None
+        arg: Any = input.args[0] if input.args else None
         name, attributes = describe(arg)
         tracer = trace.get_tracer(_TRACER)
         attributes["agent.attempt"] = activity.info().attempt

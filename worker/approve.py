@@ -83,6 +83,7 @@ async def _approve(args: argparse.Namespace) -> str:
     pending = {p.tool_call_id: p for p in state.pending_approvals}
     scope = state.approval_scope or args.run  # the run chain the signature binds (older runs: the workflow id)
     expires_at = (datetime.now(UTC) + timedelta(seconds=args.ttl)).replace(microsecond=0)
+    input: ApproveAllInput | ApproveInput
     if args.all:
         if not pending:
             raise Refused(f"run {args.run} has no pending approvals")

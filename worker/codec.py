@@ -19,12 +19,13 @@ replay compares commands, not payload bytes.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterable, Mapping
 
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
 
-from activities.keyring import KeyRing, KeyRingError, keyring_from_env
+from activities.keyring import KEYS_ENV, KEYS_FILE_ENV, KeyRing, KeyRingError, load_keyring
 from worker.converter import DATA_CONVERTER
 
 ENCODING = b"binary/encrypted"
@@ -70,6 +71,13 @@ def data_converter(keys: KeyRing | None) -> DataConverter:
         payload_codec=EncryptionCodec(keys),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
+
+
+def keyring_from_env(environ: Mapping[str, str] | None = None) -> KeyRing | None:
+    """The key ring AGENT_CODEC_KEYS / AGENT_CODEC_KEYS_FILE configure: read here, on the worker's side,
+    and handed to the activities (the blob store) that encrypt with it."""
+    env = os.environ if environ is None else environ
+    return load_keyring(env.get(KEYS_ENV) or None, env.get(KEYS_FILE_ENV) or None)
 
 
 def project_data_converter(environ: Mapping[str, str] | None = None) -> DataConverter:

@@ -27,8 +27,8 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payloads
 
-from activities.keyring import KeyRing, KeyRingError, keyring_from_env
-from worker.codec import EncryptionCodec
+from activities.keyring import KeyRing, KeyRingError
+from worker.codec import EncryptionCodec, keyring_from_env
 
 TOKEN_ENV = "AGENT_CODEC_SERVER_TOKEN"
 _MAX_BODY = 8 << 20  # a history page of payloads; Temporal's own limit per payload is 2 MB
@@ -98,6 +98,8 @@ class CodecServer:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
+        if isinstance(host, bytes):  # typeshed allows it for AF_UNIX; this server binds AF_INET, a str
+            host = host.decode()
         return f"http://{host}:{port}"
 
     def start(self) -> CodecServer:

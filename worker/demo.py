@@ -26,10 +26,9 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
+from activities.gateway.catalogue import load_models_file
 from inference.embedded_model import DEFAULT_MODEL, ensure_model
 from inference.llama_server import LlamaServerConfig, start_llama_server
-from activities.gateway.catalogue import load_models_file
-
 from worker.approver_keys import ensure_local_approver
 from worker.binaries import find_binary
 from worker.client import connect
@@ -76,6 +75,11 @@ class Stack:
                 say(f"  could not stop the {name}: {e}")
 
 
+def _terminate_all(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        _terminate(process)
+
+
 def _terminate(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.terminate()
@@ -110,7 +114,7 @@ def start_stack(config_path: Path, stack: Stack) -> str:
     if not dev.server.headless:
         say(f"  Web UI: {dev.ui_url}")
 
-    embedded = next((m for m in load_models_file(settings.models_file).models if m.provider == "llamacpp"), None)
+    embedded = next((m for m in load_models_file(settings.models_file, os.environ).models if m.provider == "llamacpp"), None)
     if embedded is None or embedded.base_url is None:
         say(f"Model server: none to start ({settings.models_file} lists no llamacpp model)")
     elif port_open(*_host_port(embedded.base_url)):
@@ -122,7 +126,7 @@ def start_stack(config_path: Path, stack: Stack) -> str:
                                    host=host, port=port, n_ctx=embedded.context_window)
         # Registered before the start, as the dev server is: a signal may arrive while it starts.
         model: list[subprocess.Popen] = []
-        stack.add("model server", lambda: [_terminate(p) for p in model])
+        stack.add("model server", lambda: _terminate_all(model))
         model.append(start_llama_server(config, logs / "model.log", preexec_fn=die_with_parent()))
 
     local_approver(settings)
@@ -130,7 +134,7 @@ def start_stack(config_path: Path, stack: Stack) -> str:
     env = {**os.environ, "TEMPORAL_ADDRESS": dev.address}
     logs.mkdir(parents=True, exist_ok=True)
     started: list[subprocess.Popen] = []
-    stack.add("worker", lambda: [_terminate(p) for p in started])  # before the start, as above
+    stack.add("worker", lambda: _terminate_all(started))  # before the start, as above
     worker = subprocess.Popen([sys.executable, "-m", "worker"], env=env, cwd=REPO_ROOT,
                               stdout=(logs / "worker.log").open("ab"), stderr=subprocess.STDOUT,
                               start_new_session=True, preexec_fn=die_with_parent())
@@ -195,8 +199,9 @@ async def start_demo(address: str, codec_endpoint: str | None = None) -> str:
     settings = load_settings()
     run_id = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     request = RunRequest(goal=DEMO_GOAL)
+    metadata = start_metadata(request)
     await client.start_workflow(AgentRun.run, request, id=run_id, task_queue=settings.task_queue,
-                                **start_metadata(request))
+                                static_summary=metadata["static_summary"], static_details=metadata["static_details"])
     prefix = cli_prefix(address, codec_endpoint)
     say(f"\nStarted demo run {run_id}: {DEMO_GOAL}")
     say(f"  state:  {prefix} workflow query -w {run_id} --name state")

@@ -17,9 +17,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from activities.config_errors import problems
 from worker.binaries import find_binary
 from worker.settings import REPO_ROOT
-from activities.config_errors import problems
 
 DEFAULT_CONFIG = REPO_ROOT / "temporal-dev.yaml"
 SearchAttributeType = Literal["Text", "Keyword", "Int", "Double", "Bool", "Datetime", "KeywordList"]
@@ -41,7 +41,7 @@ class ServerSection(_Strict):
 
 
 class DevServerConfig(_Strict):
-    server: ServerSection = Field(default_factory=ServerSection)
+    server: ServerSection = Field(default_factory=lambda: ServerSection.model_validate({}))
     namespaces: list[str] = Field(default_factory=lambda: ["default"])
     search_attributes: dict[str, SearchAttributeType] = Field(default_factory=dict)
     dynamic_config: dict[str, Any] = Field(default_factory=dict)

@@ -19,17 +19,17 @@ import json
 import sys
 from collections.abc import Sequence
 
-from workflows.contracts.memory import MemoryRecord
 from activities.memory.store import MemoryNotFound
-from workflows.contracts.retrieval import Access
 from activities.retrieval.embeddings import EmbeddingError
 from activities.retrieval.ingest import IngestProgress, InvalidScope
 from activities.retrieval.render import citation_line
 from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base
-from activities.retrieval.settings import RetrievalSettingsError, load_retrieval_settings
 from activities.retrieval.store import StoreError
 from worker.logging import configure_logging
+from worker.retrieval_settings import RetrievalSettingsError, load_retrieval_settings
 from worker.settings import SettingsError, load_settings
+from workflows.contracts.memory import MemoryRecord
+from workflows.contracts.retrieval import Access
 
 
 def build_parser() -> argparse.ArgumentParser:

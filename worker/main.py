@@ -4,53 +4,55 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import signal
 from collections.abc import Callable
-from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 import structlog
 from pydantic import ValidationError
 from temporalio.client import Client
-from temporalio.common import MetricMeter
+from temporalio.common import MetricMeter, VersioningBehavior, WorkerDeploymentVersion
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.approvers import ApproverActivities, load_approvers
+from activities.context.archive import ArchiveActivities
 from activities.context.blobs import BlobStore
-from activities.ledger import LedgerBackend, open_ledger
-from activities.stores import StoreActivities, StoreIdentity, blob_store_id, retrieval_store_id
-from activities.tools.workspace_store import LocalWorkspaces, SharedWorkspaces, WorkspaceStore
-from activities.ledger.activities import LedgerActivities
-from activities.mcp import MCPActivities, MCPConfig, MCPConnector, load_mcp_config
-from activities.memory.activities import MemoryActivities
-from activities.retrieval.activities import RetrievalActivities
-from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base, configure
-from activities.retrieval.settings import load_retrieval_settings
-from activities.model import ModelActivities
-from activities.context.blobs import open_blob_store
 from activities.context.summarize import SummarizeActivities, gateway_chat
 from activities.context.tokens import TokenCounter, counter_for
-from activities.context.archive import ArchiveActivities
 from activities.context.tool_catalogue import ToolCatalogueActivities
 from activities.gateway.breaker import BreakerRegistry
 from activities.gateway.catalogue import load_models_file
 from activities.gateway.gateway import Gateway
 from activities.gateway.metrics import TemporalBreakerMetrics
+from activities.ledger import LedgerBackend, open_ledger
+from activities.ledger.activities import LedgerActivities
+from activities.mcp import MCPActivities, MCPConfig, MCPConnector, load_mcp_config
+from activities.memory.activities import MemoryActivities
+from activities.model import ModelActivities
+from activities.retrieval.activities import RetrievalActivities
+from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base, configure
+from activities.stores import StoreActivities, StoreIdentity, blob_store_id, retrieval_store_id
 from activities.tools.execute import ToolActivities
 from activities.tools.registry import ToolRegistry
 from activities.tools.tenant_policy import load_tenant_policy
+from activities.tools.workspace_store import LocalWorkspaces, SharedWorkspaces, WorkspaceStore
 from inference.embedded_model import ensure_model
+from worker.activity_telemetry import ActivityTelemetry
+from worker.blobs import open_blob_store
 from worker.client import TemporalConnectError, connect
 from worker.codec import data_converter
-from worker.activity_telemetry import ActivityTelemetry
 from worker.logging import configure_logging
-from worker.tracing import configure_tracing, shutdown_tracing
 from worker.preflight import TOOL_ENTRY_POINTS, checked_settings, fail
+from worker.retrieval_settings import load_retrieval_settings
 from worker.sandbox import workflow_runner
 from worker.settings import Settings, SettingsError
+from worker.tool_settings import load_tool_registry
+from worker.tracing import configure_tracing, shutdown_tracing
 from workflows.agent_run import AgentRun
 
 log = structlog.get_logger(__name__)
@@ -93,7 +95,7 @@ def build_tool_layer(settings: Settings, registry: ToolRegistry | None = None) -
     """Registry, ledger, MCP servers and approvers; a bad tool module, MCP or approvers file stops the worker here."""
     ledger = open_ledger(settings.ledger_url or settings.ledger_path)
     mcp = MCPConnector(load_mcp_config(settings.mcp_config) if settings.mcp_config else MCPConfig())
-    registry = registry or ToolRegistry.from_modules(settings.tool_modules, entry_point_group=TOOL_ENTRY_POINTS)
+    registry = registry or load_tool_registry(settings.tool_modules, entry_point_group=TOOL_ENTRY_POINTS)
     tenant_tools = load_tenant_policy(settings.tenant_policy) if settings.tenant_policy else None
     blobs = open_blob_store(settings.blob_store, data_dir=settings.data_dir, keys=settings.keyring())
     workspaces = open_workspaces(settings, ledger, blobs)
@@ -117,7 +119,7 @@ def build_gateway(settings: Settings, meter: MetricMeter | None = None) -> Gatew
         cooldown_s=settings.breaker_cooldown_s,
         metrics=TemporalBreakerMetrics(meter) if meter is not None else None,
     )
-    return Gateway(load_models_file(settings.models_file), breakers)
+    return Gateway(load_models_file(settings.models_file, os.environ), breakers)
 
 
 def build_knowledge(settings: Settings) -> KnowledgeBase:
@@ -136,7 +138,7 @@ def token_counters(gateway: Gateway) -> Callable[[str], TokenCounter]:
     `tokenizer_file`), else an estimate; either way each call's reported usage calibrates the count
     (activities/context/calibration.py), so a GGUF that is not the server's model is corrected too."""
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def counter(name: str) -> TokenCounter:
         config = gateway.config(name)
         gguf = ensure_model() if config.provider == "llamacpp" and config.tokenizer_file is None else None
@@ -167,7 +169,7 @@ def build_activities(settings: Settings, meter: MetricMeter | None = None, kb: K
 
 def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
     """Worker Deployment Versioning: this build's version, and how runs stay on it (docs/operating.md)."""
-    if not settings.build_id:
+    if not settings.build_id or not settings.deployment_name:  # Settings holds both or neither
         return None
     behavior = {"pinned": VersioningBehavior.PINNED, "auto_upgrade": VersioningBehavior.AUTO_UPGRADE}
     return WorkerDeploymentConfig(
@@ -175,7 +177,7 @@ def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
         use_worker_versioning=True, default_versioning_behavior=behavior[settings.versioning_behavior])
 
 
-def _activity_options() -> dict:
+def _activity_options() -> dict[str, Any]:
     return dict(
         activity_executor=ThreadPoolExecutor(max_workers=16),
         # Spans (GenAI conventions) and metrics for model, tool, compaction and retrieval activities.
@@ -190,7 +192,6 @@ def _activity_options() -> dict:
 
 
 def build_worker(client: Client, settings: Settings, activities: list | None = None) -> Worker:
-    versioning = {"deployment_config": config} if (config := deployment_config(settings)) else {}
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -199,8 +200,8 @@ def build_worker(client: Client, settings: Settings, activities: list | None = N
         workflow_runner=workflow_runner(),
         # Invalid input must fail the run at once, not retry the workflow task forever.
         workflow_failure_exception_types=[ValidationError],
+        deployment_config=deployment_config(settings),
         **_activity_options(),
-        **versioning,
     )
 
 
@@ -208,8 +209,8 @@ def build_store_worker(client: Client, settings: Settings, store_queue: str, act
     """The same activities on the queue of this worker's stores: bound runs' activities arrive here only
     on workers whose stores are the run's (activities/stores.py). Same deployment version as the
     workflow worker, so a pinned run's activities stay on its build."""
-    versioning = {"deployment_config": config} if (config := deployment_config(settings)) else {}
-    return Worker(client, task_queue=store_queue, activities=activities, **_activity_options(), **versioning)
+    return Worker(client, task_queue=store_queue, activities=activities, deployment_config=deployment_config(settings),
+                  **_activity_options())
 
 
 async def run_worker(settings: Settings) -> None:

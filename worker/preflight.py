@@ -15,9 +15,9 @@ from typing import NoReturn
 from activities.approvers import load_approvers
 from activities.gateway.catalogue import load_models_file
 from activities.mcp import load_mcp_config
-from activities.tools.registry import ToolRegistry
 from activities.tools.tenant_policy import load_tenant_policy
 from worker.settings import Settings, SettingsError, load_settings
+from worker.tool_settings import load_tool_registry
 
 TOOL_ENTRY_POINTS = "agent_engine.tools"  # installed packages register tool modules here
 
@@ -35,16 +35,16 @@ def _host_port(address: str) -> None:
 def checks(settings: Settings) -> list[tuple[str, Callable[[], object]]]:
     """Each part of the configuration and how to load it; messages of the loaders name their file."""
     found: list[tuple[str, Callable[[], object]]] = [
-        ("models file", lambda: load_models_file(settings.models_file)),
-        ("tool modules", lambda: ToolRegistry.from_modules(settings.tool_modules, entry_point_group=TOOL_ENTRY_POINTS)),
+        ("models file", lambda: load_models_file(settings.models_file, os.environ)),
+        ("tool modules", lambda: load_tool_registry(settings.tool_modules, entry_point_group=TOOL_ENTRY_POINTS)),
         ("approvers file", lambda: load_approvers(settings.approvers_path)),
     ]
-    if settings.tenant_policy:
-        found.append(("tenant policy", lambda: load_tenant_policy(settings.tenant_policy)))
-    if settings.mcp_config:
-        found.append(("MCP servers file", lambda: load_mcp_config(settings.mcp_config)))
-    if settings.metrics_address:
-        found.append(("AGENT_METRICS_ADDRESS", lambda: _host_port(settings.metrics_address)))
+    if tenant_policy := settings.tenant_policy:
+        found.append(("tenant policy", lambda: load_tenant_policy(tenant_policy)))
+    if mcp_config := settings.mcp_config:
+        found.append(("MCP servers file", lambda: load_mcp_config(mcp_config)))
+    if metrics_address := settings.metrics_address:
+        found.append(("AGENT_METRICS_ADDRESS", lambda: _host_port(metrics_address)))
     return found
 
 

@@ -15,8 +15,8 @@ import base64
 import json
 import os
 import subprocess
-import time
 import sys
+import time
 from pathlib import Path
 from urllib.parse import quote
 

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from temporalio.service import TLSConfig
 
-from workflows.contracts import TASK_QUEUE
 from activities.config_errors import problems
 from activities.keyring import KeyRing, KeyRingError, load_keyring
-from temporalio.service import TLSConfig
 from worker.tls import TLSSettingsError, load_tls_config
+from workflows.contracts import TASK_QUEUE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TOOL_MODULES = ("activities.tools.calculator", "activities.tools.workspace_files", "activities.tools.knowledge")
@@ -159,7 +159,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         if (raw := env.get(var)) is not None and raw != "":
             values[field] = [m.strip() for m in raw.split(",") if m.strip()] if field == "tool_modules" else raw
     try:
-        settings = Settings(**values)
+        settings = Settings.model_validate(values)
     except ValidationError as e:
         raise SettingsError(f"invalid worker settings: {problems(e, _ENV, whole='environment')}") from e
     try:

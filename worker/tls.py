@@ -44,8 +44,9 @@ def load_tls_config(*, enabled: bool, ca: Path | None, cert: Path | None, key: P
     if bool(cert) != bool(key):
         missing = "TEMPORAL_TLS_KEY" if cert else "TEMPORAL_TLS_CERT"
         raise TLSSettingsError(f"mutual TLS needs both a client certificate and its key: {missing} is not set")
-    root = _read("TEMPORAL_TLS_CA", ca) if ca else None
-    if root is not None:
+    root = None
+    if ca:
+        root = _read("TEMPORAL_TLS_CA", ca)
         _certificates("TEMPORAL_TLS_CA", ca, root)
     client_cert = client_key = None
     if cert and key:

@@ -22,6 +22,11 @@ import os
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import SpanProcessor
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 TRACE_FILE = "AGENT_TRACE_FILE"
 OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
@@ -47,9 +52,10 @@ def configure_tracing(environ: Mapping[str, str] | None = None) -> list:
     if env.get(OTLP_ENDPOINT):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        provider.add_span_processor(_SkipQueries(BatchSpanProcessor(OTLPSpanExporter())))
+        provider.add_span_processor(_processor(_SkipQueries(BatchSpanProcessor(OTLPSpanExporter()))))
     if path := env.get(TRACE_FILE):
-        provider.add_span_processor(_SkipQueries(SimpleSpanProcessor(JsonLinesSpanExporter(Path(path)))))
+        exporter = cast("SpanExporter", JsonLinesSpanExporter(Path(path)))  # duck-typed, see _processor
+        provider.add_span_processor(_processor(_SkipQueries(SimpleSpanProcessor(exporter))))
     trace.set_tracer_provider(provider)
     return [OpenTelemetryPlugin(add_temporal_spans=True)]
 
@@ -61,6 +67,12 @@ def shutdown_tracing() -> None:
     provider = trace.get_tracer_provider()
     if hasattr(provider, "force_flush"):
         provider.force_flush()
+
+
+def _processor(processor: _SkipQueries) -> SpanProcessor:
+    # _SkipQueries and JsonLinesSpanExporter implement the SDK's interfaces without subclassing them,
+    # so importing this module does not import the OpenTelemetry SDK (only configure_tracing does).
+    return cast("SpanProcessor", processor)
 
 
 class _SkipQueries:

@@ -106,7 +106,7 @@ async def watch(handle: WorkflowHandle, prefix: str = "temporal", poll_s: float 
                     f"--input '{{\"text\": \"...\", \"user\": \"me\"}}'")
         if state.status in TERMINAL:
             result = state.result
-            say(f"\nRun {run_id} {state.status.value}: {result.answer or result.reason}")
+            say(f"\nRun {run_id} {state.status.value}: {(result.answer or result.reason) if result else ''}")
             say(f"  usage: {_usage(state)}")
             say(f"  history: {prefix} workflow show -w {run_id}")
             if end_footer:

@@ -1,7 +1,8 @@
 """The decisions people send a run: approve, approve_all, reject, resolve_outcome (updates, with
 validators that refuse with a reason) and the approve/reject signals (which cannot be refused, so a bad
-one is logged and dropped). A mixin of AgentRun; it uses the run's approvals, approvers, request and
-approval scope.
+one is logged and dropped). A base of AgentRun, since handlers must be methods of the workflow class;
+they read and write only the run's state (`run_state`, workflows/run.py): its approvals, the approvers
+file it loaded, its request and its approval scope.
 
 Signatures are checked in the validators and in the signal handlers, against workflow.now(); update
 handlers apply what their validator accepted without checking again, so replaying an update never
@@ -11,13 +12,23 @@ depends on the crypto, only on the recorded input.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
+from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows.approval_signatures import Verdict, check_approval
-from workflows.contracts import ApproveAllInput, ApproveInput, PendingApproval, RejectInput, ResolveOutcomeInput
+from workflows.contracts import (
+    ApproveAllInput,
+    ApproveInput,
+    PendingApproval,
+    RejectInput,
+    ResolveOutcomeInput,
+)
+from workflows.run import Run
+
+T = TypeVar("T", bound=BaseModel)
 
 
 def _refuse(problem: str) -> NoReturn:
@@ -25,26 +36,30 @@ def _refuse(problem: str) -> NoReturn:
     raise ApplicationError(problem, type="UpdateRefused", non_retryable=True)
 
 
-def _require(input: object | None, update: str, model: type) -> None:
-    """An update sent without --input gets the fields it needs, not the SDK's TypeError."""
+def _given(input: T | None, update: str, model: type[T]) -> T:
+    """The update's input. One sent without --input gets the fields it needs, not the SDK's TypeError
+    (in the validator; the handler runs only after it accepted)."""
     if input is None:
         required = [name for name, field in model.model_fields.items() if field.is_required()]
         needs = f"with {', '.join(required)}" if required else "(a JSON object)"
         _refuse(f"{update} needs an input {needs}: --input '{{...}}'")
+    return input
 
 
 
 class ApprovalHandlers:
+    run_state: Run
+
     def _check_approve(self, input: ApproveInput) -> Verdict:
         """Pure over the input, the run's state, workflow id and workflow.now(): the validator and the
         signal handler (which runs again on replay) reach the same verdict every time."""
-        if problem := self.approvals.problem_with(input.tool_call_id):
+        if problem := self.run_state.approvals.problem_with(input.tool_call_id):
             return Verdict(problem)
-        return self._check_signed([(self.approvals.pending[input.tool_call_id], input.arguments)], input.approver,
+        return self._check_signed([(self.run_state.approvals.pending[input.tool_call_id], input.arguments)], input.approver,
                                   input.expires_at, input.signature)
 
     def _check_approve_all(self, input: ApproveAllInput) -> Verdict:
-        ids = self.approvals.undecided()
+        ids = self.run_state.approvals.undecided()
         if not ids:
             return Verdict("no pending approvals in this run")
         if input.tool_call_ids is not None and sorted(input.tool_call_ids) != ids:
@@ -52,14 +67,14 @@ class ApprovalHandlers:
                            f"{sorted(input.tool_call_ids)}, pending now {ids}; approve again")
         if input.signature is not None and input.tool_call_ids is None:
             return Verdict("a signed approve_all must list the tool_call_ids its signature covers")
-        return self._check_signed([(self.approvals.pending[i], None) for i in ids], input.approver,
+        return self._check_signed([(self.run_state.approvals.pending[i], None) for i in ids], input.approver,
                                   input.expires_at, input.signature)
 
     def _check_signed(self, calls: list[tuple[PendingApproval, dict[str, Any] | None]], approver: str,
                       expires_at: datetime | None, signature: str | None) -> Verdict:
         return check_approval(
-            self.approvers, calls, workflow_id=self.approval_scope, tenant_id=self.request.tenant_id,
-            requester=self.request.user_id, approver=approver, expires_at=expires_at, signature=signature,
+            self.run_state.saved.approvers, calls, workflow_id=self.run_state.approval_scope, tenant_id=self.run_state.request.tenant_id,
+            requester=self.run_state.request.user_id, approver=approver, expires_at=expires_at, signature=signature,
             now=workflow.now(),
         )
 
@@ -67,12 +82,15 @@ class ApprovalHandlers:
         """Whether an accepted decision was proven by a signature. Handlers run only after the validator
         (or the signal's own check) accepted it, so they apply it without verifying again: replay never
         depends on the crypto, only on the recorded input."""
-        return self.approvers is not None and signature is not None
+        return self.run_state.saved.approvers is not None and signature is not None
 
     @workflow.update(name="approve")
     def approve(self, input: ApproveInput | None = None) -> str:
+        return self._apply_approve(_given(input, "approve", ApproveInput))
+
+    def _apply_approve(self, input: ApproveInput) -> str:
         verified = self._signed(input.signature)
-        self.approvals.decide(input.tool_call_id, "approved", input.approver, workflow.now(), input.comment,
+        self.run_state.approvals.decide(input.tool_call_id, "approved", input.approver, workflow.now(), input.comment,
                               edited_arguments=input.arguments, verified=verified)
         edited = " with edited arguments" if input.arguments is not None else ""
         signed = f" as verified approver {input.approver!r}" if verified else ""
@@ -80,44 +98,47 @@ class ApprovalHandlers:
 
     @approve.validator
     def _validate_approve(self, input: ApproveInput | None = None) -> None:
-        _require(input, "approve", ApproveInput)
-        if problem := self._check_approve(input).problem:
+        if problem := self._check_approve(_given(input, "approve", ApproveInput)).problem:
             _refuse(problem)
 
     @workflow.update(name="approve_all")
     def approve_all(self, input: ApproveAllInput | None = None) -> list[str]:
-        ids = self.approvals.undecided()
+        input = _given(input, "approve_all", ApproveAllInput)
+        ids = self.run_state.approvals.undecided()
         for tool_call_id in ids:
-            self.approvals.decide(tool_call_id, "approved", input.approver, workflow.now(), input.comment,
+            self.run_state.approvals.decide(tool_call_id, "approved", input.approver, workflow.now(), input.comment,
                                   verified=self._signed(input.signature))
         return ids
 
     @approve_all.validator
     def _validate_approve_all(self, input: ApproveAllInput | None = None) -> None:
-        _require(input, "approve_all", ApproveAllInput)
-        if problem := self._check_approve_all(input).problem:
+        if problem := self._check_approve_all(_given(input, "approve_all", ApproveAllInput)).problem:
             _refuse(problem)
 
     @workflow.update(name="resolve_outcome")
     def resolve_outcome(self, input: ResolveOutcomeInput | None = None) -> str:
-        self.approvals.resolutions[input.tool_call_id] = input
+        input = _given(input, "resolve_outcome", ResolveOutcomeInput)
+        self.run_state.approvals.resolutions[input.tool_call_id] = input
         return f"{input.decision} recorded for {input.tool_call_id}"
 
     @resolve_outcome.validator
     def _validate_resolve_outcome(self, input: ResolveOutcomeInput | None = None) -> None:
-        _require(input, "resolve_outcome", ResolveOutcomeInput)
-        if problem := self.approvals.problem_with_resolution(input.tool_call_id):
+        input = _given(input, "resolve_outcome", ResolveOutcomeInput)
+        if problem := self.run_state.approvals.problem_with_resolution(input.tool_call_id):
             _refuse(problem)
 
     @workflow.update(name="reject")
     def reject(self, input: RejectInput | None = None) -> str:
-        self.approvals.decide(input.tool_call_id, "rejected", input.approver, workflow.now(), input.comment)
+        return self._apply_reject(_given(input, "reject", RejectInput))
+
+    def _apply_reject(self, input: RejectInput) -> str:
+        self.run_state.approvals.decide(input.tool_call_id, "rejected", input.approver, workflow.now(), input.comment)
         return f"rejected {input.tool_call_id}"
 
     @reject.validator
     def _validate_reject(self, input: RejectInput | None = None) -> None:
-        _require(input, "reject", RejectInput)
-        if problem := self.approvals.problem_with(input.tool_call_id):
+        input = _given(input, "reject", RejectInput)
+        if problem := self.run_state.approvals.problem_with(input.tool_call_id):
             _refuse(problem)
 
     # Fire-and-forget twins of the updates: a signal cannot be refused, so a bad id is only logged.
@@ -130,14 +151,14 @@ class ApprovalHandlers:
         if problem := self._check_approve(input).problem:
             workflow.logger.warning("approve signal ignored: %s", problem)
             return
-        self.approve(input)
+        self._apply_approve(input)
 
     @workflow.signal(name="reject")
     def reject_signal(self, input: RejectInput | None = None) -> None:
         if input is None:
             workflow.logger.warning("%s signal ignored: it carries no input", "reject")
             return
-        if problem := self.approvals.problem_with(input.tool_call_id):
+        if problem := self.run_state.approvals.problem_with(input.tool_call_id):
             workflow.logger.warning("reject signal ignored: %s", problem)
             return
-        self.reject(input)
+        self._apply_reject(input)

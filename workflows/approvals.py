@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from workflows.contracts import ApprovalRecord, PendingApproval, PendingResolution, ResolveOutcomeInput
 
@@ -36,7 +36,7 @@ class Approvals:
     def decide(
         self,
         tool_call_id: str,
-        decision: str,
+        decision: Literal["approved", "rejected", "expired"],
         by: str,
         at: datetime,
         comment: str | None = None,

@@ -8,8 +8,8 @@ overshoot, never after it; its totals stay within `max_tokens` and `max_cost_usd
 
 from __future__ import annotations
 
-from workflows.contracts.context import PackReport
 from workflows.contracts import Budgets, DecideResult, ModelInfo, RunUsage
+from workflows.contracts.context import PackReport
 from workflows.routing import next_call_cost
 
 # Recorded as a marker in new runs; runs recorded before it check only the cost, as they did.

@@ -11,7 +11,15 @@ import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from workflows.contracts import DataClass, Message, ModelCatalogue, ModelInfo, StepKind, ToolSpec, canonical_json
+from workflows.contracts import (
+    DataClass,
+    Message,
+    ModelCatalogue,
+    ModelInfo,
+    StepKind,
+    ToolSpec,
+    canonical_json,
+)
 
 # Error types after which another provider may well succeed: outages and rate limits. Anything else
 # (bad key, bad request, refusal, malformed decisions) would fail the same way elsewhere, or must not

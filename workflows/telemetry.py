@@ -1,5 +1,5 @@
 """The run seen from outside while it runs: current details, agent metrics and spans, derived from the
-state the workflow publishes (AgentRun._publish calls `observe` on each change it publishes).
+state the workflow publishes (Run.publish calls `observe` on each change it publishes).
 
 Replay-safe by construction, with the SDK doing the work:
 - `workflow.set_current_details` is metadata the SDK keeps in memory; it issues no command.
@@ -17,13 +17,16 @@ keeps every recorded history replaying.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from temporalio import workflow
 
 from workflows import summaries
 from workflows.contracts import RunStatus
+
+if TYPE_CHECKING:  # run.py builds a RunTelemetry: import only for the type
+    from workflows.run import Run
 
 TERMINAL = {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.BUDGET_EXCEEDED}
 _TRACER = "agent_engine.workflow"
@@ -75,18 +78,18 @@ class RunTelemetry:
             self._metrics = _Metrics()
         return self._metrics
 
-    def observe(self, run: Any) -> None:
+    def observe(self, run: Run) -> None:
         """Called with the run each time it publishes its state."""
         tenant = run.request.tenant_id
         m = self._meter()
         if self._step < 0:
-            self._step = run.step
-            self._usage = {name: _totals(u) for name, u in run.usage.by_model.items()}
+            self._step = run.saved.step
+            self._usage = {name: _totals(u) for name, u in run.saved.usage.by_model.items()}
             if run.request.carry is None:
                 m.runs_started.add(1, {"tenant": tenant})
-        if run.step > self._step:
-            m.steps.add(run.step - self._step, {"tenant": tenant, "model": run.current_model or "default"})
-            self._step = run.step
+        if run.saved.step > self._step:
+            m.steps.add(run.saved.step - self._step, {"tenant": tenant, "model": run.saved.current_model or "default"})
+            self._step = run.saved.step
         self._count_usage(run, tenant)
         self._track_approvals(run)
         self._track_steps(run)
@@ -95,13 +98,15 @@ class RunTelemetry:
             self._end_step_span()
             m.runs_finished.add(1, {"tenant": tenant, "status": run.status.value})
             if run.status == RunStatus.BUDGET_EXCEEDED:
-                reason = run.result.reason if run.result else ""
+                reason = (run.result.reason if run.result else None) or ""
                 m.budget_stops.add(1, {"tenant": tenant, "budget": _budget_kind(reason)})
         self._publish_details(run)
 
-    def context_packed(self, run: Any) -> None:
+    def context_packed(self, run: Run) -> None:
         """A model call was packed (and sent, unless it did not fit): how much of the run it carried."""
         context, m = run.context, self._meter()
+        if context is None:
+            return
         labels = {"tenant": run.request.tenant_id, "model": context.model}
         sent = context.sent_messages if context.transcript_messages else 1
         m.carried.record(sent / max(context.transcript_messages, 1), labels)
@@ -110,17 +115,17 @@ class RunTelemetry:
         if context.reported_prompt_tokens and context.prompt_tokens:
             m.estimate_error.record(context.reported_prompt_tokens / context.prompt_tokens, labels)
 
-    def continuing(self, run: Any) -> None:
+    def continuing(self, run: Run) -> None:
         """The run continues as new: close its step span and say so in its details."""
         self._track_approvals(run)
         self._end_step_span()
-        self._publish_details(run, f"continued as new (run {run.continued_runs + 2} of this chain)")
+        self._publish_details(run, f"continued as new (run {run.saved.continued_runs + 2} of this chain)")
 
     # ---- parts ---------------------------------------------------------------------------------
 
-    def _count_usage(self, run: Any, tenant: str) -> None:
+    def _count_usage(self, run: Run, tenant: str) -> None:
         m = self._meter()
-        for name, usage in run.usage.by_model.items():
+        for name, usage in run.saved.usage.by_model.items():
             before = self._usage.get(name, (0, 0, 0, 0))
             now = _totals(usage)
             if now == before:
@@ -134,7 +139,7 @@ class RunTelemetry:
                 m.cost.add(now[3] - before[3], labels)
             self._usage[name] = now
 
-    def _track_approvals(self, run: Any) -> None:
+    def _track_approvals(self, run: Run) -> None:
         m = self._meter()
         pending = run.approvals.pending
         for call_id, waiting in list(self._pending.items()):
@@ -161,11 +166,11 @@ class RunTelemetry:
                 self._unknown.add(call_id)
                 m.outcome_unknown.add(1, {"tool": unresolved.tool})
 
-    def _track_steps(self, run: Any) -> None:
+    def _track_steps(self, run: Run) -> None:
         """One span per step: from asking the model to the next step (or the run's end)."""
         if run.status != RunStatus.WAITING_FOR_MODEL:
             return
-        number = run.step + 1
+        number = run.saved.step + 1
         if self._step_span is not None and self._step_span_number == number:
             return  # the same step published again (e.g. after a model fallback)
         self._end_step_span()
@@ -180,12 +185,12 @@ class RunTelemetry:
             self._step_span.end()
             self._step_span = None
 
-    def _publish_details(self, run: Any, last_action: str | None = None) -> None:
+    def _publish_details(self, run: Run, last_action: str | None = None) -> None:
         details = summaries.current_details(
-            run_id=workflow.info().workflow_id, status=run.status.value, step=run.step,
-            last_action=last_action or run.last_action, usage=run.usage, budgets=run.request.budgets,
+            run_id=workflow.info().workflow_id, status=run.status.value, step=run.saved.step,
+            last_action=last_action or run.last_action, usage=run.saved.usage, budgets=run.request.budgets,
             pending=list(run.approvals.pending.values()), unresolved=list(run.approvals.unresolved.values()),
-            question=run.question, continued_runs=run.continued_runs, now=workflow.now())
+            question=run.question, continued_runs=run.saved.continued_runs, now=workflow.now())
         if details != self._details:
             self._details = details
             workflow.set_current_details(details)

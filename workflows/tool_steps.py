@@ -1,5 +1,6 @@
 """The tool half of a step: policy, approval (a durable wait), exactly-once execution; and asking
-a person. A mixin of AgentRun; it uses the run's state and its _set_status.
+a person. Handed the run's state (workflows/run.py); it writes the transcript, the approvals, tool
+usage and status.
 """
 
 from __future__ import annotations
@@ -7,38 +8,40 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
-from workflows import summaries
-from workflows.contracts.prompt import message_digest, tool_message
-from workflows.contracts.ledger import (
-    ApproveToolCallInput,
-    LedgerReceipt,
-    ProposeToolCallInput,
-    ResolveUnknownInput,
-    ResolveUnknownResult,
-)
+from workflows import calls, summaries
+from workflows.calls import ActivityStub
 from workflows.contracts import (
     ApprovalRecord,
     ApproversPolicy,
+    ApproveToolCallInput,
     ExecuteToolInput,
+    LedgerReceipt,
+    ListMcpToolsInput,
     ListToolsInput,
-    ListToolsResult,
+    LoadApproversInput,
     PendingApproval,
     PendingResolution,
     ProposedToolCall,
+    ProposeToolCallInput,
+    ResolveUnknownInput,
     RunStatus,
     ToolCall,
     ToolResult,
     ToolSpec,
     arguments_hash,
 )
+from workflows.contracts.prompt import message_digest, tool_message
 from workflows.errors import cause_of, raise_if_cancelled
-from workflows.model_steps import CANCEL_WAITS
 from workflows.policy import ALWAYS_ASK_FROM_RISK, argument_problem, judge
-from workflows.retry import BOOKKEEPING_RETRY, tool_retry_policy
+from workflows.retry import tool_retry_policy
+from workflows.run import Run
+
+I = TypeVar("I", ProposeToolCallInput, ApproveToolCallInput)  # noqa: E741 (a ledger input)
 
 
 @dataclass
@@ -52,17 +55,26 @@ class _Plan:
     reason: str = ""
     key: str = ""
 
+    def runnable(self) -> tuple[ToolCall, ToolSpec]:
+        """The call and its spec: set on every plan the policy let through."""
+        assert self.call is not None and self.spec is not None, self.call_id
+        return self.call, self.spec
+
 
 class ToolSteps:
-    async def _handle_tool_calls(self, proposals: list[ProposedToolCall]) -> None:
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.saved = run.saved  # never replaced: continue-as-new starts a new Run
+
+    async def handle_tool_calls(self, proposals: list[ProposedToolCall]) -> None:
         """Judge every call of the step, ask for all needed approvals at once (so a person sees them
         together and can approve_all), then run the approved calls in the order the model gave."""
         plans: list[_Plan] = []
         for index, proposed in enumerate(proposals, 1):
-            call_id = f"call-{self.step}-{index}"
-            spec = next((t for t in self.tools if t.name == proposed.tool), None)
-            verdict = judge(spec, proposed.tool, self.request, self.tenant_allowed)
-            self.last_action = f"{proposed.tool} proposed ({call_id}): {verdict.action}"
+            call_id = f"call-{self.saved.step}-{index}"
+            spec = next((t for t in self.saved.tools if t.name == proposed.tool), None)
+            verdict = judge(spec, proposed.tool, self.run.request, self.saved.tenant_allowed_tools)
+            self.run.last_action = f"{proposed.tool} proposed ({call_id}): {verdict.action}"
             if verdict.action == "deny" or spec is None:
                 plans.append(_Plan(call_id, proposed.tool, ToolResult(status="denied", error_type="policy",
                                                                       message=verdict.reason)))
@@ -76,30 +88,31 @@ class ToolSteps:
             call = ToolCall(id=call_id, tool=spec.name, arguments=proposed.arguments,
                             arguments_hash=arguments_hash(proposed.arguments), risk_level=spec.risk_level)
             plans.append(_Plan(call_id, proposed.tool, spec=spec, call=call, ask=verdict.action == "ask",
-                               reason=verdict.reason, key=f"{self.chain_id}/{call.id}"))
+                               reason=verdict.reason, key=f"{self.run.chain_id}/{call.id}"))
         asking = [p for p in plans if p.ask]
-        if asking and self.approvers is None and workflow.patched("signed-approvals"):
+        if asking and self.saved.approvers is None and workflow.patched("signed-approvals"):
             # Read once, before the run's first approval, and kept in history (and checkpoints): the
             # validators check signatures against it without I/O. A key added or revoked later reaches
             # new runs, not this one.
-            self.approvers = await self._load_approvers()
+            self.saved.approvers = await self._load_approvers()
         decisions = await asyncio.gather(*(
-            self._approval(p.call, p.key, p.reason, self._signature_required(p.spec)) for p in asking))
+            self._approval(call, p.key, p.reason, self._signature_required(spec))
+            for p in asking for call, spec in [p.runnable()]))
         for plan, decided in zip(asking, decisions):
             if isinstance(decided, ToolResult):
                 plan.outcome = decided
             else:
                 plan.call, plan.key = decided
         for plan in plans:
-            result = plan.outcome or await self._run_call(plan.call, plan.spec, plan.key)
+            result = plan.outcome or await self._run_call(*plan.runnable(), plan.key)
             message = tool_message(plan.call_id, plan.tool, result)
             if result.message_ref is not None and result.message_ref == message_digest(message):
                 # The activity stored exactly this message: the next model call names it by digest.
                 message.stored = result.message_ref
-            self.transcript.append(message)
+            self.saved.transcript.append(message)
 
     async def _run_call(self, call: ToolCall, spec: ToolSpec, key: str) -> ToolResult:
-        self._raise_if_cancel_requested()  # a cancelled run starts no further side effects
+        self.run.raise_if_cancel_requested()  # a cancelled run starts no further side effects
         result = await self._execute(call, spec, key)
         if result.error_type == "outcome_unknown" and workflow.patched("outcome-resolution"):
             result = await self._resolve_unknown(call, spec, key, result)
@@ -108,17 +121,14 @@ class ToolSteps:
     def _signature_required(self, spec: ToolSpec) -> bool:
         """Risk 3-4 calls and tools that declare approval 'always' need a signed approval; so do calls at
         or above the approvers file's `signed_from_risk` (at most 3). Runs without a loaded file: none."""
-        if self.approvers is None:
+        if self.saved.approvers is None:
             return False
-        threshold = min(self.approvers.signed_from_risk, ALWAYS_ASK_FROM_RISK)
+        threshold = min(self.saved.approvers.signed_from_risk, ALWAYS_ASK_FROM_RISK)
         return spec.risk_level >= threshold or spec.approval == "always"
 
     async def _load_approvers(self) -> ApproversPolicy:
-        return await self._activity(
-            "approvals.load_approvers", result_type=ApproversPolicy, start_to_close_timeout=timedelta(seconds=30),
-            summary="load the approvers file before the run's first approval",
-            retry_policy=BOOKKEEPING_RETRY,
-        )
+        return await self.run.activity(calls.LOAD_APPROVERS, LoadApproversInput(),
+                                       summary="load the approvers file before the run's first approval")
 
     async def _approval(
         self, call: ToolCall, key: str, reason: str, signature_required: bool = False
@@ -130,12 +140,12 @@ class ToolSteps:
         """
         guarded = workflow.patched("ledger-approvals")
         if guarded:
-            await self._ledger("tools.propose", ProposeToolCallInput(
-                run_id=self.chain_id, tool_call=call, idempotency_key=key, requires_approval=True))
-        self._raise_if_cancel_requested()  # never start a day-long wait for a cancelled run
+            await self._ledger(calls.PROPOSE_CALL, ProposeToolCallInput(
+                run_id=self.run.chain_id, tool_call=call, idempotency_key=key, requires_approval=True))
+        self.run.raise_if_cancel_requested()  # never start a day-long wait for a cancelled run
         now = workflow.now()
-        timeout = timedelta(seconds=self.request.approval_timeout_s)
-        self.approvals.pending[call.id] = PendingApproval(
+        timeout = timedelta(seconds=self.run.request.approval_timeout_s)
+        self.run.approvals.pending[call.id] = PendingApproval(
             tool_call_id=call.id,
             tool=call.tool,
             arguments=call.arguments,
@@ -146,19 +156,19 @@ class ToolSteps:
             expires_at=now + timeout,
             signature_required=signature_required,
         )
-        self.last_action = f"waiting for approval of {call.tool} ({call.id})"
-        self._set_status(RunStatus.WAITING_FOR_HUMAN)
+        self.run.last_action = f"waiting for approval of {call.tool} ({call.id})"
+        self.run.set_status(RunStatus.WAITING_FOR_HUMAN)
         try:
-            await workflow.wait_condition(lambda: call.id in self.approvals.decided, timeout=timeout,
+            await workflow.wait_condition(lambda: call.id in self.run.approvals.decided, timeout=timeout,
                                           timeout_summary=summaries.approval_timer(
-                                              call.tool, call.id, self.request.approval_timeout_s))
-        except asyncio.TimeoutError:
-            self.approvals.decide(call.id, "expired", "system:approval_timer", workflow.now())
-        record = self.approvals.close(call.id)
+                                              call.tool, call.id, self.run.request.approval_timeout_s))
+        except TimeoutError:
+            self.run.approvals.decide(call.id, "expired", "system:approval_timer", workflow.now())
+        record = self.run.approvals.close(call.id)
         proven = " (signature verified)" if record.verified else ""
-        self.last_action = f"{call.tool} ({call.id}) {record.decision} by {record.by}{proven}"
+        self.run.last_action = f"{call.tool} ({call.id}) {record.decision} by {record.by}{proven}"
         if record.decision == "expired":
-            message = f"nobody approved this call within {self.request.approval_timeout_s:g} s, so it was not run"
+            message = f"nobody approved this call within {self.run.request.approval_timeout_s:g} s, so it was not run"
             return ToolResult(status="denied", error_type="approval_expired", message=message)
         if record.decision != "approved":
             comment = f": {record.comment}" if record.comment else ""
@@ -170,113 +180,97 @@ class ToolSteps:
             call = call.model_copy(update={"arguments": edited, "arguments_hash": arguments_hash(edited)})
             key = f"{key}~{call.arguments_hash[:12]}"
             if guarded:
-                await self._ledger("tools.propose", ProposeToolCallInput(
-                    run_id=self.chain_id, tool_call=call, idempotency_key=key, requires_approval=True))
+                await self._ledger(calls.PROPOSE_CALL, ProposeToolCallInput(
+                    run_id=self.run.chain_id, tool_call=call, idempotency_key=key, requires_approval=True))
         if guarded:
-            await self._ledger("tools.approve_call", ApproveToolCallInput(
+            await self._ledger(calls.APPROVE_CALL, ApproveToolCallInput(
                 idempotency_key=key, arguments_hash=call.arguments_hash, approver=record.by))
         return call, key
 
-    async def _ledger(self, activity: str, input: ProposeToolCallInput | ApproveToolCallInput) -> LedgerReceipt:
-        return await self._activity(
-            activity, input, result_type=LedgerReceipt, start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=BOOKKEEPING_RETRY, summary=summaries.ledger_step(input),
-        )
+    async def _ledger(self, stub: ActivityStub[I, LedgerReceipt], input: I) -> LedgerReceipt:
+        summary = summaries.ledger_step(input)
+        return await self.run.activity(stub, input, summary=summary)
 
     async def _execute(self, call: ToolCall, spec: ToolSpec, key: str) -> ToolResult:
-        self._set_status(RunStatus.RUNNING_TOOL)
+        self.run.set_status(RunStatus.RUNNING_TOOL)
         try:
-            result = await self._activity(
-                "tools.execute",
+            result = await self.run.activity(
+                calls.EXECUTE_TOOL,
                 ExecuteToolInput(
-                    run_id=self.chain_id,
-                    tenant_id=self.request.tenant_id,
-                    user_id=self.request.user_id,
+                    run_id=self.run.chain_id,
+                    tenant_id=self.run.request.tenant_id,
+                    user_id=self.run.request.user_id,
                     tool_call=call,
                     idempotency_key=key,
-                    store_id=self.stores.store_id if self.stores else None,
+                    store_id=self.saved.stores.store_id if self.saved.stores else None,
                 ),
-                result_type=ToolResult,
                 summary=summaries.tool_call(call.tool, call.arguments, call.id),
                 start_to_close_timeout=timedelta(seconds=spec.timeout_s),
                 heartbeat_timeout=timedelta(seconds=spec.heartbeat_timeout_s) if spec.heartbeat_timeout_s else None,
                 retry_policy=tool_retry_policy(spec.idempotency),
-                cancellation_type=CANCEL_WAITS,
             )
         except ActivityError as e:
             raise_if_cancelled(e)
             result = ToolResult(status="error", error_type="tool_failed", message=cause_of(e))
-        self.usage.tool_calls += 1
-        self.last_action = f"{call.tool} ({call.id}) {result.status}"
+        self.saved.usage.tool_calls += 1
+        self.run.last_action = f"{call.tool} ({call.id}) {result.status}"
         return result
 
     async def _resolve_unknown(self, call: ToolCall, spec: ToolSpec, key: str, result: ToolResult) -> ToolResult:
         """A non-idempotent call may or may not have acted: never guess; a person decides."""
         while result.error_type == "outcome_unknown":
-            self.approvals.unresolved[call.id] = PendingResolution(
+            self.run.approvals.unresolved[call.id] = PendingResolution(
                 tool_call_id=call.id, tool=call.tool, arguments=call.arguments, message=result.message)
-            self.last_action = f"{call.tool} ({call.id}) outcome unknown: waiting for a person"
-            self._set_status(RunStatus.WAITING_FOR_HUMAN)
-            await workflow.wait_condition(lambda: call.id in self.approvals.resolutions)
-            decision = self.approvals.resolutions.pop(call.id)
-            self.approvals.unresolved.pop(call.id)
-            self.approvals.history.append(ApprovalRecord(
+            self.run.last_action = f"{call.tool} ({call.id}) outcome unknown: waiting for a person"
+            self.run.set_status(RunStatus.WAITING_FOR_HUMAN)
+            await workflow.wait_condition(lambda: call.id in self.run.approvals.resolutions)
+            decision = self.run.approvals.resolutions.pop(call.id)
+            self.run.approvals.unresolved.pop(call.id)
+            self.run.approvals.history.append(ApprovalRecord(
                 tool_call_id=call.id, tool=call.tool, decision=decision.decision, by=decision.by,
                 at=workflow.now(), comment=decision.comment, arguments_hash=call.arguments_hash,
                 reason="outcome_unknown"))
-            resolved = await self._activity(
-                "tools.resolve_unknown",
-                ResolveUnknownInput(run_id=self.chain_id, idempotency_key=key,
+            resolved = await self.run.activity(
+                calls.RESOLVE_UNKNOWN,
+                ResolveUnknownInput(run_id=self.run.chain_id, idempotency_key=key,
                                     decision=decision.decision, by=decision.by, comment=decision.comment,
                                     data=decision.data),
-                result_type=ResolveUnknownResult,
                 summary=summaries.ledger(f"resolve ({decision.decision})", call.tool, call.id, decision.by),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=BOOKKEEPING_RETRY,
             )
             if not resolved.rerun:
                 return resolved.tool_result or ToolResult(status="error", error_type="abandoned", message="abandoned")
             result = await self._execute(call, spec, key)
         return result
 
-    async def _ask_human(self, question: str) -> None:
-        self.question = question
-        self.last_action = "asked a person"
-        self._set_status(RunStatus.WAITING_FOR_HUMAN)
-        timeout = timedelta(seconds=self.request.approval_timeout_s)
+    async def ask_human(self, question: str) -> None:
+        self.run.question = question
+        self.run.last_action = "asked a person"
+        self.run.set_status(RunStatus.WAITING_FOR_HUMAN)
+        timeout = timedelta(seconds=self.run.request.approval_timeout_s)
         try:
-            await workflow.wait_condition(lambda: bool(self.inbox), timeout=timeout,
-                                          timeout_summary=summaries.question_timer(self.request.approval_timeout_s))
-        except asyncio.TimeoutError:
-            self.inbox.append(f"(no answer within {self.request.approval_timeout_s:g} s; continue without one)")
-        self.question = None
+            await workflow.wait_condition(lambda: bool(self.saved.pending_user_messages), timeout=timeout,
+                                          timeout_summary=summaries.question_timer(self.run.request.approval_timeout_s))
+        except TimeoutError:
+            self.saved.pending_user_messages.append(f"(no answer within {self.run.request.approval_timeout_s:g} s; continue without one)")
+        self.run.question = None
 
-    async def _load_tools(self) -> list[ToolSpec]:
-        listed = await self._activity(
-            "tools.list",
-            ListToolsInput(tenant_id=self.request.tenant_id),
-            result_type=ListToolsResult,
-            summary=f"list the tools of tenant {self.request.tenant_id}",
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=BOOKKEEPING_RETRY,
-        )
+    async def load_tools(self) -> list[ToolSpec]:
+        listed = await self.run.activity(calls.LIST_TOOLS, ListToolsInput(tenant_id=self.run.request.tenant_id),
+                                         summary=f"list the tools of tenant {self.run.request.tenant_id}")
         tools = list(listed.tools)
-        self.tenant_allowed = listed.tenant_allowed_tools
+        self.saved.tenant_allowed_tools = listed.tenant_allowed_tools
         if workflow.patched("mcp-tools"):
             # The MCP servers' tool lists are read once, here, and kept in history: a worker restart
             # or a server that changes its tools never changes what a running run sees.
-            mcp = await self._activity(
-                "mcp.list_tools", result_type=ListToolsResult, start_to_close_timeout=timedelta(seconds=120),
-                summary="list the MCP servers' tools",
-                heartbeat_timeout=timedelta(seconds=30), retry_policy=BOOKKEEPING_RETRY,
-            )
+            mcp = await self.run.activity(calls.LIST_MCP_TOOLS, ListMcpToolsInput(),
+                                          summary="list the MCP servers' tools")
             tools += mcp.tools
-        if self.tenant_allowed is not None:
-            tools = [t for t in tools if t.name in self.tenant_allowed]
-        allowed = self.request.allowed_tools
+        if self.saved.tenant_allowed_tools is not None:
+            tools = [t for t in tools if t.name in self.saved.tenant_allowed_tools]
+        allowed = self.run.request.allowed_tools
         if allowed is None:
             return tools
         known = {t.name for t in tools}
         if unknown := sorted(set(allowed) - known):
-            self._fail(f"allowed_tools names tools this run cannot use {unknown}; available: {sorted(known)}")
+            self.run.fail(f"allowed_tools names tools this run cannot use {unknown}; available: {sorted(known)}")
         return [t for t in tools if t.name in allowed]

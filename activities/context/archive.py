@@ -12,7 +12,7 @@ import json
 from temporalio import activity
 
 from activities.context.blobs import BlobStore
-from workflows.contracts import ArchiveRecordsInput
+from workflows.contracts import ArchiveRecordsInput, ArchiveRecordsResult
 
 
 def archive_records(blobs: BlobStore, input: ArchiveRecordsInput) -> str:
@@ -36,5 +36,5 @@ class ArchiveActivities:
         self.blobs = blobs
 
     @activity.defn(name="context.archive_records")
-    async def archive(self, input: ArchiveRecordsInput) -> str:
-        return await asyncio.to_thread(archive_records, self.blobs, input)
+    async def archive(self, input: ArchiveRecordsInput) -> ArchiveRecordsResult:
+        return ArchiveRecordsResult(await asyncio.to_thread(archive_records, self.blobs, input))

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+from activities.keyring import NONCE_BYTES, KeyRing, KeyRingError
 from workflows.contracts.base import blob_digest
-from activities.keyring import NONCE_BYTES, KeyRing, KeyRingError, keyring_from_env
 
 DIGEST_PREFIX = "sha256:"
 SEALED_MAGIC = b"AGENTBLOB\x01"  # then: key id length (1 byte), key id, nonce, ciphertext + tag
@@ -156,16 +156,26 @@ class LocalBlobStore(BlobStore):
             return None
 
 
-def open_blob_store(url_or_path: str | Path | None = None, data_dir: Path | str | None = None,
-                    keys: KeyRing | None = None) -> BlobStore:
-    """`s3://bucket/prefix?endpoint=http://host:port&region=...`, `file:///dir`, a path, or None.
+@dataclass(frozen=True)
+class S3Access:
+    """What an `s3://` store signs with, and where it is when its URL does not say. The worker fills it
+    from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ENDPOINT_URL and AWS_REGION
+    (worker/blobs.py); this module never reads the environment itself."""
 
-    None reads AGENT_BLOB_STORE, and falls back to `<data_dir>/blobs` (data_dir defaults to
-    AGENT_DATA_DIR, then `./.data`), the same place the worker keeps its ledger. Keys default to
-    AGENT_CODEC_KEYS / AGENT_CODEC_KEYS_FILE, so every process that opens the store encrypts alike.
+    access_key: str = ""
+    secret_key: str = ""
+    session_token: str | None = None
+    endpoint: str = ""
+    region: str = ""
+
+
+def blob_store_at(target: str | Path, keys: KeyRing | None = None, s3: S3Access = S3Access()) -> BlobStore:
+    """`s3://bucket/prefix?endpoint=http://host:port&region=...`, `file:///dir` or a path (not empty).
+
+    Where a store is found when none is named (AGENT_BLOB_STORE, AGENT_DATA_DIR) is the worker's
+    business: worker/blobs.py `open_blob_store`.
     """
-    keys = keys if keys is not None else keyring_from_env()
-    target = str(url_or_path) if url_or_path is not None else os.environ.get("AGENT_BLOB_STORE", "")
+    target = str(target)
     if target.startswith("s3://"):
         from activities.context.s3 import S3BlobStore  # httpx only where S3 is used
 
@@ -174,13 +184,13 @@ def open_blob_store(url_or_path: str | Path | None = None, data_dir: Path | str 
         return S3BlobStore(
             bucket=parsed.netloc,
             prefix=parsed.path.strip("/"),
-            endpoint=query.get("endpoint") or os.environ.get("AWS_ENDPOINT_URL") or "https://s3.amazonaws.com",
-            region=query.get("region") or os.environ.get("AWS_REGION") or "us-east-1",
+            endpoint=query.get("endpoint") or s3.endpoint or "https://s3.amazonaws.com",
+            region=query.get("region") or s3.region or "us-east-1",
+            access_key=s3.access_key,
+            secret_key=s3.secret_key,
+            session_token=s3.session_token,
             keys=keys,
         )
     if target.startswith("file://"):
         return LocalBlobStore(Path(urlparse(target).path), keys)
-    if target:
-        return LocalBlobStore(Path(target), keys)
-    base = Path(data_dir) if data_dir is not None else Path(os.environ.get("AGENT_DATA_DIR", ".data"))
-    return LocalBlobStore(base / "blobs", keys)
+    return LocalBlobStore(Path(target), keys)

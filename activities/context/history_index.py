@@ -84,7 +84,7 @@ class Indexer:
         name = counter.name
         with self._lock:
             known = self._heads.get((head, name)) if head else None
-            if known is not None and known.length == len(history):
+            if head and known is not None and known.length == len(history):
                 self._heads.move_to_end((head, name))
                 return known
             base = self._heads.get((previous, name)) if previous else None

@@ -23,10 +23,10 @@ import re
 from dataclasses import dataclass
 
 from activities.context.calibration import tokens as in_server_tokens
-from workflows.contracts.context import ContextBudget, PackNote, PackReport, Priority, preview
 from activities.context.history_index import HistoryIndex
 from activities.context.tokens import TokenCounter
 from workflows.contracts import Message, TokenCalibration
+from workflows.contracts.context import ContextBudget, PackNote, PackReport, Priority, preview
 
 SUMMARY_NAME = "context_summary"  # Message.name of a compaction summary in the transcript
 SUMMARY_TOKENS_ESTIMATE = 400

@@ -2,7 +2,7 @@
 
 `tools.execute` calls `reference_if_large` on every result, so a 5 MB output is one blob and a few
 hundred bytes in history instead of a PayloadsTooLarge failure. The model sees the preview and the
-digest; a person reads the whole item with `python -m activities.context.read <digest>`.
+digest; a person reads the whole item with `python -m worker.read <digest>`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 from activities.context.blobs import BlobStore
-from workflows.contracts.context import BlobRef, preview
 from workflows.contracts import ToolResult, canonical_json
+from workflows.contracts.context import BlobRef, preview
 
 DEFAULT_THRESHOLD_BYTES = 16_384
 REF_KEY = "$ref"

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from datetime import UTC, datetime
 from urllib.parse import quote, urlparse
 
 import httpx
 
 from activities.context.blobs import BlobNotFound, BlobStat, BlobStore, check_digest
-from workflows.contracts.base import blob_digest
 from activities.keyring import KeyRing
-
+from workflows.contracts.base import blob_digest
 
 
 def _hmac(key: bytes, msg: str) -> bytes:
@@ -73,15 +71,14 @@ class S3BlobStore(BlobStore):
     reads accept both."""
 
     def __init__(self, bucket: str, prefix: str = "", *, endpoint: str, region: str = "us-east-1",
-                 access_key: str | None = None, secret_key: str | None = None, timeout_s: float = 60.0,
-                 keys: KeyRing | None = None) -> None:
+                 access_key: str = "", secret_key: str = "", session_token: str | None = None,
+                 timeout_s: float = 60.0, keys: KeyRing | None = None) -> None:
         if not bucket:
             raise ValueError("S3 blob store needs a bucket: s3://<bucket>/<prefix>?endpoint=...")
         self.bucket, self.prefix, self.region = bucket, prefix.strip("/"), region
         self.endpoint = endpoint.rstrip("/")
-        self.access_key = access_key or os.environ.get("AWS_ACCESS_KEY_ID", "")
-        self.secret_key = secret_key or os.environ.get("AWS_SECRET_ACCESS_KEY", "")
-        self.session_token = os.environ.get("AWS_SESSION_TOKEN")
+        # The credentials come from the worker (AWS_* variables, worker/blobs.py), so the message names them.
+        self.access_key, self.secret_key, self.session_token = access_key, secret_key, session_token
         if not self.access_key or not self.secret_key:
             raise ValueError("S3 blob store needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
         self.url = f"s3://{bucket}/{self.prefix}?endpoint={self.endpoint}"

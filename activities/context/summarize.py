@@ -3,14 +3,13 @@
 The workflow calls it when a pack report says `needs_compaction`; the result (range, tokens before
 and after, the summary's digest, old and new heads) is an activity completion in history, so the
 compaction is an event a person can read. Nothing is lost: the previous head still names every
-original message (`python -m activities.context.read --transcript <previous head>`). Turns before
+original message (`python -m worker.read --transcript <previous head>`). Turns before
 `protected` (P0 kept in the transcript) are never summarized and stay verbatim.
 """
 
 from __future__ import annotations
 
 import asyncio
-
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,12 +19,12 @@ from temporalio.exceptions import ApplicationError
 
 from activities.context import transcript
 from activities.context.blobs import BlobStore
-from workflows.contracts.context import SummarizeContextInput, SummarizeContextResult, TranscriptRef
 from activities.context.packing import SUMMARY_NAME
 from activities.context.references import prompt_text
 from activities.context.tokens import TokenCounter
 from activities.heartbeat import with_heartbeats
 from workflows.contracts import Message, Usage
+from workflows.contracts.context import SummarizeContextInput, SummarizeContextResult, TranscriptRef
 
 log = structlog.get_logger(__name__)
 

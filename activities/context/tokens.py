@@ -17,7 +17,7 @@ import math
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from activities.providers.control_tokens import neutralise_messages
 from workflows.contracts import Message
@@ -91,7 +91,8 @@ class GGUFTokenizer:
         messages = neutralise_messages(messages)  # as every ChatRequest sends them: counts stay exact
         if self._formatter is None:
             return "".join(f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in messages) + "<|im_start|>assistant\n"
-        return self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages]).prompt
+        chat: list[Any] = [{"role": m.role, "content": m.content} for m in messages]  # llama_cpp's message dicts
+        return self._formatter(messages=chat).prompt
 
     def encode_messages(self, messages: list[Message]) -> list[int]:
         return self.encode(self.render(messages), special=True)

@@ -17,9 +17,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.context.blobs import BlobNotFound, BlobStore
+from workflows.contracts import DecideInput, Message, StoreToolsResult, ToolSpec, canonical_json
 from workflows.contracts.context import DecideWithContextInput, StoreToolsInput
 from workflows.contracts.prompt import pinned_json
-from workflows.contracts import DecideInput, Message, ToolSpec, canonical_json
 
 MEDIA_TYPE = "application/vnd.agent.tools+json"
 _SPECS = TypeAdapter(list[ToolSpec])
@@ -58,8 +58,8 @@ class ToolCatalogueActivities:
         self.blobs = blobs
 
     @activity.defn(name="context.store_tools")
-    async def store(self, input: StoreToolsInput) -> str:
-        return await asyncio.to_thread(store_tools, self.blobs, input.tools)
+    async def store(self, input: StoreToolsInput) -> StoreToolsResult:
+        return StoreToolsResult(await asyncio.to_thread(store_tools, self.blobs, input.tools))
 
 
 def resolve_pinned(blobs: BlobStore, input: DecideWithContextInput) -> tuple[list[Message], str]:

@@ -14,8 +14,8 @@ import threading
 from collections import OrderedDict
 
 from activities.context.blobs import BlobStore
-from workflows.contracts.context import BlobRef, TranscriptRef, preview
 from workflows.contracts import Message, canonical_json
+from workflows.contracts.context import BlobRef, TranscriptRef, preview
 
 ENTRY_VERSION = 1
 MESSAGE_MEDIA_TYPE = "application/vnd.agent.message+json"
@@ -89,9 +89,10 @@ def append(store: BlobStore, head: str | None, messages: list[Message]) -> str |
     messages = [m for _, m in stored]
     entry = {"v": ENTRY_VERSION, "prev": head, "messages": [digest for digest, _ in stored]}
     new_head = store.put_text(canonical_json(entry))
-    if head is None or (cached := CACHE.get(head)) is not None:
+    cached = CACHE.get(head) if head is not None else ()
+    if cached is not None:
         # The caller usually loads the new head next: keep it warm without reading it back.
-        CACHE.put(new_head, (*(cached if head is not None else ()), *messages))
+        CACHE.put(new_head, (*cached, *messages))
     return new_head
 
 

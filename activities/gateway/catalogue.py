@@ -7,17 +7,24 @@ activity, so routing decisions are made, and recorded, in workflow code.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from workflows.contracts import DataClass, ModelCatalogue, ModelInfo, OutagePolicy, Price, ProviderKind, StepKind
 from activities.config_errors import problems
+from workflows.contracts import (
+    DataClass,
+    ModelCatalogue,
+    ModelInfo,
+    OutagePolicy,
+    Price,
+    ProviderKind,
+    StepKind,
+)
 
 SELF_HOSTED_PROVIDERS = {"sglang", "vllm", "llamacpp"}
 
@@ -44,6 +51,9 @@ class ModelConfig(BaseModel):
     tokenizer_file: Path | None = Field(
         default=None, description="a HF tokenizer.json for exact token counts (self-hosted models); else an estimate"
     )
+    # The key's value, read by `load_models_file` from the environment the worker hands it; private, so it
+    # never lands in a dump, a repr or the workflow's catalogue (only the variable's name does).
+    _api_key: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _defaults(self) -> ModelConfig:
@@ -59,10 +69,10 @@ class ModelConfig(BaseModel):
         return f"{self.provider}:{self.base_url or 'default'}"
 
     def api_key(self) -> str | None:
-        return os.environ.get(self.api_key_env) if self.api_key_env else None
+        return self._api_key
 
     def info(self) -> ModelInfo:
-        missing_key = self.api_key_env is not None and not os.environ.get(self.api_key_env)
+        missing_key = self.api_key_env is not None and not self._api_key
         return ModelInfo(
             name=self.name,
             provider=self.provider,
@@ -131,15 +141,20 @@ def _expand(value: Any, path: Path, environ: Mapping[str, str]) -> Any:
     return _VARIABLE.sub(substitute, value)
 
 
-def load_models_file(path: Path, environ: Mapping[str, str] | None = None) -> ModelsFile:
+def load_models_file(path: Path, environ: Mapping[str, str]) -> ModelsFile:
+    """`environ` is the worker's environment (os.environ at worker start): it fills `${VAR}` and each
+    model's `api_key_env`; this module never reads the process environment itself."""
     try:
         raw: Any = yaml.safe_load(path.read_text())
     except OSError as e:
         raise ModelsFileError(f"{path}: cannot read the models file: {e.strerror}") from e
     except yaml.YAMLError as e:
         raise ModelsFileError(f"{path}: not valid YAML: {e}") from e
-    raw = _expand(raw, path, os.environ if environ is None else environ)
+    raw = _expand(raw, path, environ)
     try:
-        return ModelsFile.model_validate(raw)
+        models = ModelsFile.model_validate(raw)
     except ValidationError as e:
         raise ModelsFileError(f"{path}: {problems(e, whole='(file)')}") from e
+    for model in models.models:
+        model._api_key = environ.get(model.api_key_env) if model.api_key_env else None
+    return models

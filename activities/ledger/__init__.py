@@ -14,10 +14,10 @@ from activities.ledger.base import (
     Begin,
     FinalStatus,
     HumanDecision,
+    LeaseLost,
     LedgerBackend,
     LedgerConflict,
     LedgerStateError,
-    LeaseLost,
     ManifestConflict,
     Status,
 )

@@ -14,6 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.ledger.base import LedgerBackend, LedgerConflict, LedgerStateError
+from workflows.contracts import ToolResult
 from workflows.contracts.ledger import (
     ApproveToolCallInput,
     LedgerReceipt,
@@ -21,7 +22,6 @@ from workflows.contracts.ledger import (
     ResolveUnknownInput,
     ResolveUnknownResult,
 )
-from workflows.contracts import ToolResult
 
 log = structlog.get_logger(__name__)
 

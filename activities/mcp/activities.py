@@ -9,7 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.heartbeat import with_heartbeats
 from activities.mcp.connector import MCPConnector, MCPUnavailable
-from workflows.contracts import ListToolsResult
+from workflows.contracts import ListMcpToolsInput, ListToolsResult
 
 log = structlog.get_logger(__name__)
 
@@ -19,7 +19,7 @@ class MCPActivities:
         self.connector = connector
 
     @activity.defn(name="mcp.list_tools")
-    async def list_tools(self) -> ListToolsResult:
+    async def list_tools(self, input: ListMcpToolsInput = ListMcpToolsInput()) -> ListToolsResult:
         try:
             specs = await with_heartbeats(self.connector.list_tools(), "mcp.list_tools")
         except MCPUnavailable as e:

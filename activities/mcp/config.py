@@ -10,6 +10,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
 from activities.config_errors import problems
 
 _SERVER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,23}$")

@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from mcp import Client, MCPError
 from mcp.client.stdio import StdioServerParameters
+from mcp.types import TextContent
 from pydantic import BaseModel, ConfigDict
 
 from activities.mcp.config import MCPConfig, MCPServerConfig, sanitize
@@ -122,7 +123,7 @@ class MCPConnector:
             raise ToolError(f"MCP server {server.name!r} is unavailable: {leaf!r}", "mcp_unavailable") from e
         if original is None or result is None:
             raise ToolError(f"MCP server {server.name!r} does not offer {name!r} (any more)", "unknown_tool")
-        texts = [c.text for c in result.content if getattr(c, "type", None) == "text"]
+        texts = [c.text for c in result.content if isinstance(c, TextContent)]
         if result.is_error:
             raise ToolError("; ".join(texts) or f"MCP tool {original} failed", "mcp_tool_error")
         return {"content": texts, "structured": result.structured_content}

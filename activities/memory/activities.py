@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from activities.memory.store import MemoryStore
+from activities.retrieval.activities import at_boundary
 from workflows.contracts.memory import (
     ProposeMemoryInput,
     ProposeMemoryResult,
     RecallMemoriesInput,
     RecallMemoriesResult,
 )
-from activities.memory.store import MemoryStore
-from activities.retrieval.activities import at_boundary
 
 
 class MemoryActivities:

@@ -8,14 +8,18 @@ quietly re-learn it: a near-duplicate proposal of a deleted memory is refused.
 
 from __future__ import annotations
 
+import builtins  # `list` below names MemoryStore.list inside the class: annotations say builtins.list
 import uuid
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal, cast
 
 import structlog
 from qdrant_client import models
 
 from activities.memory import policy
+from activities.retrieval.embedding_cache import CachedEmbedder, text_digest
+from activities.retrieval.permissions import access_filter, exact_scope_filter
+from activities.retrieval.store import DENSE, QdrantStore
 from workflows.contracts.memory import (
     MemoryRecord,
     MemoryScope,
@@ -26,9 +30,6 @@ from workflows.contracts.memory import (
     RecalledMemory,
 )
 from workflows.contracts.retrieval import TENANT_SCOPE, Access, run_scope, team_scope, user_scope
-from activities.retrieval.embedding_cache import CachedEmbedder, text_digest
-from activities.retrieval.permissions import access_filter, exact_scope_filter
-from activities.retrieval.store import DENSE, QdrantStore
 
 log = structlog.get_logger(__name__)
 _ID_NAMESPACE = uuid.UUID("0b6d1d4a-3c2e-4f7a-9e51-2d8c7b6a5f40")
@@ -74,7 +75,7 @@ class MemoryStore:
         source = MemorySource(run_id=access.run_id, step=proposal.step, by="agent")
         expires_at = policy.expiry(proposal, now)
         duplicate = self._nearest(self.collection, access.tenant_id, subject, vector, proposal.type)
-        if duplicate is not None:
+        if isinstance(duplicate, MemoryRecord):  # the live collection holds records; True comes from tombstones
             merged = policy.merge(duplicate, content, proposal.confidence, source, expires_at, now)
             if merged is None:
                 return ProposeMemoryResult(outcome="unchanged", memory_id=duplicate.memory_id,
@@ -110,7 +111,8 @@ class MemoryStore:
         return record
 
     def list(self, tenant_id: str, subject: str | None = None) -> list[MemoryRecord]:
-        must = [models.FieldCondition(key="tenant", match=models.MatchValue(value=tenant_id))]
+        must: builtins.list[models.Condition] = [
+            models.FieldCondition(key="tenant", match=models.MatchValue(value=tenant_id))]
         if subject:
             must.append(models.FieldCondition(key="scope", match=models.MatchValue(value=subject)))
         records = [_record(r.payload) for r in self.store.scroll_all(self.collection, models.Filter(must=must))]
@@ -151,7 +153,9 @@ class MemoryStore:
                      "digest": text_digest(record.content), "deleted_by": by,
                      "created_at": (now or datetime.now(UTC)).timestamp()}
         self.store.call(self.store.client.upsert, self.tombstones, wait=True, points=[
-            models.PointStruct(id=_point_id(memory_id), vector={DENSE: point.vector[DENSE]}, payload=tombstone)])
+            # with_vectors=[DENSE] returns the named vectors as a dict
+            models.PointStruct(id=_point_id(memory_id), vector={DENSE: cast(dict[str, Any], point.vector)[DENSE]},
+                               payload=tombstone)])
         self.store.call(self.store.client.delete, self.collection, wait=True,
                         points_selector=models.PointIdsList(points=[_point_id(memory_id)]))
         log.info("memory.deleted", memory_id=memory_id, tenant=tenant_id, by=by)
@@ -159,7 +163,8 @@ class MemoryStore:
 
     # ---- recall: relevance and recency, inside the caller's scope ------------------------------
 
-    def recall(self, access: Access, query: str, limit: int = 5, now: datetime | None = None) -> list[RecalledMemory]:
+    def recall(self, access: Access, query: str, limit: int = 5,
+               now: datetime | None = None) -> builtins.list[RecalledMemory]:
         now = now or datetime.now(UTC)
         live = models.Filter(should=[
             models.IsEmptyCondition(is_empty=models.PayloadField(key="expires_at")),
@@ -183,7 +188,7 @@ class MemoryStore:
 
     # ---- storage helpers -----------------------------------------------------------------------
 
-    def _nearest(self, collection: str, tenant_id: str, subject: str, vector: list[float],
+    def _nearest(self, collection: str, tenant_id: str, subject: str, vector: builtins.list[float],
                  type: MemoryType) -> MemoryRecord | Literal[True] | None:
         same_type = models.FieldCondition(key="type", match=models.MatchValue(value=type))
         response = self.store.call(
@@ -196,7 +201,7 @@ class MemoryStore:
         payload = response.points[0].payload or {}
         return _record(payload) if "memory_id" in payload else True
 
-    def _save(self, record: MemoryRecord, vector: list[float] | None) -> None:
+    def _save(self, record: MemoryRecord, vector: builtins.list[float] | None) -> None:
         payload = record.model_dump(mode="json")
         # Filtered fields as the store expects them: tenant/scope keywords, times as epoch seconds.
         payload.update(tenant=record.tenant_id, scope=record.subject, scope_kind=record.scope,

@@ -39,7 +39,7 @@ def anthropic_tools(tools: list[ToolSpec]) -> list[dict[str, Any]]:
 
 def anthropic_messages(messages: list[Message]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """System blocks and alternating turns: the API refuses two turns of the same role in a row."""
-    system = [{"type": "text", "text": m.content} for m in messages if m.role == "system"]
+    system: list[dict[str, Any]] = [{"type": "text", "text": m.content} for m in messages if m.role == "system"]
     if system:
         system[-1]["cache_control"] = _EPHEMERAL
     turns: list[dict[str, Any]] = []
@@ -67,8 +67,8 @@ class AnthropicProvider:
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         system, turns = anthropic_messages(request.messages)
-        arguments = {"model": request.model, "max_tokens": request.max_output_tokens, "system": system,
-                     "messages": turns}
+        arguments: dict[str, Any] = {"model": request.model, "max_tokens": request.max_output_tokens,
+                                     "system": system, "messages": turns}
         if not request.plain_text:
             arguments.update(tools=anthropic_tools(request.tools), tool_choice={"type": "any"})
         started = time.perf_counter()

@@ -14,6 +14,12 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.retrieval.embeddings import EmbeddingError
+from activities.retrieval.ingest import IngestProgress, InvalidScope
+from activities.retrieval.render import render_context
+from activities.retrieval.runtime import KnowledgeBase
+from activities.retrieval.search import timed_search
+from activities.retrieval.store import StoreError
 from workflows.contracts.retrieval import (
     IngestPathsInput,
     IngestPathsResult,
@@ -22,12 +28,6 @@ from workflows.contracts.retrieval import (
     SearchKnowledgeInput,
     SearchKnowledgeResult,
 )
-from activities.retrieval.embeddings import EmbeddingError
-from activities.retrieval.ingest import IngestProgress, InvalidScope
-from activities.retrieval.render import render_context
-from activities.retrieval.runtime import KnowledgeBase
-from activities.retrieval.search import timed_search
-from activities.retrieval.store import StoreError
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")

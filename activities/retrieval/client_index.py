@@ -12,11 +12,11 @@ from typing import Any
 
 from qdrant_client import models
 
-from workflows.contracts.retrieval import Access
 from activities.retrieval.index import DENSE, KEYWORD_FIELDS, SPARSE, Hit, IndexPoint, tenant_slug
 from activities.retrieval.permissions import access_filter, exact_scope_filter
 from activities.retrieval.sparse import SparseVector
 from activities.retrieval.store import QdrantStore, StoreError
+from workflows.contracts.retrieval import Access
 
 
 class ClientIndex:
@@ -75,7 +75,7 @@ class ClientIndex:
     def delete(self, tenant: str, ids: list[str]) -> None:
         name = self._ensure(tenant, create=False)
         if name and ids:
-            self.store.call(self.store.client.delete, name, points_selector=models.PointIdsList(points=ids), wait=True)
+            self.store.call(self.store.client.delete, name, points_selector=models.PointIdsList(points=[*ids]), wait=True)
 
     def dense(self, access: Access, vectors: list[list[float]], limit: int) -> list[list[Hit]]:
         name = self._ensure(access.tenant_id, create=False)

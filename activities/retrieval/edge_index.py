@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import qdrant_edge as qe
 
-from workflows.contracts.retrieval import Access
 from activities.retrieval.index import DENSE, KEYWORD_FIELDS, SPARSE, Hit, IndexPoint, tenant_slug
 from activities.retrieval.sparse import SparseVector
 from activities.retrieval.store import StoreError
+from workflows.contracts.retrieval import Access
 
 _BATCH = 256
 
@@ -36,6 +36,11 @@ class EdgeIndex:
             vectors={DENSE: qe.EdgeVectorParams(size=self.dim, distance=qe.Distance.Cosine)},
             sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
         )
+
+    @overload
+    def _shard(self, tenant: str, create: Literal[True]) -> qe.EdgeShard: ...
+    @overload
+    def _shard(self, tenant: str, create: bool) -> qe.EdgeShard | None: ...
 
     def _shard(self, tenant: str, create: bool) -> qe.EdgeShard | None:
         shard = self._shards.get(tenant)

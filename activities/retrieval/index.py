@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from workflows.contracts.retrieval import Access
 from activities.retrieval.sparse import SparseVector
+from workflows.contracts.retrieval import Access
 
 DENSE = "dense"
 SPARSE = "sparse"

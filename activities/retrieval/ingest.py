@@ -23,10 +23,10 @@ import structlog
 
 from activities.retrieval import sparse
 from activities.retrieval.chunking import Chunk, chunk_text
-from workflows.contracts.retrieval import TENANT_SCOPE, IngestPathsResult
 from activities.retrieval.documents import Document, UnsupportedDocument, discover, load
 from activities.retrieval.embedding_cache import CachedEmbedder, text_digest
 from activities.retrieval.index import IndexPoint, KnowledgeIndex
+from workflows.contracts.retrieval import TENANT_SCOPE, IngestPathsResult
 
 log = structlog.get_logger(__name__)
 _ID_NAMESPACE = uuid.UUID("6f1c2f4e-9a7b-4d0e-8a55-6c1b8f0e7a10")

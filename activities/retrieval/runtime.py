@@ -8,8 +8,10 @@ a tool used before `configure` fails with a message that says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+# Memory is built on retrieval's store, embedder and permission filter (memory.store imports those
+# modules, never this one), and this module composes both; so the import below is not a cycle.
+from activities.memory.store import MemoryStore
 from activities.retrieval.embedding_cache import CachedEmbedder
 from activities.retrieval.embeddings import Embedder, MiniLMEmbedder, OpenAIEmbedder
 from activities.retrieval.index import KnowledgeIndex
@@ -17,9 +19,6 @@ from activities.retrieval.ingest import Ingestor
 from activities.retrieval.search import Retriever
 from activities.retrieval.settings import RetrievalSettings
 from activities.retrieval.store import QdrantStore
-
-if TYPE_CHECKING:  # memory imports retrieval modules; a runtime import here would be circular
-    from activities.memory.store import MemoryStore
 
 
 class RetrievalNotConfigured(RuntimeError):
@@ -67,8 +66,6 @@ def build_index(settings: RetrievalSettings, store: QdrantStore, dim: int) -> Kn
 def build_knowledge_base(settings: RetrievalSettings, embedder: Embedder | None = None,
                          store: QdrantStore | None = None) -> KnowledgeBase:
     """Open the stores, create missing collections, wire everything; `embedder` lets tests share one model."""
-    from activities.memory.store import MemoryStore
-
     cached = CachedEmbedder(embedder or build_embedder(settings), settings.embedding_cache)
     store = store or QdrantStore.open(settings)
     store.ensure_collection(settings.memory_collection, cached.dim, sparse=False)

@@ -34,11 +34,11 @@ from typing import Literal
 import numpy as np
 
 from activities.retrieval import fusion, sparse
-from workflows.contracts.retrieval import Access, Passage, SearchMode
 from activities.retrieval.embeddings import Embedder
 from activities.retrieval.index import Hit, KnowledgeIndex
 from activities.retrieval.long_query import segments
 from activities.retrieval.query_vectors import QueryVectors
+from workflows.contracts.retrieval import Access, Passage, SearchMode
 
 LongQuery = Literal["zmax", "max", "rrf", "mean", "truncate"]
 # Candidates each arm contributes: enough depth for fusion to matter, and for documents to be grouped.

@@ -1,18 +1,17 @@
-"""Retrieval settings, read once from AGENT_* variables like worker/settings.py.
+"""Retrieval settings: what the knowledge base and memory are built from.
 
-Kept apart from the worker's Settings so this package can be configured (and tested) on its own;
-the worker passes its data directory in.
+Kept apart from the worker's Settings so this package can be configured (and tested) on its own. The
+worker reads them once from AGENT_* variables (worker/retrieval_settings.py); nothing here reads the
+environment.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
-from activities.config_errors import problems
+from pydantic import BaseModel, Field, PrivateAttr
 
 
 class RetrievalSettings(BaseModel):
@@ -35,46 +34,15 @@ class RetrievalSettings(BaseModel):
     memory_collection: str = Field("memory", description="AGENT_MEMORY_COLLECTION")
     rerank: bool = Field(False, description="AGENT_RERANK: re-rank hybrid results by default")
 
+    # Keys never land in settings dumps or history: only the variable's name does. The values sit in a
+    # private attribute, filled by whoever read the environment (`with_secrets`).
+    _secrets: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def with_secrets(self, values: Mapping[str, str]) -> RetrievalSettings:
+        """These settings, with the values of the key variables they name taken from `values`."""
+        names = (self.qdrant_api_key_env, self.openai_api_key_env)
+        self._secrets = {name: values[name] for name in names if values.get(name)}
+        return self
+
     def secret(self, env_name: str) -> str | None:
-        # Keys never land in settings dumps or history: only the variable's name does.
-        return os.environ.get(env_name) or None
-
-
-_ENV = {
-    "qdrant_url": "AGENT_QDRANT_URL",
-    "qdrant_path": "AGENT_QDRANT_PATH",
-    "knowledge_engine": "AGENT_KNOWLEDGE_ENGINE",
-    "qdrant_edge_path": "AGENT_QDRANT_EDGE_PATH",
-    "long_query": "AGENT_LONG_QUERY",
-    "qdrant_api_key_env": "AGENT_QDRANT_API_KEY_ENV",
-    "embeddings": "AGENT_EMBEDDINGS",
-    "embedding_batch": "AGENT_EMBEDDING_BATCH",
-    "embedding_cache": "AGENT_EMBEDDING_CACHE",
-    "openai_embedding_model": "AGENT_OPENAI_EMBEDDING_MODEL",
-    "openai_embedding_dim": "AGENT_OPENAI_EMBEDDING_DIM",
-    "openai_base_url": "AGENT_OPENAI_EMBEDDING_BASE_URL",
-    "openai_api_key_env": "AGENT_OPENAI_API_KEY_ENV",
-    "knowledge_collection": "AGENT_KNOWLEDGE_COLLECTION",
-    "memory_collection": "AGENT_MEMORY_COLLECTION",
-    "rerank": "AGENT_RERANK",
-}
-
-
-class RetrievalSettingsError(ValueError):
-    pass
-
-
-def load_retrieval_settings(data_dir: Path, environ: Mapping[str, str] | None = None) -> RetrievalSettings:
-    env = os.environ if environ is None else environ
-    values: dict[str, object] = {
-        "qdrant_path": data_dir / "qdrant",
-        "qdrant_edge_path": data_dir / "qdrant-edge",
-        "embedding_cache": data_dir / "embedding_cache.sqlite",
-    }
-    for field, var in _ENV.items():
-        if (raw := env.get(var)) is not None and raw != "":
-            values[field] = raw
-    try:
-        return RetrievalSettings(**values)
-    except ValidationError as e:
-        raise RetrievalSettingsError(f"invalid retrieval settings: {problems(e, _ENV)}") from e
+        return self._secrets.get(env_name) or None

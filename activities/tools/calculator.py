@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import operator
+from collections.abc import Callable
+from typing import Any
 
 from pydantic import Field
 
@@ -18,7 +20,7 @@ _BINARY = {
     ast.Mod: operator.mod,
     ast.Pow: operator.pow,
 }
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 _MAX_EXPONENT = 64
 
 
@@ -28,7 +30,8 @@ class CalculatorArgs(ToolArgs):
 
 def _eval(node: ast.AST) -> int | float:
     # Walk the AST ourselves: eval() on model output would be a code-execution hole.
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+    # Numbers only: a bool is an int subclass, and True is not arithmetic the model meant.
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
         return node.value
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = _eval(node.left), _eval(node.right)

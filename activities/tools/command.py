@@ -1,8 +1,8 @@
 """`run_command`: one allow-listed executable, arguments as a list (never a shell string), in the sandbox.
 
-The tool is built from a `SandboxConfig` at worker start (`build_command_tool`); `TOOLS` reads the
-config from the environment when the registry loads this module, so an unknown executable or a host
-that cannot isolate fails the worker's start, never a run. A command may change the workspace in ways
+The tool is built from a `SandboxConfig` at worker start (`build_command_tool`); the worker reads the
+config from the environment when its registry loads this module (worker/tool_settings.py), so an
+unknown executable or a host that cannot isolate fails the worker's start, never a run. A command may change the workspace in ways
 no reconcile can recognise, so it is `not_idempotent`: an interrupted call becomes outcome_unknown.
 """
 
@@ -61,10 +61,12 @@ def build_command_tool(config: SandboxConfig, name: str = "run_command") -> Tool
         raise ToolRegistrationError(f"tool {name!r}: {e}") from e
     if not executables:
         raise ToolRegistrationError(f"tool {name!r}: AGENT_COMMAND_ALLOWLIST is empty")
+    # A Literal of the allow-list, built at run time: no static type can name it, so it is typed Any.
+    executable: Any = Literal[tuple(sorted(executables))]
     args_model = create_model(
         "RunCommandArgs",
         __base__=_CommandArgsBase,
-        executable=(Literal[tuple(sorted(executables))], Field(description="one of the allowed executables")),
+        executable=(executable, Field(description="one of the allowed executables")),
     )
 
     def run_command(ctx: ToolContext, args: Any) -> dict:
@@ -105,8 +107,10 @@ def build_command_tool(config: SandboxConfig, name: str = "run_command") -> Tool
 
 
 def __getattr__(attribute: str) -> list[Tool]:
-    # Built when the registry asks (worker start), not at import: reading the environment and probing
-    # the host are side effects that have no place in an import.
+    # Built when the registry asks (worker start), not at import: probing the host is a side effect that
+    # has no place in an import. The SandboxConfig comes from the worker, which reads AGENT_COMMAND_*
+    # (worker/tool_settings.py); a registry loading this module without the worker's builders says so.
     if attribute == "TOOLS":
-        return [build_command_tool(SandboxConfig.from_env())]
+        raise ToolRegistrationError(f"{__name__} is built from the worker's settings: load it with "
+                                    "worker.tool_settings.load_tool_registry")
     raise AttributeError(attribute)

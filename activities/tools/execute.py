@@ -18,16 +18,16 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.context.blobs import BlobStore
-from activities.context.transcript import put_message
 from activities.context.references import reference_if_large
+from activities.context.transcript import put_message
 from activities.heartbeat import with_heartbeats
-from activities.ledger import Begin, LeaseLost, LedgerBackend, LedgerConflict
+from activities.ledger import Begin, FinalStatus, LeaseLost, LedgerBackend, LedgerConflict
+from activities.stores import refuse_other_stores
 from activities.tools.attempts import AttemptRunner
 from activities.tools.registry import Tool, ToolContext, ToolError, ToolRegistry
-from activities.stores import refuse_other_stores
 from activities.tools.workspace_store import LocalWorkspaces, WorkspaceStore
-from workflows.contracts.prompt import tool_message
 from workflows.contracts import ExecuteToolInput, ListToolsInput, ListToolsResult, ToolResult, arguments_hash
+from workflows.contracts.prompt import tool_message
 
 log = structlog.get_logger(__name__)
 _WORKER = uuid.uuid4().hex[:12]  # this process, in lease owners: "<worker>:<attempt>"
@@ -52,8 +52,8 @@ class ToolActivities:
         self.store_id = store_id  # this worker's stores (activities/stores.py); None: not checked
 
     @activity.defn(name="tools.list")
-    async def list_tools(self, input: ListToolsInput | None = None) -> ListToolsResult:
-        tenant = (input or ListToolsInput()).tenant_id
+    async def list_tools(self, input: ListToolsInput = ListToolsInput()) -> ListToolsResult:
+        tenant = input.tenant_id
         return ListToolsResult(tools=self.registry.specs(), tenant_allowed_tools=self.tenant_tools.get(tenant))
 
     @activity.defn(name="tools.execute")
@@ -178,6 +178,7 @@ class ToolActivities:
             if ref is not None:
                 log.info("tool.output_referenced", key=key, digest=ref.digest, size=ref.size)
         # outcome_unknown is a state of its own: never retried, until a person resolves it.
+        status: FinalStatus
         if result.error_type == "outcome_unknown":
             status = "outcome_unknown"
         else:

@@ -18,16 +18,14 @@ every GET before a person (docs/tools.md weighs the trade-off).
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urljoin
 
 import httpx
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from activities.config_errors import problems
 from activities.tools.http_address import (
     AddressGuard,
     AddressRefused,
@@ -40,12 +38,6 @@ from activities.tools.sandbox.outputs import store_output
 
 _FORBIDDEN_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer"}
 _KEPT_HEADERS = ("content-type", "content-length", "location", "etag", "last-modified")
-_ENV = {"allowed_hosts": "AGENT_HTTP_ALLOWLIST", "max_bytes": "AGENT_HTTP_MAX_BYTES",
-        "timeout_s": "AGENT_HTTP_TIMEOUT_S", "max_redirects": "AGENT_HTTP_MAX_REDIRECTS",
-        "write_risk_level": "AGENT_HTTP_WRITE_RISK_LEVEL", "allowed_networks": "AGENT_HTTP_ALLOW_NETWORKS",
-        "read_mode": "AGENT_HTTP_READ_MODE", "tenant_read_modes": "AGENT_HTTP_TENANT_READ_MODES",
-        "get_approval": "AGENT_HTTP_GET_APPROVAL"}
-_LISTS = {"allowed_hosts", "allowed_networks"}
 # open: any URL on the allow-list; no_query: URLs with a query string are refused (a fragment is never sent).
 ReadMode = Literal["open", "no_query"]
 
@@ -77,22 +69,6 @@ class HttpPolicy(BaseModel):
 
     def read_mode_for(self, tenant_id: str) -> ReadMode:
         return self.tenant_read_modes.get(tenant_id, self.read_mode)
-
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> HttpPolicy:
-        env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for field, var in _ENV.items():
-            if raw := env.get(var, "").strip():
-                items = [h.strip() for h in raw.split(",") if h.strip()]
-                if field == "tenant_read_modes":
-                    values[field] = dict(item.partition("=")[::2] for item in items)
-                else:
-                    values[field] = items if field in _LISTS else raw
-        try:
-            return cls(**values)
-        except ValidationError as e:
-            raise ToolRegistrationError(f"invalid HTTP tool settings: {problems(e, _ENV)}") from e
 
     def allows(self, url: httpx.URL) -> bool:
         port = url.port or _default_port(url.scheme)
@@ -197,7 +173,7 @@ def build_http_tools(policy: HttpPolicy, resolver: Resolver | None = None) -> li
     guard = policy.guard(resolver)
 
     def http_get(ctx: ToolContext, args: HttpGetArgs) -> dict:
-        url, redirects = _checked(policy, args.url), []
+        url, redirects = _checked(policy, args.url), list[str]()
         if policy.read_mode_for(ctx.tenant_id) == "no_query" and url.query:
             raise ToolError("this tenant's reads may not carry a query string (AGENT_HTTP_READ_MODE)",
                             "query_not_allowed")
@@ -251,7 +227,9 @@ def build_http_tools(policy: HttpPolicy, resolver: Resolver | None = None) -> li
 
 
 def __getattr__(attribute: str) -> list[Tool]:
-    # Built when the registry asks (worker start), not at import: the environment is read then.
+    # The tools need an HttpPolicy, which the worker reads from AGENT_HTTP_* (worker/tool_settings.py) and
+    # builds them with; a registry loading this module without the worker's builders says so.
     if attribute == "TOOLS":
-        return build_http_tools(HttpPolicy.from_env())
+        raise ToolRegistrationError(f"{__name__} is built from the worker's settings: load it with "
+                                    "worker.tool_settings.load_tool_registry")
     raise AttributeError(attribute)

@@ -11,12 +11,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from workflows.contracts.memory import ProposeMemoryInput
-from workflows.contracts.retrieval import MAX_QUERY_CHARS, Access
 from activities.retrieval.embeddings import EmbeddingError
 from activities.retrieval.render import UNTRUSTED_NOTICE, passage_dict
 from activities.retrieval.runtime import RetrievalNotConfigured, current
 from activities.tools.registry import ToolArgs, ToolContext, ToolError, tool
+from workflows.contracts.memory import ProposeMemoryInput
+from workflows.contracts.retrieval import MAX_QUERY_CHARS, Access
 
 
 class SearchKnowledgeArgs(ToolArgs):

@@ -11,7 +11,7 @@ import importlib
 import importlib.metadata
 import inspect
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_type_hints
@@ -168,9 +168,12 @@ class ToolRegistry:
         return [self._tools[n].spec() for n in sorted(self._tools)]
 
     @classmethod
-    def from_modules(cls, modules: Iterable[str], entry_point_group: str | None = None) -> ToolRegistry:
+    def from_modules(cls, modules: Iterable[str], entry_point_group: str | None = None,
+                     builders: Mapping[str, Callable[[], Iterable[Tool]]] | None = None) -> ToolRegistry:
         """Each module lists its tools in a module-level `TOOLS` sequence. Installed packages add
-        modules through entry points in `entry_point_group` (each entry point names a module)."""
+        modules through entry points in `entry_point_group` (each entry point names a module). A module
+        whose tools are built from settings is built by `builders[module name]` instead: the worker
+        reads those settings (worker/tool_settings.py), the module never does."""
         registry = cls()
         sources = [(m, m) for m in modules]
         if entry_point_group:
@@ -181,7 +184,8 @@ class ToolRegistry:
                 module = importlib.import_module(module_name)
             except ImportError as e:
                 raise ToolRegistrationError(f"tool module {label}: cannot import: {e}") from e
-            tools = getattr(module, "TOOLS", None)
+            build = (builders or {}).get(module_name)
+            tools = build() if build is not None else getattr(module, "TOOLS", None)
             if tools is None:
                 raise ToolRegistrationError(f"tool module {label} has no TOOLS list")
             for t in tools:

@@ -18,15 +18,15 @@ import os
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import structlog
 
 from activities.context.blobs import BlobStore
-from workflows.contracts.base import blob_digest
 from activities.ledger import LedgerBackend
 from activities.tools.workspaces import workspace_dir
+from workflows.contracts.base import blob_digest
 
 log = structlog.get_logger(__name__)
 MARKER = ".store-id"
@@ -56,7 +56,7 @@ class WorkspaceStore(ABC):
     def store_id(self) -> str: ...
 
     @abstractmethod
-    def checkout(self, chain_id: str) -> Iterator[Path]:
+    def checkout(self, chain_id: str) -> AbstractContextManager[Path]:
         """A context manager: the chain's workspace as a local directory for one tool attempt."""
 
 

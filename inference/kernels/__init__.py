@@ -9,6 +9,17 @@ script can set the variable) does not import Triton.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the lazy names' real types, for type checkers only: nothing is imported at run time
+    from inference.kernels._common import FP8_DTYPE as FP8_DTYPE
+    from inference.kernels._common import FP8_MAX as FP8_MAX
+    from inference.kernels._common import GROUP_SIZE as GROUP_SIZE
+    from inference.kernels._common import WEIGHT_BLOCK as WEIGHT_BLOCK
+    from inference.kernels.dequant import block_dequant_fp8 as block_dequant_fp8
+    from inference.kernels.gemm import w8a8_block_fp8_matmul as w8a8_block_fp8_matmul
+    from inference.kernels.quant import block_quant_fp8 as block_quant_fp8
+    from inference.kernels.quant import per_token_group_quant_fp8 as per_token_group_quant_fp8
 
 _EXPORTS = {
     "FP8_DTYPE": "_common",

@@ -78,7 +78,7 @@ class SGLangServerConfig(BaseModel):
     def for_checkpoint(cls, model_path: str | Path, **kwargs: object) -> SGLangServerConfig:
         """Config for a checkpoint, choosing ``--quantization fp8`` only when it is not already FP8."""
         quantization = None if checkpoint_is_block_fp8(model_path) else "fp8"
-        return cls(model_path=str(model_path), **{"quantization": quantization, **kwargs})
+        return cls.model_validate({"model_path": str(model_path), "quantization": quantization, **kwargs})
 
     @property
     def base_url(self) -> str:

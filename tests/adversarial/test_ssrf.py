@@ -20,6 +20,7 @@ from activities.tools.http_fetch import HttpPolicy, build_http_tools
 from activities.tools.registry import ToolRegistrationError
 from tests.tools.helpers import call_input, tool_activities
 from tests.tools.http_server import LocalHttpServer
+from worker.tool_settings import http_policy_from_env
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ async def test_loopback_private_and_link_local_addresses_are_refused(tmp_path, s
 
 async def test_an_explicitly_allowed_network_is_reachable_and_nothing_else(tmp_path, server):
     """AGENT_HTTP_ALLOW_NETWORKS opens exactly the listed range: 127.0.0.1 yes, localhost's ::1 or 127.0.0.2 no."""
-    policy = HttpPolicy.from_env({"AGENT_HTTP_ALLOWLIST": f"http://127.0.0.1:{server.port},"
+    policy = http_policy_from_env({"AGENT_HTTP_ALLOWLIST": f"http://127.0.0.1:{server.port},"
                                   f"http://127.0.0.2:{server.port}", "AGENT_HTTP_ALLOW_NETWORKS": "127.0.0.1/32"})
     tools = tool_activities(tmp_path, *build_http_tools(policy))
     ok = await get(tools, f"http://127.0.0.1:{server.port}/hello", call_id="c1")
@@ -63,7 +64,7 @@ async def test_an_explicitly_allowed_network_is_reachable_and_nothing_else(tmp_p
     other = await get(tools, f"http://127.0.0.2:{server.port}/hello", call_id="c2")
     assert other.error_type == "address_not_allowed"
     with pytest.raises(ToolRegistrationError, match="AGENT_HTTP_ALLOW_NETWORKS"):
-        HttpPolicy.from_env({"AGENT_HTTP_ALLOWLIST": "a.example", "AGENT_HTTP_ALLOW_NETWORKS": "intranet"})
+        http_policy_from_env({"AGENT_HTTP_ALLOWLIST": "a.example", "AGENT_HTTP_ALLOW_NETWORKS": "intranet"})
 
 
 async def test_a_redirect_to_a_private_address_is_refused(tmp_path, server):
@@ -117,7 +118,7 @@ def test_the_backend_connects_to_the_checked_address_never_to_a_second_lookup():
 
 async def test_reads_without_query_strings_are_a_per_tenant_choice(tmp_path, server):
     """A no_query tenant cannot put data into a GET's query; another tenant can; approval can be forced."""
-    policy = HttpPolicy.from_env({"AGENT_HTTP_ALLOWLIST": f"http://127.0.0.1:{server.port}",
+    policy = http_policy_from_env({"AGENT_HTTP_ALLOWLIST": f"http://127.0.0.1:{server.port}",
                                   "AGENT_HTTP_ALLOW_NETWORKS": "127.0.0.0/8",
                                   "AGENT_HTTP_TENANT_READ_MODES": "t=no_query"})
     tools = tool_activities(tmp_path, *build_http_tools(policy))

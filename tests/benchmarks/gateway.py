@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -59,7 +60,7 @@ async def overhead(calls: int, tmp: Path) -> None:
         prompt = render_prompt(MESSAGES, TOOLS)
         schema = decision_schema(TOOLS)
         sdk = openai.AsyncOpenAI(base_url=server.base_url, api_key="x", max_retries=0)
-        gateway = Gateway(load_models_file(write_models_file(tmp / "m.yaml", wire_model("m", server))), BreakerRegistry())
+        gateway = Gateway(load_models_file(write_models_file(tmp / "m.yaml", wire_model("m", server)), os.environ), BreakerRegistry())
         activities = ModelActivities(gateway)
         env = ActivityEnvironment()
         request = ChatRequest(model="m", messages=prompt, max_output_tokens=64, json_schema=schema)
@@ -87,7 +88,7 @@ async def fallback_time(client: Client, tmp: Path, breaker_open: bool) -> float:
         path = write_models_file(tmp / f"{uuid.uuid4()}.yaml", wire_model("primary", down), wire_model("secondary", up))
         breakers = BreakerRegistry(min_calls=1000 if not breaker_open else 3, cooldown_s=600)
         if breaker_open:
-            breaker = breakers.for_endpoint(load_models_file(path).models[0].endpoint)
+            breaker = breakers.for_endpoint(load_models_file(path, os.environ).models[0].endpoint)
             for _ in range(3):
                 breaker.record_failure()  # an outage already seen by earlier calls
         async with gateway_worker(client, settings, path, breakers):

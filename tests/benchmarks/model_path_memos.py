@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import dataclasses
 import multiprocessing
+import os
 import statistics
 import tempfile
 import time
@@ -30,7 +31,6 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.context import transcript
 from activities.context.blobs import LocalBlobStore
-from workflows.contracts.context import ContextBudget, DecideWithContextInput, TranscriptRef
 from activities.context.packing import SUMMARY_NAME
 from activities.gateway.breaker import BreakerRegistry
 from activities.gateway.catalogue import load_models_file
@@ -41,6 +41,7 @@ from tests.model_path_memos import MEMOS, switched_off
 from worker.logging import configure_logging
 from worker.main import token_counters
 from workflows.contracts import DecideInput, Message, TokenCalibration
+from workflows.contracts.context import ContextBudget, DecideWithContextInput, TranscriptRef
 
 OUTPUT = "y" * 2000
 CONFIGURATIONS = {"embedded (llamacpp, GGUF count, 4,096)": ("llamacpp", 4096),
@@ -94,7 +95,7 @@ async def main(args: argparse.Namespace) -> None:
         for label, (provider, window) in CONFIGURATIONS.items():
             entry = wire_model("m", type("S", (), {"base_url": base_url})(), provider=provider, context_window=window,
                                max_output_tokens=256, timeout_s=30)
-            gateway = Gateway(load_models_file(write_models_file(tmp / f"{provider}.yaml", entry)), BreakerRegistry())
+            gateway = Gateway(load_models_file(write_models_file(tmp / f"{provider}.yaml", entry), os.environ), BreakerRegistry())
             store = LocalBlobStore(tmp / f"blobs-{provider}")
             activities = ModelActivities(gateway, blobs=store, counter_for=token_counters(gateway))
             await one_run(activities, store, window, 60, "warm-up")

@@ -131,7 +131,7 @@ class Bench:
         models = write_models_file(self.tmp / f"{uuid.uuid4()}.yaml", wire_model(
             "bench", type("S", (), {"base_url": self.model_url})(), context_window=window, max_output_tokens=256,
             timeout_s=60, local_activity=local))
-        gateway = Gateway(load_models_file(models), BreakerRegistry())
+        gateway = Gateway(load_models_file(models, os.environ), BreakerRegistry())
         activities = [*build_model_activities(settings, gateway=gateway), *build_tool_layer(settings).activities()]
         return build_worker(self.client, settings, activities), settings
 

@@ -94,7 +94,7 @@ async def main(steps: int, concurrent: int) -> None:
     configure_logging("warning")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    from activities.context.blobs import open_blob_store
+    from worker.blobs import open_blob_store
     from worker.devserver import free_port
 
     with tempfile.TemporaryDirectory() as tmp:

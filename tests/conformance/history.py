@@ -17,8 +17,8 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
-from workflows.contracts.context import DecideWithContextResult, SummarizeContextResult
 from workflows.contracts import ExecuteToolInput, ToolResult
+from workflows.contracts.context import DecideWithContextResult, SummarizeContextResult
 
 SUMMARY_MARK = "Summary of earlier turns"
 

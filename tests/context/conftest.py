@@ -8,7 +8,7 @@ import pytest
 
 from activities.context import transcript
 from activities.context.blobs import LocalBlobStore
-from inference.embedded_model import default_cache_dir, DEFAULT_MODEL
+from inference.embedded_model import DEFAULT_MODEL, default_cache_dir
 
 
 @pytest.fixture

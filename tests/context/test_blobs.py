@@ -13,10 +13,10 @@ from activities.context.blobs import (
     BlobNotFound,
     LocalBlobStore,
     blob_digest,
-    open_blob_store,
 )
 from activities.context.s3 import S3BlobStore, sigv4_headers
 from activities.keyring import KeyRing, KeyRingError
+from worker.blobs import open_blob_store
 
 
 def test_put_returns_sha256_digest_and_get_round_trips(store: LocalBlobStore) -> None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from activities.context.calibration import MAX_RATIO, MIN_RATIO, ModelCalibrations, observe, observe_overflow, tokens
+from activities.context.calibration import (
+    MAX_RATIO,
+    MIN_RATIO,
+    ModelCalibrations,
+    observe,
+    observe_overflow,
+    tokens,
+)
 from workflows.contracts import TokenCalibration
 
 

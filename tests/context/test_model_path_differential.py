@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import os
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,6 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.context import transcript
 from activities.context.blobs import LocalBlobStore
-from workflows.contracts.context import ContextBudget, DecideWithContextInput, TranscriptRef
 from activities.context.packing import SUMMARY_NAME
 from activities.gateway.breaker import BreakerRegistry
 from activities.gateway.catalogue import load_models_file
@@ -32,6 +32,7 @@ from tests.model_path_memos import switched_off
 from tests.wire_server import ModelWireServer, final_answer
 from worker.main import token_counters
 from workflows.contracts import DecideInput, Message, TokenCalibration
+from workflows.contracts.context import ContextBudget, DecideWithContextInput, TranscriptRef
 
 PROVIDERS = ("openai", "vllm", "llamacpp", "anthropic")
 PIECES = ["plain words ", "<|im_start|>system\n", "[INST] do it [/INST]", "</s>", "持久化代理", "naïve café ",
@@ -135,7 +136,7 @@ def test_requests_are_the_same_with_every_memo_switched_off(served, shape, monke
     monkeypatch.setenv("DIFFERENTIAL_KEY", "k")
     entry = wire_model("m", server, provider=provider, context_window=window, max_output_tokens=64,
                        **({"api_key_env": "DIFFERENTIAL_KEY"} if provider == "anthropic" else {}))
-    gateway = Gateway(load_models_file(write_models_file(Path(tmp) / f"{provider}.yaml", entry)), BreakerRegistry())
+    gateway = Gateway(load_models_file(write_models_file(Path(tmp) / f"{provider}.yaml", entry), os.environ), BreakerRegistry())
     store = LocalBlobStore(Path(tmp) / "blobs")
     player = Player(ModelActivities(gateway, blobs=store, counter_for=token_counters(gateway)), store, window)
 

@@ -14,7 +14,6 @@ from temporalio import activity
 from temporalio.client import WorkflowFailureError
 
 from activities.context import transcript
-from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult, PackReport
 from activities.context.packing import SUMMARY_NAME
 from activities.context.summarize import SummarizeActivities
 from activities.context.tokens import ESTIMATOR
@@ -23,6 +22,7 @@ from tests.scripted import ScriptedModel, call, final
 from worker.main import build_tool_layer, build_worker
 from workflows.agent_run import AgentRun
 from workflows.contracts import Message, RunRequest, RunResult, RunStatus, Usage
+from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult, PackReport
 
 
 class OverBudgetUntilCompacted(ScriptedModel):

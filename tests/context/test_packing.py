@@ -7,12 +7,12 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workflows.contracts.context import ContextBudget
 from activities.context.history_index import Indexer
 from activities.context.packing import SUMMARY_NAME, is_debug_output, pack, sanitize_line
 from activities.context.tokens import ESTIMATOR, gguf_tokenizer
 from activities.decision import render_prompt, render_turn
 from workflows.contracts import Message, TokenCalibration
+from workflows.contracts.context import ContextBudget
 
 TRACE = "Traceback (most recent call last):\n  File \"x.py\", line 3, in f\n    boom()\nZeroDivisionError: division by zero"
 HEAD = [Message(role="system", content="system prompt and policy"), Message(role="user", content="Goal: g")]

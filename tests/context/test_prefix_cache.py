@@ -75,7 +75,7 @@ def test_invalid_capacity_is_refused() -> None:
 def test_stable_layout_keeps_each_previous_prompt_as_prefix(gguf_path) -> None:
     """In the benchmark's run, every stable-layout prompt reuses the previous one's stable part; naive ones do not."""
     from activities.context.tokens import gguf_tokenizer
-    from inference.prefix_cache_replay import layouts
+    from tests.benchmarks.prefix_cache_replay import layouts
 
     tok = gguf_tokenizer(str(gguf_path))
     prompts = {name: [tok.encode_messages(m) for m in runs] for name, runs in layouts(4).items()}

@@ -42,13 +42,13 @@ def test_large_text_output_keeps_its_media_type(store) -> None:
 
 
 def test_read_cli_prints_blob_and_transcript(store, tmp_path) -> None:
-    """`python -m activities.context.read` prints a blob's bytes and a chain's messages; unknown is exit 1."""
+    """`python -m worker.read` prints a blob's bytes and a chain's messages; unknown is exit 1."""
     from activities.context import transcript
     from workflows.contracts import Message
 
     digest = store.put_text("stored content ✓")
     head = transcript.append(store, None, [Message(role="user", content="hello")])
-    run = lambda *args: subprocess.run([sys.executable, "-m", "activities.context.read", *args,  # noqa: E731
+    run = lambda *args: subprocess.run([sys.executable, "-m", "worker.read", *args,  # noqa: E731
                                         "--store", str(store.root)], capture_output=True, text=True, timeout=60)
     assert run(digest).stdout == "stored content ✓"
     assert run(head, "--transcript").stdout.strip() == '{"role": "user", "content": "hello"}'
@@ -69,7 +69,7 @@ def test_read_cli_reads_the_workers_store_from_elsewhere_and_reports_s3_failures
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
 
     def run(*args: str, **extra: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "activities.context.read", *args], capture_output=True,
+        return subprocess.run([sys.executable, "-m", "worker.read", *args], capture_output=True,
                               text=True, timeout=60, cwd=elsewhere, env={**env, **extra})
 
     assert run(digest, AGENT_DATA_DIR=str(data_dir)).stdout == "the worker wrote this"

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.context import transcript
-from workflows.contracts.context import ContextBudget, SummarizeContextInput, TranscriptRef
 from activities.context.packing import SUMMARY_NAME, pack
 from activities.context.summarize import SummarizeActivities, gateway_chat
 from activities.context.tokens import ESTIMATOR
-from activities.model import INDEXER
 from activities.gateway.breaker import BreakerRegistry
 from activities.gateway.catalogue import load_models_file
 from activities.gateway.gateway import Gateway
+from activities.model import INDEXER
 from tests.conftest import wire_model, write_models_file
 from tests.wire_server import ModelWireServer
 from workflows.contracts import Message, TokenCalibration, Usage
+from workflows.contracts.context import ContextBudget, SummarizeContextInput, TranscriptRef
 
 GOAL = Message(role="user", content="Goal: add the numbers in data.csv and write the total to total.txt")
 
@@ -109,7 +110,7 @@ async def test_summarize_through_the_gateway_on_the_openai_wire(store, tmp_path)
         return "The agent computed partial sums over " + str(len(body["messages"][1]["content"].splitlines())) + " turns."
 
     with ModelWireServer(respond) as server:
-        gateway = Gateway(load_models_file(write_models_file(tmp_path / "m.yaml", wire_model("wire", server))),
+        gateway = Gateway(load_models_file(write_models_file(tmp_path / "m.yaml", wire_model("wire", server)), os.environ),
                           BreakerRegistry(min_calls=2, cooldown_s=60))
         result = await ActivityEnvironment().run(_activities(store, gateway_chat(gateway)).summarize,
                                                  SummarizeContextInput(transcript=ref, start=1, end=7, model="wire",

@@ -7,8 +7,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.context.tool_catalogue import load_tools, resolve_decide, store_tools
 from tests.conftest import registry_with
-from workflows.contracts.context import ContextBudget, DecideWithContextInput
 from workflows.contracts import DecideInput, TranscriptRef
+from workflows.contracts.context import ContextBudget, DecideWithContextInput
 
 
 def test_catalogue_round_trips_under_a_stable_digest(store) -> None:

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from activities.context import transcript
-from workflows.contracts.context import TranscriptRef, preview
 from workflows.contracts import Message
+from workflows.contracts.context import TranscriptRef, preview
 
 
 def _turns(n: int, start: int = 0) -> list[Message]:
@@ -107,8 +107,8 @@ def test_message_ref_carries_digest_and_short_preview(store) -> None:
 
 def test_decide_with_context_input_is_o1_in_run_length(store) -> None:
     """The model-call input for a 300-message run serializes to the same size as for a 3-message run."""
-    from workflows.contracts.context import ContextBudget, DecideWithContextInput
     from workflows.contracts import DecideInput
+    from workflows.contracts.context import ContextBudget, DecideWithContextInput
 
     def size(n: int) -> int:
         ref = transcript.append_ref(store, TranscriptRef(), _turns(n))

@@ -9,9 +9,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowUpdateFailedError
 
 from activities.context.archive import read_archive
-from activities.context.blobs import open_blob_store
 from tests.conftest import dev_server_config, make_worker
 from tests.scripted import ScriptedModel, call, final
+from worker.blobs import open_blob_store
 from worker.codec import project_data_converter
 from worker.devserver import DevServer
 from workflows.agent_run import RECENT_RECORDS, AgentRun

@@ -4,6 +4,7 @@ worker killed during the call loses nothing and repeats no effect (the next work
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from pathlib import Path
 
@@ -12,19 +13,19 @@ from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.exceptions import ApplicationError
 
-from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult
-from tests.conftest import chain_id, eventually, make_worker, wire_model, write_models_file
-from tests.scripted import SCRIPTED_CATALOGUE, ScriptedModel, call, final
-from tests.test_replay import replayer
-from tests.gateway.test_runs_through_the_gateway import gateway_worker
-from tests.processes import WorkerProcess
-from tests.test_crash_exactly_once import run_workspace_in
-from tests.wire_server import Hang, ModelWireServer, tool_result_seen
 from activities.gateway.breaker import BreakerRegistry
 from activities.ledger import Ledger
+from tests.conftest import chain_id, eventually, make_worker, wire_model, write_models_file
+from tests.gateway.test_runs_through_the_gateway import gateway_worker
+from tests.processes import WorkerProcess
+from tests.scripted import SCRIPTED_CATALOGUE, ScriptedModel, call, final
+from tests.test_crash_exactly_once import run_workspace_in
+from tests.test_replay import replayer
+from tests.wire_server import Hang, ModelWireServer, tool_result_seen
 from worker.main import WORKFLOWS
 from workflows.agent_run import AgentRun
-from workflows.contracts import ModelCatalogue, RunRequest, RunResult, RunStatus
+from workflows.contracts import LoadModelsInput, ModelCatalogue, RunRequest, RunResult, RunStatus
+from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult
 
 LINE = "paid invoice 7"
 
@@ -106,7 +107,7 @@ def test_models_file_field_reaches_the_workflow(tmp_path):
     server = type("S", (), {"base_url": "http://127.0.0.1:9/v1"})()
     path = write_models_file(Path(tmp_path) / "m.yaml", wire_model("fast", server, local_activity=True),
                              wire_model("slow", server))
-    infos = {m.name: m.info() for m in load_models_file(path).models}
+    infos = {m.name: m.info() for m in load_models_file(path, os.environ).models}
     assert infos["fast"].local_activity and not infos["slow"].local_activity
 
 
@@ -119,7 +120,7 @@ class RefusedLocally(ScriptedModel):
         self.local_refusals = 0
 
     @activity.defn(name="models.catalogue")
-    async def catalogue(self) -> ModelCatalogue:
+    async def catalogue(self, input: LoadModelsInput = LoadModelsInput()) -> ModelCatalogue:
         local = SCRIPTED_CATALOGUE.models[0].model_copy(update={"local_activity": True})
         return SCRIPTED_CATALOGUE.model_copy(update={"models": [local]})
 
@@ -149,10 +150,10 @@ async def test_a_local_call_refused_for_its_stores_goes_to_the_store_queue(dev_c
 async def test_the_model_activity_refuses_a_local_call_of_another_blob_store(tmp_path):
     from temporalio.testing import ActivityEnvironment
 
-    from activities.context.blobs import open_blob_store
-    from workflows.contracts.context import ContextBudget, TranscriptRef
     from activities.model import ModelActivities
+    from worker.blobs import open_blob_store
     from workflows.contracts import DecideInput
+    from workflows.contracts.context import ContextBudget, TranscriptRef
 
     blobs = open_blob_store(None, data_dir=tmp_path)
     activities = ModelActivities(gateway=None, blobs=blobs)

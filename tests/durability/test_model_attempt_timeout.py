@@ -10,11 +10,11 @@ import uuid
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult
 from tests.conftest import make_worker
 from tests.scripted import ScriptedModel, final
 from workflows.agent_run import AgentRun
 from workflows.contracts import RunRequest, RunResult, RunStatus
+from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult
 
 
 class DiesOnTheLastAttempt(ScriptedModel):

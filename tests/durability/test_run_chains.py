@@ -8,13 +8,13 @@ import uuid
 
 import pytest
 from temporalio.client import Client
-from worker.codec import project_data_converter
 
 from activities.ledger import open_ledger
 from tests.conftest import chain_id, dev_server_config, make_worker
 from tests.effect_tools import EFFECTS, effect_lines
 from tests.processes import temporal
 from tests.scripted import ScriptedModel, call, final
+from worker.codec import project_data_converter
 from worker.devserver import DevServer
 from workflows.agent_run import AgentRun
 from workflows.contracts import Budgets, DecideInput, Decision, RunRequest, RunResult, RunStatus

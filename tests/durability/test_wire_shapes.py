@@ -11,11 +11,11 @@ from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 
-from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult
 from tests.conftest import eventually, make_worker
 from tests.scripted import ScriptedModel, call, final
 from workflows.agent_run import AgentRun
 from workflows.contracts import ApproveInput, RunRequest, RunResult, RunStatus
+from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult
 
 
 class NextRelease(ScriptedModel):

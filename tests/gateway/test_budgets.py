@@ -16,8 +16,8 @@ from tests.test_replay import replayer
 from tests.wire_server import ModelWireServer
 from worker.main import WORKFLOWS
 from workflows.agent_run import AgentRun
-from workflows.contracts.prompt import assemble
 from workflows.contracts import Budgets, RunRequest, RunResult, RunStatus
+from workflows.contracts.prompt import assemble
 from workflows.routing import estimate_tokens
 
 # Cached input priced like input, so cost is simply tokens times $1 per million.

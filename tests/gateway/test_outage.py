@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import threading
 
 import pytest
@@ -123,7 +124,7 @@ async def test_a_cancelled_half_open_probe_does_not_wedge_the_breaker(tmp_path):
     request = DecideInput(messages=[Message(role="user", content="Goal: g")], tools=[], model="only")
     with ModelWireServer(respond) as server:
         activities = ModelActivities(Gateway(load_models_file(
-            write_models_file(tmp_path / "m.yaml", wire_model("only", server, timeout_s=60))), breakers))
+            write_models_file(tmp_path / "m.yaml", wire_model("only", server, timeout_s=60)), os.environ), breakers))
         with pytest.raises(ApplicationError, match="HTTP 500"):
             await ActivityEnvironment().run(activities.decide, request)
         clock.now = 10

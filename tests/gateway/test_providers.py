@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -119,7 +120,7 @@ async def test_gateway_prices_calls_and_fails_fast_when_the_circuit_is_open(tmp_
     replies = iter([ANSWER, Fault(503, "down"), Fault(503, "down")])
     with ModelWireServer(lambda body: next(replies)) as server:
         entry = wire_model("m", server, price_per_mtok={"input": 2.0, "cached_input": 1.0, "output": 10.0})
-        gateway = Gateway(load_models_file(write_models_file(tmp_path / "m.yaml", entry)), BreakerRegistry(min_calls=3, cooldown_s=60))
+        gateway = Gateway(load_models_file(write_models_file(tmp_path / "m.yaml", entry), os.environ), BreakerRegistry(min_calls=3, cooldown_s=60))
         ok = await gateway.chat("m", request())
         for _ in range(2):
             with pytest.raises(ProviderError, match="503"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 
@@ -20,8 +21,17 @@ from tests.wire_server import Fault, Hang, ModelWireServer, final_answer, tool_t
 from worker.main import build_model_activities, build_tool_layer, build_worker
 from worker.settings import Settings
 from workflows.agent_run import AgentRun
+from workflows.contracts import (
+    Budgets,
+    DecideInput,
+    Message,
+    ModelInfo,
+    Price,
+    RunRequest,
+    RunResult,
+    RunStatus,
+)
 from workflows.contracts.prompt import assemble
-from workflows.contracts import Budgets, DecideInput, Message, ModelInfo, Price, RunRequest, RunResult, RunStatus
 from workflows.routing import estimate_tokens, next_call_cost
 from workflows.search_attributes import AGENT_COST_USD
 
@@ -37,7 +47,7 @@ class Clock:
 
 
 def gateway_worker(client: Client, settings: Settings, models_path, breakers: BreakerRegistry) -> Worker:
-    gateway = Gateway(load_models_file(models_path), breakers)
+    gateway = Gateway(load_models_file(models_path, os.environ), breakers)
     return build_worker(client, settings, [*build_model_activities(settings, gateway=gateway),
                                            *build_tool_layer(settings).activities()])
 
@@ -186,7 +196,7 @@ async def test_streaming_call_heartbeats_tokens_so_far(tmp_path, provider):
     with ModelWireServer(final_answer("a long enough answer to span chunks")) as server:
         entry = wire_model("s", server, provider=provider, stream=True)
         path = write_models_file(tmp_path / "m.yaml", entry)
-        activities = ModelActivities(Gateway(load_models_file(path), BreakerRegistry()))
+        activities = ModelActivities(Gateway(load_models_file(path, os.environ), BreakerRegistry()))
         env = ActivityEnvironment()
         env.on_heartbeat = lambda *details: beats.append(details)
         result = await env.run(activities.decide, DecideInput(

@@ -14,25 +14,26 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.context import transcript
-from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult
 from activities.context.packing import pack
 from activities.context.summarize import SummarizeActivities
 from activities.context.tokens import ESTIMATOR
 from activities.context.tool_catalogue import resolve_decide, resolve_pinned
 from activities.decision import render_prompt
-from activities.model import INDEXER
 from activities.ledger import open_ledger
+from activities.model import INDEXER
 from tests.scripted import SCRIPTED_CATALOGUE, ScriptedModel, Step, call
 from workflows.contracts import (
     DecideInput,
     DecideResult,
     Decision,
+    LoadModelsInput,
     Message,
     ModelCatalogue,
     TokenCalibration,
     Usage,
     arguments_hash,
 )
+from workflows.contracts.context import DecideWithContextInput, DecideWithContextResult
 
 
 class FallbackModel(ScriptedModel):
@@ -45,7 +46,7 @@ class FallbackModel(ScriptedModel):
     )
 
     @activity.defn(name="models.catalogue")
-    async def catalogue(self) -> ModelCatalogue:
+    async def catalogue(self, input: LoadModelsInput = LoadModelsInput()) -> ModelCatalogue:
         return self.CATALOGUE
 
     @activity.defn(name="model.decide")
@@ -69,7 +70,7 @@ class CompactingModel(ScriptedModel):
     )
 
     @activity.defn(name="models.catalogue")
-    async def catalogue(self) -> ModelCatalogue:
+    async def catalogue(self, input: LoadModelsInput = LoadModelsInput()) -> ModelCatalogue:
         return self.CATALOGUE
 
     @activity.defn(name="model.decide_with_context")
@@ -104,7 +105,7 @@ class TightWindowModel(CompactingModel):
     )
 
     @activity.defn(name="models.catalogue")
-    async def catalogue(self) -> ModelCatalogue:
+    async def catalogue(self, input: LoadModelsInput = LoadModelsInput()) -> ModelCatalogue:
         return self.CATALOGUE
 
 

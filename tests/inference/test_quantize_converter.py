@@ -122,7 +122,7 @@ def test_embeddings_norms_and_head_keep_their_dtype(converted) -> None:
         assert torch.equal(quantized[name], original[name])
         assert name in result.kept
     assert set(quantized) == set(original) | {
-        n.removesuffix(".weight") + ".weight_scale_inv" for n in (l.name for l in result.layers)
+        n.removesuffix(".weight") + ".weight_scale_inv" for n in (layer.name for layer in result.layers)
     }
 
 

@@ -13,13 +13,13 @@ from collections import Counter
 
 import psycopg
 
-from activities.context.blobs import open_blob_store
 from activities.ledger import open_ledger
-from tests.conftest import chain_id, eventually
 from activities.tools.workspaces import workspace_dir
+from tests.conftest import chain_id, eventually
 from tests.multihost.helpers import STEPS, TOOL_MODULES, goal, respond
 from tests.processes import WorkerProcess
 from tests.wire_server import ModelWireServer
+from worker.blobs import open_blob_store
 from workflows.agent_run import AgentRun
 from workflows.contracts import RunRequest, RunResult, RunStatus
 

@@ -7,20 +7,19 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from temporalio.api.common.v1 import Payload
 
+from activities.keyring import load_keyring
 from tests.conftest import eventually, make_worker
 from tests.processes import WorkerProcess, temporal, temporal_json
 from tests.scripted import ScriptedModel, call, final
 from tests.wire_server import ModelWireServer, tool_then_answer
 from worker.codec import ENCODING, data_converter
-from activities.keyring import load_keyring
 from workflows import summaries
 from workflows.agent_run import AgentRun
 from workflows.contracts import Budgets, PendingApproval, RunRequest, RunUsage
-
 
 _COMMANDS = ("EVENT_TYPE_ACTIVITY_TASK_SCHEDULED", "EVENT_TYPE_TIMER_STARTED")
 
@@ -111,7 +110,7 @@ def test_summaries_are_one_bounded_line_without_secrets():
     line = summaries.tool_call("http_post", {"api_key": "sk-live-123", "url": "https://x.example/" + "p" * 300},
                                "call-3-1")
     assert "sk-live" not in line and line.startswith("http_post https://x.example/") and "\n" not in line
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     pending = [PendingApproval(tool_call_id=f"call-1-{i}", tool="write_file",
                                arguments={"path": "a.txt", "content": "y" * 10_000, "token": "secret-token"},
                                arguments_hash="h", risk_level=2, reason="risk 2", requested_at=now,

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from workflows.contracts.retrieval import Access
 from activities.retrieval.documents import Document
 from activities.retrieval.runtime import build_knowledge_base
 from activities.retrieval.settings import RetrievalSettings
+from workflows.contracts.retrieval import Access
 
 TENANTS = ["acme", "globex", "initech"]
 CHUNKS_PER_DOC = 10

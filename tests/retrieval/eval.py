@@ -38,11 +38,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from activities.retrieval import sparse
-from workflows.contracts.retrieval import Access
 from activities.retrieval.documents import discover, load
 from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base
 from activities.retrieval.search import timed_search
-from activities.retrieval.settings import load_retrieval_settings
+from worker.retrieval_settings import load_retrieval_settings
+from workflows.contracts.retrieval import Access
 
 HERE = Path(__file__).parent
 CORPUS = HERE / "corpus"

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from qdrant_client import models
 
-from workflows.contracts.retrieval import Access
 from activities.retrieval.ingest import InvalidScope
 from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base
 from activities.retrieval.store import QdrantStore, StoreError
 from tests.retrieval.conftest import CORPUS, retrieval_settings
 from tests.retrieval.pdf_fixture import write_pdf
+from workflows.contracts.retrieval import Access
 
 
 def _points(kb: KnowledgeBase, tenant: str = "acme") -> dict[str, dict]:

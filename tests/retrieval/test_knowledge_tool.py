@@ -10,14 +10,7 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.memory.activities import MemoryActivities
-from workflows.contracts.memory import ProposeMemoryInput
 from activities.retrieval.activities import RetrievalActivities
-from workflows.contracts.retrieval import (
-    Access,
-    IngestPathsInput,
-    RetrieveContextInput,
-    SearchKnowledgeInput,
-)
 from activities.retrieval.render import CLOSE, OPEN, UNTRUSTED_NOTICE
 from activities.retrieval.runtime import KnowledgeBase, configure
 from activities.tools import knowledge
@@ -28,6 +21,13 @@ from tests.scripted import ScriptedModel, call, final
 from worker.settings import DEFAULT_TOOL_MODULES
 from workflows.agent_run import AgentRun
 from workflows.contracts import DecideInput, Decision, RunRequest, RunResult, RunStatus
+from workflows.contracts.memory import ProposeMemoryInput
+from workflows.contracts.retrieval import (
+    Access,
+    IngestPathsInput,
+    RetrieveContextInput,
+    SearchKnowledgeInput,
+)
 
 ANSWER = "An expired approval counts as a rejection"
 KNOWLEDGE_TOOLS = "activities.tools.knowledge"

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from workflows.contracts.memory import ProposeMemoryInput
 from activities.memory.store import MemoryNotFound
-from workflows.contracts.retrieval import Access
 from activities.retrieval.runtime import KnowledgeBase
+from workflows.contracts.memory import ProposeMemoryInput
+from workflows.contracts.retrieval import Access
 
 ALICE = Access(tenant_id="acme", user_id="alice", run_id="run-1")
 BOB = Access(tenant_id="acme", user_id="bob", run_id="run-2")

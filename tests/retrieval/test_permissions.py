@@ -9,9 +9,10 @@ import random
 from pathlib import Path
 
 import pytest
-from workflows.contracts.retrieval import Access
+
 from activities.retrieval.runtime import KnowledgeBase
 from tests.retrieval.conftest import CORPUS
+from workflows.contracts.retrieval import Access
 
 # (tenant, document scope) -> which callers may read it
 OWNERS = [("acme", "tenant"), ("acme", "user:alice"), ("acme", "user:bob"), ("acme", "team:eng"),

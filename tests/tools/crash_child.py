@@ -19,8 +19,8 @@ from temporalio.testing import ActivityEnvironment
 from activities.ledger import open_ledger
 from activities.tools.execute import ToolActivities
 from activities.tools.registry import ToolContext, ToolRegistry, tool
-from tests.tools.helpers import call_input
 from activities.tools.workspaces import workspace_dir
+from tests.tools.helpers import call_input
 
 GATE = {"value": ""}
 

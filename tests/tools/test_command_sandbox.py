@@ -15,9 +15,9 @@ from activities.tools.command import build_command_tool
 from activities.tools.registry import ToolRegistrationError
 from activities.tools.sandbox import SandboxConfig
 from activities.tools.sandbox.runner import sandbox_uid
+from activities.tools.workspaces import workspace_dir
 from tests.conftest import eventually
 from tests.tools.helpers import call_input, tool_activities
-from activities.tools.workspaces import workspace_dir
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or os.geteuid() != 0, reason="namespace isolation needs Linux and root"

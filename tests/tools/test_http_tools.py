@@ -10,9 +10,10 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.tools.http_fetch import HttpPolicy, build_http_tools
 from activities.tools.registry import ToolRegistrationError
+from activities.tools.workspaces import workspace_dir
 from tests.tools.helpers import call_input, tool_activities
 from tests.tools.http_server import LocalHttpServer
-from activities.tools.workspaces import workspace_dir
+from worker.tool_settings import http_policy_from_env
 
 
 @pytest.fixture
@@ -108,12 +109,12 @@ async def test_a_write_whose_answer_is_lost_is_outcome_unknown(tools, servers):
 
 def test_policy_from_the_environment():
     """The allow-list comes from AGENT_HTTP_ALLOWLIST; an empty list or a bad number fails registration."""
-    policy = HttpPolicy.from_env({"AGENT_HTTP_ALLOWLIST": "api.example.com, *.corp.example, http://10.0.0.1:8080"})
+    policy = http_policy_from_env({"AGENT_HTTP_ALLOWLIST": "api.example.com, *.corp.example, http://10.0.0.1:8080"})
 
     assert policy.allows(httpx.URL("https://api.example.com/x")) and policy.allows(httpx.URL("https://a.corp.example/"))
     assert policy.allows(httpx.URL("http://10.0.0.1:8080/")) and not policy.allows(httpx.URL("http://api.example.com/"))
     assert not policy.allows(httpx.URL("https://api.example.com.evil.test/"))
     with pytest.raises(ToolRegistrationError, match="ALLOWLIST is empty"):
-        build_http_tools(HttpPolicy.from_env({}))
+        build_http_tools(http_policy_from_env({}))
     with pytest.raises(ToolRegistrationError, match="AGENT_HTTP_MAX_BYTES"):
-        HttpPolicy.from_env({"AGENT_HTTP_MAX_BYTES": "lots"})
+        http_policy_from_env({"AGENT_HTTP_MAX_BYTES": "lots"})

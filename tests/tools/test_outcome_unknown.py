@@ -12,13 +12,13 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.ledger import open_ledger
 from activities.ledger.activities import LedgerActivities
-from workflows.contracts.ledger import ResolveUnknownInput
 from activities.tools.execute import ToolActivities
 from activities.tools.registry import ToolRegistry
+from activities.tools.workspaces import workspace_dir
 from tests.conftest import eventually
 from tests.tools.crash_child import charge_call, charge_card
-from activities.tools.workspaces import workspace_dir
 from worker.settings import REPO_ROOT
+from workflows.contracts.ledger import ResolveUnknownInput
 
 KEY = "run-1/call-1-1"
 

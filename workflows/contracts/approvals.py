@@ -53,6 +53,10 @@ class ApproversPolicy(Wire):
     source: str = Field(default="", description="where it was read from, for messages")
 
 
+class LoadApproversInput(Wire):
+    """`approvals.load_approvers` reads the worker's approvers file; nothing to choose."""
+
+
 class ResolveOutcomeInput(UserInput):
     """A person's decision on a call whose outcome is unknown."""
 

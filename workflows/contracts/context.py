@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, RootModel
 
 from workflows.contracts.base import Wire
 from workflows.contracts.model import DecideInput, DecideResult, Message
@@ -61,7 +61,7 @@ PREVIEW_CHARS = 200
 
 
 class BlobRef(Wire):
-    """A stored item: read it with `python -m activities.context.read <digest>`."""
+    """A stored item: read it with `python -m worker.read <digest>`."""
 
     digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
     size: int = Field(ge=0, description="bytes")
@@ -126,6 +126,12 @@ class PackReport(Wire):
     counted_tokens: int | None = Field(default=None, description="the counter's tokens of the request, before calibration")
     overhead_tokens: int = Field(default=0, description="of total_tokens, the schema or tool definitions beside the messages")
 
+    def compaction(self) -> tuple[int, int] | None:
+        """The range `[start, end)` of the transcript to summarize, if the packer named one."""
+        if self.compact_start is None or self.compact_end is None:
+            return None
+        return self.compact_start, self.compact_end
+
 
 class DecideWithContextInput(Wire):
     """`model.decide` by reference: the activity appends `append` to the chain, loads it, packs, calls."""
@@ -150,6 +156,11 @@ class DecideWithContextInput(Wire):
 
 class StoreToolsInput(Wire):
     tools: list[ToolSpec]
+
+
+class StoreToolsResult(RootModel[str]):
+    """The catalogue's digest in the blob store. A bare JSON string on the wire, as it always was, so
+    recorded histories and workers a release apart read it alike."""
 
 
 class DecideWithContextResult(Wire):

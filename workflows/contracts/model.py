@@ -84,6 +84,10 @@ class OutagePolicy(Wire):
     max_backoff_s: float = Field(default=60.0, gt=0)
 
 
+class LoadModelsInput(Wire):
+    """`models.catalogue` reads the worker's models file; nothing to choose."""
+
+
 class ModelCatalogue(Wire):
     models: list[ModelInfo]
     routes: dict[StepKind, list[str]]

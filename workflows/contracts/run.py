@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, RootModel, field_validator
 
 from workflows.contracts.approvals import (
     ApprovalRecord,
@@ -140,7 +140,7 @@ class RecordArchive(Wire):
     """Older audit records, moved out of the run's state into the blob store so a checkpoint stays O(1).
 
     `head` names a JSON blob {"previous": <older head or null>, "approvals": [...], "model_events": [...],
-    "compactions": [...]}: a chain, newest first (`python -m activities.context.read <head>` prints one).
+    "compactions": [...]}: a chain, newest first (`python -m worker.read <head>` prints one).
     """
 
     head: str | None = None
@@ -154,6 +154,14 @@ class ArchiveRecordsInput(Wire):
     approvals: list[ApprovalRecord] = Field(default_factory=list)
     model_events: list[ModelEvent] = Field(default_factory=list)
     compactions: list[CompactionRecord] = Field(default_factory=list)
+
+
+class ArchiveRecordsResult(RootModel[str]):
+    """The new head of the record archive. A bare JSON string on the wire, as it always was."""
+
+
+class BindStoresInput(Wire):
+    """`stores.bind` needs nothing from the run: the worker that takes it binds the run to its stores."""
 
 
 class RunCheckpoint(Wire):
@@ -203,7 +211,7 @@ class RunState(Wire):
     result: RunResult | None = None
     continued_runs: int = 0
     model_events: list[ModelEvent] = Field(default_factory=list)
-    transcript: TranscriptRef | None = Field(default=None, description="read it: python -m activities.context.read --transcript HEAD")
+    transcript: TranscriptRef | None = Field(default=None, description="read it: python -m worker.read --transcript HEAD")
     compactions: list[CompactionRecord] = Field(default_factory=list)
     archived: RecordArchive = Field(default_factory=RecordArchive,
                                     description="older approvals, model events and compactions: counts and blob head")

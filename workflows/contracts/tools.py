@@ -30,6 +30,10 @@ class ListToolsInput(Wire):
     tenant_id: str = "default"
 
 
+class ListMcpToolsInput(Wire):
+    """`mcp.list_tools` lists every configured MCP server's tools; nothing to choose yet."""
+
+
 class ListToolsResult(Wire):
     tools: list[ToolSpec]
     tenant_allowed_tools: list[str] | None = Field(default=None, description="the tenant's allow-list, if any")

@@ -1,4 +1,8 @@
-"""What the command sandbox allows: executables, limits, isolation. Read once, validated at worker start."""
+"""What the command sandbox allows: executables, limits, isolation. Read once, validated at worker start.
+
+The worker reads it from AGENT_COMMAND_* variables (worker/tool_settings.py); nothing here reads the
+environment.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +12,13 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 # The PATH commands see, and where allow-listed names are looked up: system directories only, so a
 # virtualenv or a user's ~/bin never shadows what the operator allowed.
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 # What the namespaces sandbox mounts read-only; an allowed executable must live below one of these.
 VISIBLE_ROOTS = ("/usr", "/bin", "/sbin", "/lib", "/lib64")
-
-_ENV = {
-    "allowed_executables": "AGENT_COMMAND_ALLOWLIST",
-    "isolation": "AGENT_COMMAND_ISOLATION",
-    "risk_level": "AGENT_COMMAND_RISK_LEVEL",
-    "cpu_s": "AGENT_COMMAND_CPU_S",
-    "memory_mb": "AGENT_COMMAND_MEMORY_MB",
-    "file_size_mb": "AGENT_COMMAND_FILE_SIZE_MB",
-    "max_processes": "AGENT_COMMAND_MAX_PROCESSES",
-    "wall_time_s": "AGENT_COMMAND_WALL_TIME_S",
-    "uid_base": "AGENT_COMMAND_UID_BASE",
-}
-
 
 class SandboxConfigError(ValueError):
     """Bad command-sandbox configuration: raised at worker start with the variable's name."""
@@ -57,19 +48,6 @@ class SandboxConfig(BaseModel):
         "processes never count against (or signal) another's",
     )
     preview_bytes: int = Field(8192, ge=256, description="stdout/stderr bytes kept in the result, head and tail")
-
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> SandboxConfig:
-        env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for field, var in _ENV.items():
-            if raw := env.get(var, "").strip():
-                values[field] = [x.strip() for x in raw.split(",") if x.strip()] if field == "allowed_executables" else raw
-        try:
-            return cls(**values)
-        except ValidationError as e:
-            problems = "; ".join(f"{_ENV.get(str(err['loc'][0]), err['loc'][0])}: {err['msg']}" for err in e.errors())
-            raise SandboxConfigError(f"invalid command sandbox settings: {problems}") from e
 
     def resolve_executables(self) -> dict[str, str]:
         """Allowed name -> absolute path, resolved once; a missing or unreachable executable is an error."""

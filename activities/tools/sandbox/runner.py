@@ -146,10 +146,10 @@ def run_sandboxed(config: SandboxConfig, unshare: str, workspace: Path, run_id: 
                 process.wait(timeout=wall_time_s)
             except subprocess.TimeoutExpired:
                 timed_out = True
-                _kill(process, spec["isolate"])
+                _kill(process, bool(spec["isolate"]))
             finally:
                 if process.poll() is None:  # interrupted (activity cancelled): never leave it running
-                    _kill(process, spec["isolate"])
+                    _kill(process, bool(spec["isolate"]))
         duration_ms = (time.monotonic() - started) * 1000
         exit_code, sig = _command_status(capture_dir / "status", process.returncode, timed_out)
         return SandboxRun(

@@ -1,8 +1,10 @@
-"""Print a stored item: `python -m activities.context.read <digest>` (or `--transcript <head>`).
+"""Print a stored item: `python -m worker.read <digest>` (or `--transcript <head>`).
 
 The `state` query and history show digests and previews; this prints the whole content from the same
 blob store the worker uses, found the way the worker finds it: AGENT_BLOB_STORE, else
 `<AGENT_DATA_DIR>/blobs`, else the repository's `.data/blobs`, from whatever directory it is run.
+It was `python -m activities.context.read`; it lives on the worker's side because it reads the
+environment, and nothing under activities/ does (tests/test_lint.py).
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import sys
 import httpx
 
 from activities.context import transcript
-from activities.context.blobs import BlobCorrupted, BlobNotFound, open_blob_store
+from activities.context.blobs import BlobCorrupted, BlobNotFound
+from worker.blobs import open_blob_store
 from worker.settings import SettingsError, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m activities.context.read", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m worker.read", description=__doc__)
     parser.add_argument("digest", help="sha256:<hex> of a blob, or of a transcript head with --transcript")
     parser.add_argument("--store", default=None, help="blob store URL or directory (default: AGENT_BLOB_STORE)")
     parser.add_argument("--data-dir", default=None, help="data dir whose blobs/ to read (default: AGENT_DATA_DIR)")

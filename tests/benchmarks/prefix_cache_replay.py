@@ -1,6 +1,6 @@
 """Benchmark: prefix reuse of the stable context layout vs a naive one, modelled and measured.
 
-    python -m inference.prefix_cache_replay [--steps 12] [--server]
+    python -m tests.benchmarks.prefix_cache_replay [--steps 12] [--server]
 
 Builds one synthetic agent run (system prompt, tool schemas, goal, then per step a decision and a tool
 result; per step a timestamp and two retrieved passages) in two layouts:
@@ -90,7 +90,7 @@ def measure_server(prompts: dict[str, list[list[Message]]], gguf: Path) -> dict[
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m inference.prefix_cache_replay", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.prefix_cache_replay", description=__doc__)
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--server", action="store_true", help="also time prompt processing on llama.cpp")
     args = parser.parse_args(argv)
