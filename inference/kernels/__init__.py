@@ -2,8 +2,8 @@
 
 The kernels import Triton, which picks the CPU interpreter or a GPU when a kernel is
 decorated, so ``TRITON_INTERPRET=1`` must be set before that. The names below are loaded
-lazily: importing this package (as ``python -m inference.kernels.bench`` does before the
-script can set the variable) does not import Triton.
+lazily: importing this package does not import Triton, so a script may import it and set the
+variable afterwards.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ def test_bench_smoke_runs_and_checks_every_shape(tmp_path) -> None:
     # As a user runs it: the script itself must switch on the interpreter, not this test run.
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     proc = subprocess.run(
-        [sys.executable, "-m", "inference.kernels.bench", "--smoke", "--json", str(out)],
+        [sys.executable, "-m", "tests.benchmarks.fp8_kernels", "--smoke", "--json", str(out)],
         check=False,
         capture_output=True,
         text=True,

@@ -1,6 +1,6 @@
 """Speed of the knowledge index at 10,000 chunks across 3 tenants: ingestion and every query mode, per engine.
 
-    python -m tests.retrieval.bench [--chunks 10000] [--engines edge,local] [--url http://localhost:6333]
+    python -m tests.benchmarks.retrieval [--chunks 10000] [--engines edge,local] [--url http://localhost:6333]
 
 What is measured is the index and the ranking code (Ingestor, Retriever, fusion), not the embedding
 model: documents are synthetic (pseudo-words with a Zipf distribution, ~10 chunks each) and vectors

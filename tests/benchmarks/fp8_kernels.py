@@ -1,7 +1,7 @@
 """Benchmark the block-FP8 Triton kernels against torch on one GPU, side by side in one run.
 
-    python -m inference.kernels.bench [--json results.json]   # on an H100/H200
-    python -m inference.kernels.bench --smoke                  # CPU, Triton interpreter
+    python -m tests.benchmarks.fp8_kernels [--json results.json]   # on an H100/H200
+    python -m tests.benchmarks.fp8_kernels --smoke                  # CPU, Triton interpreter
 
 GEMM: TFLOPS of ``w8a8_block_fp8_matmul`` (bf16 out) and its ratios to torch bf16 matmul and to
 ``torch._scaled_mm`` with per-tensor and row-wise scales, at M in {1, 16, 128, 1024, 4096} on
