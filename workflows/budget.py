@@ -8,9 +8,12 @@ overshoot, never after it; its totals stay within `max_tokens` and `max_cost_usd
 
 from __future__ import annotations
 
-from workflows.contracts import Budgets, DecideResult, ModelInfo, RunUsage
+from temporalio import workflow
+
+from workflows.contracts import Budgets, DecideResult, Message, ModelInfo, RunUsage, SpendLimit
 from workflows.contracts.context import PackReport
-from workflows.routing import next_call_cost
+from workflows.routing import estimate_tokens, next_call_cost
+from workflows.run import Run
 
 # Recorded as a marker in new runs; runs recorded before it check only the cost, as they did.
 BUDGET_PATCH = "budget-every-call"
@@ -40,3 +43,42 @@ def prompt_bound(pack: PackReport, result: DecideResult) -> int:
         return max(pack.budget_tokens, pack.total_tokens)
     reported = result.usage.prompt_tokens if result.repair_attempts == 0 else 0
     return max(pack.total_tokens, reported)
+
+
+def stop_before_call(run: Run, model: ModelInfo, messages: list[Message]) -> str | None:
+    """Would the next call to `model` break a budget at its worst (the whole prompt it may send,
+    uncached, and the longest reply)? Then the run stops before making it."""
+    saved, budgets, reply = run.saved, run.request.budgets, run.request.max_output_tokens
+    if not workflow.patched(BUDGET_PATCH):
+        # Runs recorded before: only the cost, priced on the messages since the last call.
+        needed = estimate_tokens(messages, saved.tools) + reply
+        if budgets.max_cost_usd is not None:
+            worst = next_call_cost(model, needed, reply)
+            if saved.usage.cost_usd + worst > budgets.max_cost_usd:
+                return (f"cost budget: ${saved.usage.cost_usd:.6f} spent, the next call to {model.name} may cost "
+                        f"${worst:.6f}, limit ${budgets.max_cost_usd:.6f}")
+        return None
+    prompt = worst_prompt(run, model, messages)
+    return call_over_budget(saved.usage, budgets, model, prompt, reply, f"the next call to {model.name}")
+
+
+def spend_limit(run: Run) -> SpendLimit | None:
+    """The budgets left, for the activity to check its repair calls against (new runs only)."""
+    if not workflow.patched(BUDGET_PATCH):
+        return None
+    budgets, usage = run.request.budgets, run.saved.usage
+    cost = None if budgets.max_cost_usd is None else budgets.max_cost_usd - usage.cost_usd
+    return SpendLimit(tokens=budgets.max_tokens - usage.total_tokens, cost_usd=cost)
+
+
+def worst_prompt(run: Run, model: ModelInfo, messages: list[Message]) -> int:
+    """The largest prompt the next call may send. By value it is `messages`; by reference the packer
+    rebuilds it from the whole stored transcript: at most the last prompt plus what is new, and
+    never more than the window less the reserved reply (the pack's hard budget)."""
+    saved = run.saved
+    cap = model.context_window - min(run.request.max_output_tokens, model.context_window - 1)
+    if saved.transcript_ref is None or saved.transcript_ref.length == 0:
+        return min(estimate_tokens(messages, saved.tools), cap)
+    if saved.last_prompt_tokens == 0:
+        return cap  # a stored transcript whose last prompt nobody measured (carried from an older run)
+    return min(saved.last_prompt_tokens + estimate_tokens(saved.transcript, []), cap)

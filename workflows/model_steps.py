@@ -14,7 +14,14 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, FailureError, TimeoutError
 
 from workflows import calls, summaries
-from workflows.budget import BUDGET_PATCH, SUMMARY_PROMPT_OVERHEAD, call_over_budget, prompt_bound
+from workflows.budget import (
+    BUDGET_PATCH,
+    SUMMARY_PROMPT_OVERHEAD,
+    call_over_budget,
+    prompt_bound,
+    spend_limit,
+    stop_before_call,
+)
 from workflows.contracts import (
     Access,
     CompactionRecord,
@@ -30,7 +37,6 @@ from workflows.contracts import (
     ModelEvent,
     ModelInfo,
     RetrieveContextInput,
-    SpendLimit,
     StepKind,
     StoreToolsInput,
     SummarizeContextInput,
@@ -47,7 +53,6 @@ from workflows.routing import (
     FALLBACK_ERRORS,
     ROUTE_PATCH,
     estimate_tokens,
-    next_call_cost,
     pinned_tokens,
     route,
 )
@@ -133,7 +138,7 @@ class ModelSteps:
                 self.run.fail(f"no model could take step {self.saved.step + 1} of this {self.run.request.data_class} run: "
                            + "; ".join(candidates.skipped))
             model = candidates.models[0]
-            if stop := self._budget_stop_before(model, messages):
+            if stop := stop_before_call(self.run, model, messages):
                 return stop
             if excluded:
                 self._model_event("fallback", model.name, reason)
@@ -224,41 +229,6 @@ class ModelSteps:
                             f"most {policy.max_wait_s:g} s): {cause}")[:500]
         return None
 
-    def _budget_stop_before(self, model: ModelInfo, messages: list[Message]) -> str | None:
-        """Would the next call to `model` break a budget at its worst (the whole prompt it may send,
-        uncached, and the longest reply)? Then the run stops before making it."""
-        budgets, reply = self.run.request.budgets, self.run.request.max_output_tokens
-        if not workflow.patched(BUDGET_PATCH):
-            # Runs recorded before: only the cost, priced on the messages since the last call.
-            needed = estimate_tokens(messages, self.saved.tools) + reply
-            if budgets.max_cost_usd is not None:
-                worst = next_call_cost(model, needed, reply)
-                if self.saved.usage.cost_usd + worst > budgets.max_cost_usd:
-                    return (f"cost budget: ${self.saved.usage.cost_usd:.6f} spent, the next call to {model.name} may cost "
-                            f"${worst:.6f}, limit ${budgets.max_cost_usd:.6f}")
-            return None
-        prompt = self._worst_prompt(model, messages)
-        return call_over_budget(self.saved.usage, budgets, model, prompt, reply, f"the next call to {model.name}")
-
-    def _spend_limit(self) -> SpendLimit | None:
-        """The budgets left, for the activity to check its repair calls against (new runs only)."""
-        if not workflow.patched(BUDGET_PATCH):
-            return None
-        budgets = self.run.request.budgets
-        cost = None if budgets.max_cost_usd is None else budgets.max_cost_usd - self.saved.usage.cost_usd
-        return SpendLimit(tokens=budgets.max_tokens - self.saved.usage.total_tokens, cost_usd=cost)
-
-    def _worst_prompt(self, model: ModelInfo, messages: list[Message]) -> int:
-        """The largest prompt the next call may send. By value it is `messages`; by reference the packer
-        rebuilds it from the whole stored transcript: at most the last prompt plus what is new, and
-        never more than the window less the reserved reply (the pack's hard budget)."""
-        cap = model.context_window - min(self.run.request.max_output_tokens, model.context_window - 1)
-        if self.saved.transcript_ref is None or self.saved.transcript_ref.length == 0:
-            return min(estimate_tokens(messages, self.saved.tools), cap)
-        if self.saved.last_prompt_tokens == 0:
-            return cap  # a stored transcript whose last prompt nobody measured (carried from an older run)
-        return min(self.saved.last_prompt_tokens + estimate_tokens(self.saved.transcript, []), cap)
-
     async def _call_model(self, model: str | None, messages: list[Message], kind: StepKind) -> DecideResult:
         try:
             return await self.run.activity(
@@ -270,7 +240,7 @@ class ModelSteps:
                     max_output_tokens=self.run.request.max_output_tokens,
                     step_kind=kind,
                     tenant_id=self.run.request.tenant_id,
-                    limit=self._spend_limit(),
+                    limit=spend_limit(self.run),
                 ),
                 summary=summaries.model_call(self.saved.step + 1, model or self.run.request.model, kind, len(messages)),
             )
@@ -320,7 +290,7 @@ class ModelSteps:
         request = DecideWithContextInput(
             decide=DecideInput(messages=[], tools=[] if self.saved.tools_ref else self.saved.tools, model=model.name,
                                max_output_tokens=self.run.request.max_output_tokens, step_kind=kind,
-                               tenant_id=self.run.request.tenant_id, limit=self._spend_limit()),
+                               tenant_id=self.run.request.tenant_id, limit=spend_limit(self.run)),
             pinned=[] if pinned_ref else pinned,
             pinned_ref=pinned_ref,
             transcript=self._transcript_ref(),
