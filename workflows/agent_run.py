@@ -12,8 +12,9 @@ import asyncio
 
 from pydantic import ValidationError
 from temporalio import workflow
+from temporalio.contrib.workflow_streams import WorkflowStream
 
-from workflows import calls
+from workflows import calls, run_events
 from workflows.approval_handlers import ApprovalHandlers
 from workflows.contracts import (
     ArchiveRecordsInput,
@@ -30,6 +31,7 @@ from workflows.contracts import (
 )
 from workflows.model_steps import ModelSteps
 from workflows.run import Run
+from workflows.run_events import RunEvents
 from workflows.tool_steps import ToolSteps
 
 # Approvals, model events and compactions a run keeps in its state; older ones are archived at
@@ -47,6 +49,9 @@ class AgentRun(ApprovalHandlers):
     @workflow.init
     def __init__(self, request: RunRequest) -> None:
         self.run_state = self.state_type.start(request)
+        # Built here, in @workflow.init itself: the library refuses any other caller.
+        self.stream = WorkflowStream(prior_state=run_events.prior_state(request.carry.stream if request.carry else None))
+        self.run_state.events = RunEvents(self.stream)
         self.model = self.model_half(self.run_state)
         self.tools = self.tool_half(self.run_state)
 
@@ -97,6 +102,8 @@ class AgentRun(ApprovalHandlers):
                 if result is not None:
                     return result
                 if workflow.info().is_continue_as_new_suggested():
+                    if run.events is not None:
+                        run.events.release_followers()
                     await workflow.wait_condition(workflow.all_handlers_finished)
                     await self._archive_old_records()
                     run.telemetry.continuing(run)
@@ -109,7 +116,9 @@ class AgentRun(ApprovalHandlers):
 
     async def _step(self) -> RunResult | None:
         run, saved = self.run_state, self.run_state.saved
+        run.step_in_progress = saved.step + 1
         run.set_status(RunStatus.WAITING_FOR_MODEL)
+        run.emit("step_started")
         self._drain_inbox()
         decided = await self.model.decide()
         run.raise_if_cancel_requested()
@@ -122,12 +131,14 @@ class AgentRun(ApprovalHandlers):
 
         if decision.kind == "final_answer":
             run.last_action = "final answer"
+            run.emit("step_finished")
             return run.finish(RunStatus.COMPLETED, decision.answer, None)
         if decision.kind == "ask_human":
             await self.tools.ask_human(decision.question or "")
-            return None
-        await self.tools.handle_tool_calls(decision.tool_calls)
-        run.publish()
+        else:
+            await self.tools.handle_tool_calls(decision.tool_calls)
+            run.publish()
+        run.emit("step_finished")
         return None
 
     # ---- handlers ------------------------------------------------------------------------------

@@ -397,8 +397,10 @@ class ModelSteps:
             step=self.saved.step + 1, start=done.start, end=done.end, tokens_before=done.tokens_before,
             tokens_after=done.tokens_after, summary_digest=done.summary.digest, previous_head=done.previous.head))
         self.run.last_action = f"compacted turns {done.start}-{done.end}: {done.tokens_before} -> {done.tokens_after} tokens"
+        self.run.emit("compacted", model=done.model, message=self.run.last_action)
         return None
 
     def _model_event(self, kind: Literal["routed", "fallback", "exhausted"], model: str | None, reason: str) -> None:
         self.saved.model_events.append(ModelEvent(step=self.saved.step + 1, kind=kind, model=model, reason=reason))
+        self.run.emit("model", model_event=kind, model=model, message=reason)
         self.run.last_action = f"model {kind}: {model or '-'} ({reason})"[:300]

@@ -22,6 +22,7 @@ from workflows.approvals import Approvals
 from workflows.calls import ActivityStub
 from workflows.contracts import (
     ContextState,
+    EventKind,
     RunCheckpoint,
     RunRequest,
     RunResult,
@@ -29,6 +30,7 @@ from workflows.contracts import (
     RunStatus,
     RunUsage,
 )
+from workflows.run_events import RunEvents
 from workflows.telemetry import RunTelemetry
 
 I = TypeVar("I")  # noqa: E741 (an activity's input type)
@@ -57,6 +59,10 @@ class Run:
     approval_scope: str = ""
     telemetry: RunTelemetry = field(default_factory=RunTelemetry)
     published: tuple[Any, ...] | None = None
+    # The run's event stream (workflows/run_events.py); set by AgentRun.__init__, which must build it.
+    events: RunEvents | None = None
+    # The step the run is working on, counting from 1: what events are stamped with.
+    step_in_progress: int = 0
 
     @classmethod
     def start(cls, request: RunRequest) -> Run:
@@ -68,11 +74,12 @@ class Run:
             return cls(request=request, saved=saved, approvals=Approvals(history=saved.approvals))
         saved = carry.model_copy(deep=True)
         return cls(request=request, saved=saved, approvals=Approvals(history=saved.approvals),
-                   last_action="continued as new")
+                   last_action="continued as new", step_in_progress=saved.step)
 
     def checkpoint(self) -> RunCheckpoint:
         """What the next run of the chain starts from."""
-        return self.saved.model_copy(update={"continued_runs": self.saved.continued_runs + 1})
+        stream = self.events.checkpoint() if self.events is not None else None
+        return self.saved.model_copy(update={"continued_runs": self.saved.continued_runs + 1, "stream": stream})
 
     def query(self) -> RunState:
         saved = self.saved
@@ -114,6 +121,11 @@ class Run:
         if workflow.cancellation_reason() is not None and workflow.patched("late-cancel"):
             raise asyncio.CancelledError()
 
+    def emit(self, kind: EventKind, **fields: Any) -> None:
+        """Tell the run's followers (workflows/run_events.py); no command, nothing in history."""
+        if self.events is not None:
+            self.events.emit(kind, self.step_in_progress, **fields)
+
     def finish(self, status: RunStatus, answer: str | None, reason: str | None) -> RunResult:
         saved = self.saved
         partial = next((m.content for m in reversed(saved.transcript) if m.role in ("tool", "assistant")), None)
@@ -126,6 +138,9 @@ class Run:
             partial_output=None if status == RunStatus.COMPLETED else partial,
         )
         self.set_status(status)
+        self.emit("result", status=status.value, message=answer if status == RunStatus.COMPLETED else reason)
+        if self.events is not None:
+            self.events.release_followers()
         return self.result
 
     def fail(self, message: str) -> NoReturn:
@@ -133,7 +148,9 @@ class Run:
         raise ApplicationError(message, type="AgentRunFailed", non_retryable=True)
 
     def set_status(self, status: RunStatus) -> None:
-        self.status = status
+        changed, self.status = status != self.status, status
+        if changed:
+            self.emit("status", status=status.value)
         self.publish()
 
     def publish(self) -> None:

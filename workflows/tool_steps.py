@@ -75,6 +75,8 @@ class ToolSteps:
             spec = next((t for t in self.saved.tools if t.name == proposed.tool), None)
             verdict = judge(spec, proposed.tool, self.run.request, self.saved.tenant_allowed_tools)
             self.run.last_action = f"{proposed.tool} proposed ({call_id}): {verdict.action}"
+            self.run.emit("tool_proposed", tool=proposed.tool, call_id=call_id, verdict=verdict.action,
+                          message=verdict.reason)
             if verdict.action == "deny" or spec is None:
                 plans.append(_Plan(call_id, proposed.tool, ToolResult(status="denied", error_type="policy",
                                                                       message=verdict.reason)))
@@ -157,6 +159,7 @@ class ToolSteps:
             signature_required=signature_required,
         )
         self.run.last_action = f"waiting for approval of {call.tool} ({call.id})"
+        self.run.emit("approval_needed", tool=call.tool, call_id=call.id, risk_level=call.risk_level, message=reason)
         self.run.set_status(RunStatus.WAITING_FOR_HUMAN)
         try:
             await workflow.wait_condition(lambda: call.id in self.run.approvals.decided, timeout=timeout,
@@ -167,6 +170,8 @@ class ToolSteps:
         record = self.run.approvals.close(call.id)
         proven = " (signature verified)" if record.verified else ""
         self.run.last_action = f"{call.tool} ({call.id}) {record.decision} by {record.by}{proven}"
+        self.run.emit("approval_decided", tool=call.tool, call_id=call.id, decision=record.decision, by=record.by,
+                      message=record.comment)
         if record.decision == "expired":
             message = f"nobody approved this call within {self.run.request.approval_timeout_s:g} s, so it was not run"
             return ToolResult(status="denied", error_type="approval_expired", message=message)
@@ -193,6 +198,7 @@ class ToolSteps:
 
     async def _execute(self, call: ToolCall, spec: ToolSpec, key: str) -> ToolResult:
         self.run.set_status(RunStatus.RUNNING_TOOL)
+        self.run.emit("tool_started", tool=call.tool, call_id=call.id)
         try:
             result = await self.run.activity(
                 calls.EXECUTE_TOOL,
@@ -214,6 +220,8 @@ class ToolSteps:
             result = ToolResult(status="error", error_type="tool_failed", message=cause_of(e))
         self.saved.usage.tool_calls += 1
         self.run.last_action = f"{call.tool} ({call.id}) {result.status}"
+        self.run.emit("tool_finished", tool=call.tool, call_id=call.id, result_status=result.status,
+                      message=result.message)
         return result
 
     async def _resolve_unknown(self, call: ToolCall, spec: ToolSpec, key: str, result: ToolResult) -> ToolResult:
@@ -222,6 +230,7 @@ class ToolSteps:
             self.run.approvals.unresolved[call.id] = PendingResolution(
                 tool_call_id=call.id, tool=call.tool, arguments=call.arguments, message=result.message)
             self.run.last_action = f"{call.tool} ({call.id}) outcome unknown: waiting for a person"
+            self.run.emit("outcome_unknown", tool=call.tool, call_id=call.id, message=result.message)
             self.run.set_status(RunStatus.WAITING_FOR_HUMAN)
             await workflow.wait_condition(lambda: call.id in self.run.approvals.resolutions)
             decision = self.run.approvals.resolutions.pop(call.id)
@@ -244,6 +253,7 @@ class ToolSteps:
 
     async def ask_human(self, question: str) -> None:
         self.run.question = question
+        self.run.emit("question", message=question)
         self.run.last_action = "asked a person"
         self.run.set_status(RunStatus.WAITING_FOR_HUMAN)
         timeout = timedelta(seconds=self.run.request.approval_timeout_s)

@@ -2,9 +2,9 @@
 and clients, and the pure helpers both sides compute alike.
 
 Files by area: base (the two bases, canonical JSON, hashes), run, model, tools, approvals, context,
-ledger, retrieval, memory, and prompt (message assembly). Every module imports only pydantic, the
-standard library and its siblings, so the workflow sandbox passes this one package through and every
-process agrees on one JSON shape. Nothing here reads a clock or makes ids: the workflow passes them in.
+ledger, retrieval, memory, events (what followers of a run read), and prompt (message assembly).
+Every module imports only pydantic, the standard library and its siblings, so the workflow sandbox
+passes this one package through and every process agrees on one JSON shape. Nothing here reads a clock or makes ids: the workflow passes them in.
 """
 
 from __future__ import annotations
@@ -51,6 +51,12 @@ from workflows.contracts.context import (
     TokenCalibration,
     TranscriptRef,
     preview,
+)
+from workflows.contracts.events import (
+    EVENT_VERSION,
+    EVENTS_TOPIC,
+    EventKind,
+    RunEvent,
 )
 from workflows.contracts.ledger import (
     ApproveToolCallInput,
@@ -141,14 +147,6 @@ from workflows.contracts.tools import (
 )
 
 __all__ = [
-    "MAX_QUERY_CHARS",
-    "PREVIEW_CHARS",
-    "SYSTEM_PROMPT",
-    "TASK_QUEUE",
-    "TENANT_SCOPE",
-    "TOOL_RESULT_HINT",
-    "USER_INPUTS",
-    "WORKFLOW_TYPE",
     "Access",
     "ApprovalRecord",
     "ApproveAllInput",
@@ -170,6 +168,9 @@ __all__ = [
     "DecideWithContextInput",
     "DecideWithContextResult",
     "Decision",
+    "EVENTS_TOPIC",
+    "EVENT_VERSION",
+    "EventKind",
     "ExecuteToolInput",
     "IngestPathsInput",
     "IngestPathsResult",
@@ -179,6 +180,7 @@ __all__ = [
     "ListToolsResult",
     "LoadApproversInput",
     "LoadModelsInput",
+    "MAX_QUERY_CHARS",
     "MemoryRecord",
     "MemoryScope",
     "MemorySource",
@@ -189,6 +191,7 @@ __all__ = [
     "ModelInfo",
     "ModelUsage",
     "OutagePolicy",
+    "PREVIEW_CHARS",
     "PackNote",
     "PackReport",
     "Passage",
@@ -212,11 +215,13 @@ __all__ = [
     "RetrieveContextInput",
     "RetrieveContextResult",
     "RunCheckpoint",
+    "RunEvent",
     "RunRequest",
     "RunResult",
     "RunState",
     "RunStatus",
     "RunUsage",
+    "SYSTEM_PROMPT",
     "SearchKnowledgeInput",
     "SearchKnowledgeResult",
     "SearchMode",
@@ -227,15 +232,20 @@ __all__ = [
     "StoreToolsResult",
     "SummarizeContextInput",
     "SummarizeContextResult",
+    "TASK_QUEUE",
+    "TENANT_SCOPE",
+    "TOOL_RESULT_HINT",
     "TokenCalibration",
     "ToolCall",
     "ToolResult",
     "ToolSpec",
     "TranscriptRef",
+    "USER_INPUTS",
     "Usage",
     "UserInput",
     "UserMessageInput",
     "Visibility",
+    "WORKFLOW_TYPE",
     "Wire",
     "arguments_hash",
     "assemble",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field, RootModel, field_validator
 
@@ -192,6 +193,9 @@ class RunCheckpoint(Wire):
     archive: RecordArchive = Field(default_factory=RecordArchive, description="records moved to the blob store")
     current_model: str | None = Field(default=None, description="the model the last step used")
     stores: StoreBinding | None = Field(default=None, description="the stores the run chain is bound to")
+    # The run's event stream (temporalio.contrib.workflow_streams WorkflowStreamState, as JSON): kept
+    # opaque here so this package imports only pydantic; workflows/run_events.py reads and writes it.
+    stream: dict[str, Any] | None = Field(default=None, description="the event stream's recent events and offsets")
 
 
 class RunState(Wire):

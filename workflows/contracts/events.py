@@ -1,0 +1,59 @@
+"""What a run tells those who follow it: one typed, versioned event per thing that happened.
+
+The run publishes these on its Workflow Stream (topic `events`, temporalio.contrib.workflow_streams):
+each gets the stream's offset, and a follower that resumes from the last offset it saw gets every
+later event exactly once. A consumer ignores kinds it does not know and fields it does not know (the
+Wire base), so adding either is not a breaking change; changing a field's meaning bumps `v`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from workflows.contracts.base import Wire
+
+EVENTS_TOPIC = "events"
+EVENT_VERSION = 1
+
+EventKind = Literal[
+    "status",  # the run's status changed (`status`)
+    "step_started",  # the model is asked for step `step`
+    "step_finished",  # step `step`'s decision and its tool calls are done
+    "model",  # a model was routed, fell back, or none could take the step (`model_event`, `model`, `message`)
+    "tool_proposed",  # the model proposed a call, and what policy said (`verdict`: allow, ask, deny)
+    "approval_needed",  # the call waits for a person (`risk_level`, `message`: why)
+    "approval_decided",  # a person (or the expiry timer) decided (`decision`, `by`)
+    "tool_started",  # the call runs now
+    "tool_finished",  # the call ended (`result_status`, `message`)
+    "outcome_unknown",  # a not-idempotent call may or may not have acted: a person must resolve it
+    "question",  # the model asked the person (`message`)
+    "compacted",  # older turns were summarized (`message`)
+    "result",  # the run ended (`status`, `message`: the answer or the reason)
+]
+
+
+class RunEvent(Wire):
+    v: int = EVENT_VERSION
+    kind: EventKind
+    at: datetime = Field(description="workflow time of the event")
+    step: int = Field(description="the step it belongs to (the one in progress, counting from 1)")
+    status: str | None = None
+    model: str | None = None
+    model_event: str | None = None
+    tool: str | None = None
+    call_id: str | None = None
+    verdict: str | None = None
+    risk_level: int | None = None
+    decision: str | None = None
+    by: str | None = None
+    result_status: str | None = None
+    message: str | None = Field(default=None, description="what a person reads; bounded")
+
+    @classmethod
+    def make(cls, kind: EventKind, at: datetime, step: int, **fields: Any) -> RunEvent:
+        if isinstance(fields.get("message"), str):
+            fields["message"] = fields["message"][:2000]
+        return cls(kind=kind, at=at, step=step, **fields)
