@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
 import tempfile
 import time
@@ -72,7 +73,7 @@ def bench_engine(engine: str, docs: list[tuple[str, Document]], tmp: Path, url: 
     settings = RetrievalSettings(qdrant_url=url, qdrant_path=tmp / f"{engine}-q", qdrant_edge_path=tmp / f"{engine}-e",
                                  embedding_cache=tmp / f"{engine}-cache.sqlite",
                                  knowledge_engine="local" if engine == "local" else "edge",
-                                 knowledge_collection=f"bench{int(time.time())}")
+                                 knowledge_collection=f"bench{int(time.time())}").with_secrets(os.environ)
     kb = build_knowledge_base(settings, embedder=PseudoEmbedder())
     lines = []
     try:
