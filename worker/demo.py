@@ -191,7 +191,7 @@ async def follow(address: str, run_id: str, stack: Stack) -> None:
     await watch(client.get_workflow_handle(run_id), cli_prefix(address, stack.codec_endpoint),
                 approve=approve_command(address), alive=stack.check_alive,
                 waiting_footer="Press Ctrl-C here to stop the server, model and worker (runs are kept in the database).",
-                end_footer="Press Ctrl-C to stop the server, model and worker.")
+                end_footer="Press Ctrl-C to stop the server, model and worker.", client=client)
 
 
 async def start_demo(address: str, codec_endpoint: str | None = None) -> str:

@@ -171,7 +171,7 @@ class ToolSteps:
         proven = " (signature verified)" if record.verified else ""
         self.run.last_action = f"{call.tool} ({call.id}) {record.decision} by {record.by}{proven}"
         self.run.emit("approval_decided", tool=call.tool, call_id=call.id, decision=record.decision, by=record.by,
-                      message=record.comment)
+                      verified=record.verified, message=record.comment)
         if record.decision == "expired":
             message = f"nobody approved this call within {self.run.request.approval_timeout_s:g} s, so it was not run"
             return ToolResult(status="denied", error_type="approval_expired", message=message)

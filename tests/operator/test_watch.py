@@ -1,5 +1,6 @@
-"""`python -m worker.watch RUN` follows any run live: steps, actions, the approve commands while it
-waits, decisions, usage; it survives failed queries and ends with the run. `up` uses the same code."""
+"""`python -m worker.watch RUN` follows any run live, from its event stream: steps, actions, the approve
+commands while it waits, decisions, usage; without a stream it polls, surviving failed queries; it
+ends with the run. `up` uses the same code."""
 
 from __future__ import annotations
 
@@ -77,6 +78,8 @@ async def test_watch_follows_a_real_run_through_its_approval(dev_server, tmp_pat
     assert "waiting_for_human" in shown and "# write_file" in shown and "call-1-1" in shown
     assert "decision: write_file call-1-1 approved by alice" in shown
     assert f"Run {run_id} completed: w.txt written" in shown and "usage: " in shown
+    assert "following its state instead" not in shown  # followed from the run's event stream, not polled
+    assert "write_file (call-1-1) ok" in shown
 
 
 def test_an_unknown_run_is_one_line(dev_server) -> None:

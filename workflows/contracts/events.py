@@ -25,7 +25,7 @@ EventKind = Literal[
     "model",  # a model was routed, fell back, or none could take the step (`model_event`, `model`, `message`)
     "tool_proposed",  # the model proposed a call, and what policy said (`verdict`: allow, ask, deny)
     "approval_needed",  # the call waits for a person (`risk_level`, `message`: why)
-    "approval_decided",  # a person (or the expiry timer) decided (`decision`, `by`)
+    "approval_decided",  # a person (or the expiry timer) decided (`decision`, `by`, `verified`)
     "tool_started",  # the call runs now
     "tool_finished",  # the call ended (`result_status`, `message`)
     "outcome_unknown",  # a not-idempotent call may or may not have acted: a person must resolve it
@@ -49,6 +49,7 @@ class RunEvent(Wire):
     risk_level: int | None = None
     decision: str | None = None
     by: str | None = None
+    verified: bool | None = Field(default=None, description="the decision was proven by a signature")
     result_status: str | None = None
     message: str | None = Field(default=None, description="what a person reads; bounded")
 
