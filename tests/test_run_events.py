@@ -99,3 +99,15 @@ async def test_a_follower_follows_the_run_across_continue_as_new(tmp_path, setti
     finished = [(e.step, e.result_status) for _, e in events if e.kind == "tool_finished"]
     assert finished == [(step, "ok") for step in range(1, 9)]
     assert events[-1][1].kind == "result" and events[-1][1].message == "done"
+
+
+async def test_a_budget_warning_comes_once_in_the_step_that_passes_four_fifths(dev_client, settings):
+    model = ScriptedModel(*[call("calculator", expression=f"{i}*2") for i in range(4)], final("done"))
+    async with make_worker(dev_client, settings, model):
+        handle = await dev_client.start_workflow(
+            AgentRun.run, RunRequest(goal="double", budgets=Budgets(max_steps=5)),
+            id=f"events-budget-{uuid.uuid4()}", task_queue=settings.task_queue, result_type=RunResult)
+        events = await _follow(dev_client, handle.id)
+    warnings = [(e.step, e.budget, e.message) for _, e in events if e.kind == "budget_warning"]
+    assert warnings == [(4, "steps", "steps: 4 of 5 used")]
+    assert events[-1][1].status == "completed"

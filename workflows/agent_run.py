@@ -25,10 +25,12 @@ from workflows.contracts import (
     RunResult,
     RunState,
     RunStatus,
+    RunUsage,
     TranscriptRef,
     UserMessageInput,
     canonical_json,
 )
+from workflows.contracts.events import WARN_AT
 from workflows.model_steps import ModelSteps
 from workflows.run import Run
 from workflows.run_events import RunEvents
@@ -117,6 +119,7 @@ class AgentRun(ApprovalHandlers):
     async def _step(self) -> RunResult | None:
         run, saved = self.run_state, self.run_state.saved
         run.step_in_progress = saved.step + 1
+        before = saved.usage.model_copy(deep=True)
         run.set_status(RunStatus.WAITING_FOR_MODEL)
         run.emit("step_started")
         self._drain_inbox()
@@ -139,7 +142,21 @@ class AgentRun(ApprovalHandlers):
             await self.tools.handle_tool_calls(decision.tool_calls)
             run.publish()
         run.emit("step_finished")
+        self._warn_of_budgets(before)
         return None
+
+    def _warn_of_budgets(self, before: RunUsage) -> None:
+        """Tell followers when this step took a budget past WARN_AT of its limit (once per budget)."""
+        run = self.run_state
+        budgets, now = run.request.budgets, run.saved.usage
+        limits: list[tuple[str, float, float, float]] = [
+            ("steps", before.model_calls, now.model_calls, budgets.max_steps),
+            ("tokens", before.total_tokens, now.total_tokens, budgets.max_tokens)]
+        if budgets.max_cost_usd:
+            limits.append(("cost", before.cost_usd, now.cost_usd, budgets.max_cost_usd))
+        for name, was, used, limit in limits:
+            if was < WARN_AT * limit <= used:
+                run.emit("budget_warning", budget=name, message=f"{name}: {used:g} of {limit:g} used")
 
     # ---- handlers ------------------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ from workflows.contracts.base import Wire
 
 EVENTS_TOPIC = "events"
 EVENT_VERSION = 1
+# A budget_warning is published in the step whose usage first reaches this share of a limit.
+WARN_AT = 0.8
 
 EventKind = Literal[
     "status",  # the run's status changed (`status`)
@@ -31,6 +33,7 @@ EventKind = Literal[
     "outcome_unknown",  # a not-idempotent call may or may not have acted: a person must resolve it
     "question",  # the model asked the person (`message`)
     "compacted",  # older turns were summarized (`message`)
+    "budget_warning",  # a budget passed WARN_AT of its limit in this step (`budget`, `message`)
     "result",  # the run ended (`status`, `message`: the answer or the reason)
 ]
 
@@ -51,6 +54,7 @@ class RunEvent(Wire):
     by: str | None = None
     verified: bool | None = Field(default=None, description="the decision was proven by a signature")
     result_status: str | None = None
+    budget: str | None = Field(default=None, description="which budget: steps, tokens, cost")
     message: str | None = Field(default=None, description="what a person reads; bounded")
 
     @classmethod
