@@ -1,0 +1,188 @@
+"""The run API: an HTTP door to the same AgentRun workflows the `temporal` CLI drives.
+
+WORK IN PROGRESS (issue 25): start, read, approve and follow runs with API-key identities. The
+service keeps no state of its own: idempotency rides on Temporal's workflow-id uniqueness (the id is
+derived from the tenant and the Idempotency-Key; the request's digest is in the run's memo), and the
+event stream is the run's own Workflow Stream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Literal
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from sse_starlette.sse import EventSourceResponse
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.contrib.workflow_streams import WorkflowStreamClient
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from worker.api.identities import Identity, KeyFile
+from workflows.agent_run import AgentRun
+from workflows.contracts import (
+    EVENTS_TOPIC,
+    ApproveInput,
+    RejectInput,
+    ResolveOutcomeInput,
+    RunEvent,
+    RunRequest,
+    UserMessageInput,
+    canonical_json,
+)
+
+REQUEST_MEMO = "api_request_sha256"
+TENANT_MEMO = "tenant"
+# Fields the identity sets: a body that names them is refused, not silently overridden.
+FROM_IDENTITY = {"tenant_id", "user_id", "carry"}
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class Outcome(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["mark_done", "retry", "abandon"]
+    comment: str | None = None
+    data: Any = None
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["approve", "reject"]
+    comment: str | None = None
+    arguments: dict[str, Any] | None = None
+
+
+def create_app(client: Client, keys: KeyFile, task_queue: str) -> FastAPI:
+    app = FastAPI(title="Durable agent runs", version="1")
+    bearer = HTTPBearer(auto_error=False)
+
+    def caller(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Identity:
+        if creds is None:
+            raise HTTPException(401, "missing credentials: send Authorization: Bearer <key>",
+                                headers={"WWW-Authenticate": "Bearer"})
+        who = keys.identify(creds.credentials)
+        if who is None:
+            raise HTTPException(401, "unknown or revoked key", headers={"WWW-Authenticate": "Bearer"})
+        return who
+
+    def role(name: str) -> Callable[..., Identity]:
+        def check(who: Identity = Depends(caller)) -> Identity:
+            if not who.may(name):
+                raise HTTPException(403, f"{who.name} may not {name} runs (roles: {sorted(who.roles)})")
+            return who
+        return check
+
+    async def owned(run_id: str, who: Identity) -> WorkflowHandle:
+        """The run, if it belongs to the caller's tenant; another tenant's run does not exist (404)."""
+        handle = client.get_workflow_handle(run_id)
+        try:
+            desc = await handle.describe()
+        except RPCError as e:
+            if e.status == RPCStatusCode.NOT_FOUND:
+                raise HTTPException(404, f"no run {run_id!r}") from None
+            raise HTTPException(503, "Temporal is unreachable", headers={"Retry-After": "5"}) from None
+        if await desc.memo_value(TENANT_MEMO, default=None) != who.tenant:
+            raise HTTPException(404, f"no run {run_id!r}")
+        return handle
+
+    @app.post("/v1/runs", status_code=201)
+    async def start_run(body: RunRequest, who: Identity = Depends(role("start")),
+                        idempotency_key: str | None = Header(default=None)) -> dict[str, str]:
+        if named := sorted(FROM_IDENTITY & body.model_fields_set):
+            raise HTTPException(422, f"{', '.join(named)} come from your identity, not the request body")
+        request = body.model_copy(update={"tenant_id": who.tenant, "user_id": who.name})
+        digest = hashlib.sha256(canonical_json(request.model_dump(mode="json")).encode()).hexdigest()
+        if idempotency_key:
+            run_id = "api-" + hashlib.sha256(f"{who.tenant}\0{idempotency_key}".encode()).hexdigest()[:32]
+        else:
+            run_id = f"api-{uuid.uuid4().hex}"
+        try:
+            await client.start_workflow(
+                AgentRun.run, request, id=run_id, task_queue=task_queue,
+                memo={REQUEST_MEMO: digest, TENANT_MEMO: who.tenant},
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+        except WorkflowAlreadyStartedError:
+            pass  # the key's run already ended: the same answer as while it ran
+        except RPCError:
+            raise HTTPException(503, "Temporal is unreachable", headers={"Retry-After": "5"}) from None
+        desc = await client.get_workflow_handle(run_id).describe()
+        if await desc.memo_value(REQUEST_MEMO, default=None) != digest:
+            raise HTTPException(409, "this Idempotency-Key was used for another request")
+        return {"id": run_id}
+
+    @app.get("/v1/runs/{run_id}")
+    async def get_run(run_id: str, who: Identity = Depends(role("view"))) -> dict[str, Any]:
+        handle = await owned(run_id, who)
+        state = await handle.query(AgentRun.state)
+        return state.model_dump(mode="json")
+
+    @app.post("/v1/runs/{run_id}/approvals/{call_id}")
+    async def decide(run_id: str, call_id: str, body: Decision,
+                     who: Identity = Depends(role("approve"))) -> dict[str, str]:
+        handle = await owned(run_id, who)
+        try:
+            if body.decision == "approve":
+                reply = await handle.execute_update(AgentRun.approve, ApproveInput(
+                    tool_call_id=call_id, approver=who.name, comment=body.comment, arguments=body.arguments))
+            else:
+                reply = await handle.execute_update(AgentRun.reject, RejectInput(
+                    tool_call_id=call_id, approver=who.name, comment=body.comment))
+        except WorkflowUpdateFailedError as e:
+            raise HTTPException(409, str(e.cause or e)) from None
+        return {"result": reply}
+
+    @app.post("/v1/runs/{run_id}/outcomes/{call_id}")
+    async def resolve(run_id: str, call_id: str, body: Outcome,
+                      who: Identity = Depends(role("approve"))) -> dict[str, str]:
+        handle = await owned(run_id, who)
+        try:
+            reply = await handle.execute_update(AgentRun.resolve_outcome, ResolveOutcomeInput(
+                tool_call_id=call_id, decision=body.decision, by=who.name, comment=body.comment, data=body.data))
+        except WorkflowUpdateFailedError as e:
+            raise HTTPException(409, str(e.cause or e)) from None
+        return {"result": reply}
+
+    @app.post("/v1/runs/{run_id}/messages", status_code=202)
+    async def message(run_id: str, body: Message, who: Identity = Depends(role("start"))) -> dict[str, str]:
+        handle = await owned(run_id, who)
+        await handle.signal(AgentRun.user_message, UserMessageInput(text=body.text, user=who.name))
+        return {"result": "sent"}
+
+    @app.post("/v1/runs/{run_id}/{control}", status_code=202)
+    async def control(run_id: str, control: Literal["pause", "resume", "cancel"],
+                      who: Identity = Depends(role("start"))) -> dict[str, str]:
+        handle = await owned(run_id, who)
+        if control == "cancel":
+            await handle.cancel()
+        else:
+            await handle.signal(control)
+        return {"result": f"{control} sent"}
+
+    @app.get("/v1/runs/{run_id}/events")
+    async def events(run_id: str, request: Request, who: Identity = Depends(role("view")),
+                     last_event_id: str | None = Header(default=None)) -> EventSourceResponse:
+        await owned(run_id, who)
+        start = int(last_event_id) + 1 if last_event_id and last_event_id.isdigit() else 0
+
+        async def items() -> AsyncIterator[dict[str, str]]:
+            stream = WorkflowStreamClient.create(client, run_id)
+            async for item in stream.subscribe([EVENTS_TOPIC], from_offset=start, result_type=RunEvent):
+                if await request.is_disconnected():
+                    return
+                yield {"id": str(item.offset), "event": item.data.kind, "data": item.data.model_dump_json()}
+                if item.data.kind == "result":
+                    return
+
+        return EventSourceResponse(items(), ping=15)
+
+    return app
