@@ -7,12 +7,13 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import uvicorn
 
-from tests.conftest import make_worker
+from tests.conftest import eventually, make_worker
 from tests.scripted import ScriptedModel, call, final
 from worker.api.app import create_app
 from worker.api.identities import KeyFile
@@ -76,6 +77,18 @@ async def test_start_follow_and_approve_over_http(dev_client, settings, tmp_path
             decided = next(e for e in seen if e["event"] == "approval_decided")
             assert json.loads(decided["data"])["by"] == "alice"
             tail = [e async for e in _sse(http, f"/v1/runs/{run_id}/events", {**viewer, "Last-Event-ID": decided["id"]})]
+
+            huge = await http.post("/v1/runs", json={"goal": "x" * (2 << 20)}, headers=alice)
+            assert huge.status_code == 413
+            listed: dict = {}
+
+            async def listed_completed() -> bool:
+                listed.update((await http.get("/v1/runs", params={"status": "completed"}, headers=viewer)).json())
+                return run_id in [r["id"] for r in listed["runs"]]
+
+            await eventually(listed_completed, timeout_s=30, what="the completed run in the tenant's list")
+            assert run_id not in [r["id"] for r in (await http.get("/v1/runs", headers=stranger)).json()["runs"]]
+            assert (await http.get("/v1/runs", params={"status": "bogus"}, headers=viewer)).status_code == 422
     finally:
         server.should_exit = True
         await serving
@@ -118,3 +131,42 @@ async def test_controls_reach_the_run_and_keys_are_stored_as_digests(dev_client,
         server.should_exit = True
         await serving
     assert states[-1] == "cancelled" and final_state["status"] == "cancelled"
+
+
+async def test_the_list_is_the_tenants_own_and_pages(dev_client, settings, tmp_path):
+    """Three runs of one tenant (no worker takes them: they wait), listed two per page."""
+    keys = KeyFile(tmp_path / "keys.yaml")
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    starter = {"Authorization": f"Bearer {keys.add('sam', tenant, ['start', 'view'])}"}
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(dev_client, keys, settings.task_queue), port=port,
+                                           log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    started: list[str] = []
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            for n in range(3):
+                started.append((await http.post("/v1/runs", json={"goal": f"goal {n}"}, headers=starter)).json()["id"])
+            pages: list[dict] = []
+
+            async def two_pages() -> bool:
+                pages.clear()
+                first = (await http.get("/v1/runs", params={"page_size": 2}, headers=starter)).json()
+                pages.append(first)
+                if first["next_page_token"] is None:
+                    return False
+                pages.append((await http.get("/v1/runs", params={"page_size": 2, "page_token": first["next_page_token"]},
+                                             headers=starter)).json())
+                return sorted(r["id"] for p in pages for r in p["runs"]) == sorted(started)
+
+            await eventually(two_pages, timeout_s=30, what="the tenant's three runs over two pages")
+            bad = await http.get("/v1/runs", params={"page_token": "%%%"}, headers=starter)
+    finally:
+        server.should_exit = True
+        await serving
+        for run_id in started:
+            await dev_client.get_workflow_handle(run_id).terminate("test over")
+    assert [len(p["runs"]) for p in pages] == [2, 1] and pages[1]["next_page_token"] is None
+    assert bad.status_code == 422

@@ -8,17 +8,25 @@ event stream is the run's own Workflow Stream.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -35,14 +43,22 @@ from workflows.contracts import (
     UserMessageInput,
     canonical_json,
 )
+from workflows.search_attributes import AGENT_STATUS, AGENT_TENANT, RUNNING
 
+MAX_BODY_BYTES = 1 << 20  # a run request, a decision or a message; anything larger is a 413
 REQUEST_MEMO = "api_request_sha256"
 TENANT_MEMO = "tenant"
+LISTED_STATUSES = {RUNNING, "waiting_for_human", "paused", "completed", "failed", "cancelled", "budget_exceeded"}
 # Fields the identity sets: a body that names them is refused, not silently overridden.
 FROM_IDENTITY = {"tenant_id", "user_id", "carry"}
 
 
-class Message(BaseModel):
+def _quoted(value: str) -> str:
+    """`value` inside a visibility query's double quotes."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+class UserText(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=20_000)
 
@@ -61,8 +77,37 @@ class Decision(BaseModel):
     arguments: dict[str, Any] | None = None
 
 
+class BodyLimit:
+    """Refuse a request body over `limit` bytes with a 413 before the app reads it. A body without a
+    Content-Length is counted as it arrives and cut off at the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await JSONResponse({"detail": f"request body over {self.limit} bytes"}, 413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413, f"request body over {self.limit} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+
 def create_app(client: Client, keys: KeyFile, task_queue: str) -> FastAPI:
     app = FastAPI(title="Durable agent runs", version="1")
+    app.add_middleware(BodyLimit)
     bearer = HTTPBearer(auto_error=False)
 
     def caller(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Identity:
@@ -109,6 +154,8 @@ def create_app(client: Client, keys: KeyFile, task_queue: str) -> FastAPI:
             await client.start_workflow(
                 AgentRun.run, request, id=run_id, task_queue=task_queue,
                 memo={REQUEST_MEMO: digest, TENANT_MEMO: who.tenant},
+                # Listed under its tenant from the start, not only once its first step publishes it.
+                search_attributes=TypedSearchAttributes([SearchAttributePair(AGENT_TENANT, who.tenant)]),
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
         except WorkflowAlreadyStartedError:
@@ -119,6 +166,31 @@ def create_app(client: Client, keys: KeyFile, task_queue: str) -> FastAPI:
         if await desc.memo_value(REQUEST_MEMO, default=None) != digest:
             raise HTTPException(409, "this Idempotency-Key was used for another request")
         return {"id": run_id}
+
+    @app.get("/v1/runs")
+    async def list_runs(who: Identity = Depends(role("view")), status: str | None = None,
+                        page_size: int = Query(default=20, ge=1, le=200),
+                        page_token: str | None = None) -> dict[str, Any]:
+        """The caller's tenant's runs, newest first; `status` as the AgentStatus search attribute shows
+        it (`running` for the busy statuses). Visibility lags a run's start by a moment."""
+        if status is not None and status not in LISTED_STATUSES:
+            raise HTTPException(422, f"status must be one of {sorted(LISTED_STATUSES)}")
+        query = f'WorkflowType="AgentRun" AND {AGENT_TENANT.name}="{_quoted(who.tenant)}"'
+        if status is not None:
+            query += f' AND {AGENT_STATUS.name}="{status}"'
+        try:
+            token = base64.b64decode(page_token, altchars=b"-_", validate=True) if page_token else None
+        except ValueError:
+            raise HTTPException(422, "page_token is not one this API returned") from None
+        pages = client.list_workflows(query, page_size=page_size, next_page_token=token)
+        try:
+            await pages.fetch_next_page()
+        except RPCError:
+            raise HTTPException(503, "Temporal is unreachable", headers={"Retry-After": "5"}) from None
+        runs = [{"id": w.id, "status": w.typed_search_attributes.get(AGENT_STATUS), "started_at": w.start_time,
+                 "closed_at": w.close_time} for w in pages.current_page or []]
+        following = pages.next_page_token
+        return {"runs": runs, "next_page_token": base64.urlsafe_b64encode(following).decode() if following else None}
 
     @app.get("/v1/runs/{run_id}")
     async def get_run(run_id: str, who: Identity = Depends(role("view"))) -> dict[str, Any]:
@@ -153,7 +225,7 @@ def create_app(client: Client, keys: KeyFile, task_queue: str) -> FastAPI:
         return {"result": reply}
 
     @app.post("/v1/runs/{run_id}/messages", status_code=202)
-    async def message(run_id: str, body: Message, who: Identity = Depends(role("start"))) -> dict[str, str]:
+    async def message(run_id: str, body: UserText, who: Identity = Depends(role("start"))) -> dict[str, str]:
         handle = await owned(run_id, who)
         await handle.signal(AgentRun.user_message, UserMessageInput(text=body.text, user=who.name))
         return {"result": "sent"}
