@@ -36,6 +36,12 @@ from workflows.run import Run
 from workflows.run_events import RunEvents
 from workflows.tool_steps import ToolSteps
 
+
+def _spent(usage: RunUsage) -> tuple[float, float, float]:
+    """What the budgets limit, in their order: model calls (steps), tokens, cost."""
+    return usage.model_calls, usage.total_tokens, usage.cost_usd
+
+
 # Approvals, model events and compactions a run keeps in its state; older ones are archived at
 # continue-as-new, so the checkpoint never grows with the run's length.
 RECENT_RECORDS = 50
@@ -119,7 +125,7 @@ class AgentRun(ApprovalHandlers):
     async def _step(self) -> RunResult | None:
         run, saved = self.run_state, self.run_state.saved
         run.step_in_progress = saved.step + 1
-        before = saved.usage.model_copy(deep=True)
+        before = _spent(saved.usage)
         run.set_status(RunStatus.WAITING_FOR_MODEL)
         run.emit("step_started")
         self._drain_inbox()
@@ -145,17 +151,14 @@ class AgentRun(ApprovalHandlers):
         self._warn_of_budgets(before)
         return None
 
-    def _warn_of_budgets(self, before: RunUsage) -> None:
+    def _warn_of_budgets(self, before: tuple[float, float, float]) -> None:
         """Tell followers when this step took a budget past WARN_AT of its limit (once per budget)."""
         run = self.run_state
-        budgets, now = run.request.budgets, run.saved.usage
-        limits: list[tuple[str, float, float, float]] = [
-            ("steps", before.model_calls, now.model_calls, budgets.max_steps),
-            ("tokens", before.total_tokens, now.total_tokens, budgets.max_tokens)]
-        if budgets.max_cost_usd:
-            limits.append(("cost", before.cost_usd, now.cost_usd, budgets.max_cost_usd))
-        for name, was, used, limit in limits:
-            if was < WARN_AT * limit <= used:
+        budgets = run.request.budgets
+        limits = (budgets.max_steps, budgets.max_tokens, budgets.max_cost_usd)
+        for name, was, used, limit in zip(("steps", "tokens", "cost"), before, _spent(run.saved.usage), limits,
+                                          strict=True):
+            if limit and was < WARN_AT * limit <= used:
                 run.emit("budget_warning", budget=name, message=f"{name}: {used:g} of {limit:g} used")
 
     # ---- handlers ------------------------------------------------------------------------------

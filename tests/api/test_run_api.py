@@ -9,9 +9,11 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import uvicorn
+from temporalio.client import Client
 
 from tests.conftest import eventually, make_worker
 from tests.scripted import ScriptedModel, call, final
@@ -19,6 +21,22 @@ from worker.api.app import create_app
 from worker.api.identities import KeyFile
 from worker.devserver import free_port
 from worker.settings import REPO_ROOT
+
+
+@asynccontextmanager
+async def api_client(client: Client, keys: KeyFile, task_queue: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The API on a real uvicorn server on loopback, and an HTTP client for it."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(client, keys, task_queue), port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:  # uvicorn's own flag: set once the socket listens
+            await asyncio.sleep(0.01)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            yield http
+    finally:
+        server.should_exit = True
+        await serving
 
 
 async def _sse(http: httpx.AsyncClient, url: str, headers: dict[str, str]) -> AsyncIterator[dict]:
@@ -41,57 +59,47 @@ async def test_start_follow_and_approve_over_http(dev_client, settings, tmp_path
     alice = {"Authorization": f"Bearer {keys.add('alice', 'acme', ['start', 'view', 'approve'])}"}
     viewer = {"Authorization": f"Bearer {keys.add('vic', 'acme', ['view'])}"}
     stranger = {"Authorization": f"Bearer {keys.add('bob', 'other', ['admin'])}"}
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(dev_client, keys, settings.task_queue), port=port,
-                                           log_level="warning"))
-    serving = asyncio.create_task(server.serve())
     model = ScriptedModel(call("write_file", path="out.txt", content="x"), final("written"))
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        async with make_worker(dev_client, settings, model), httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            assert (await http.post("/v1/runs", json={"goal": "write"})).status_code == 401
-            assert (await http.post("/v1/runs", json={"goal": "write"}, headers=viewer)).status_code == 403
-            named = await http.post("/v1/runs", json={"goal": "write", "tenant_id": "other"}, headers=alice)
-            assert named.status_code == 422 and "identity" in named.text
-            keyed = {**alice, "Idempotency-Key": "k-1"}
-            first = await http.post("/v1/runs", json={"goal": "write a file"}, headers=keyed)
-            again = await http.post("/v1/runs", json={"goal": "write a file"}, headers=keyed)
-            other = await http.post("/v1/runs", json={"goal": "something else"}, headers=keyed)
-            assert first.status_code == again.status_code == 201 and first.json() == again.json()
-            assert other.status_code == 409
-            run_id = first.json()["id"]
-            assert (await http.get(f"/v1/runs/{run_id}", headers=stranger)).status_code == 404
-            assert (await http.get(f"/v1/runs/{run_id}", headers=viewer)).json()["goal"] == "write a file"
+    async with make_worker(dev_client, settings, model), api_client(dev_client, keys, settings.task_queue) as http:
+        assert (await http.post("/v1/runs", json={"goal": "write"})).status_code == 401
+        assert (await http.post("/v1/runs", json={"goal": "write"}, headers=viewer)).status_code == 403
+        named = await http.post("/v1/runs", json={"goal": "write", "tenant_id": "other"}, headers=alice)
+        assert named.status_code == 422 and "identity" in named.text
+        keyed = {**alice, "Idempotency-Key": "k-1"}
+        first = await http.post("/v1/runs", json={"goal": "write a file"}, headers=keyed)
+        again = await http.post("/v1/runs", json={"goal": "write a file"}, headers=keyed)
+        other = await http.post("/v1/runs", json={"goal": "something else"}, headers=keyed)
+        assert first.status_code == again.status_code == 201 and first.json() == again.json()
+        assert other.status_code == 409
+        run_id = first.json()["id"]
+        assert (await http.get(f"/v1/runs/{run_id}", headers=stranger)).status_code == 404
+        assert (await http.get(f"/v1/runs/{run_id}", headers=viewer)).json()["goal"] == "write a file"
 
-            seen = []
-            async for event in _sse(http, f"/v1/runs/{run_id}/events", viewer):
-                seen.append(event)
-                body = json.loads(event["data"])
-                if event["event"] == "approval_needed":
-                    url = f"/v1/runs/{run_id}/approvals/{body['call_id']}"
-                    assert (await http.post(url, json={"decision": "approve"}, headers=viewer)).status_code == 403
-                    assert (await http.post(url, json={"decision": "approve"}, headers=alice)).status_code == 200
-                    twice = await http.post(url, json={"decision": "approve"}, headers=alice)
-                    assert twice.status_code == 409 and "already decided" in twice.text
-            decided = next(e for e in seen if e["event"] == "approval_decided")
-            assert json.loads(decided["data"])["by"] == "alice"
-            tail = [e async for e in _sse(http, f"/v1/runs/{run_id}/events", {**viewer, "Last-Event-ID": decided["id"]})]
+        seen = []
+        async for event in _sse(http, f"/v1/runs/{run_id}/events", viewer):
+            seen.append(event)
+            body = json.loads(event["data"])
+            if event["event"] == "approval_needed":
+                url = f"/v1/runs/{run_id}/approvals/{body['call_id']}"
+                assert (await http.post(url, json={"decision": "approve"}, headers=viewer)).status_code == 403
+                assert (await http.post(url, json={"decision": "approve"}, headers=alice)).status_code == 200
+                twice = await http.post(url, json={"decision": "approve"}, headers=alice)
+                assert twice.status_code == 409 and "already decided" in twice.text
+        decided = next(e for e in seen if e["event"] == "approval_decided")
+        assert json.loads(decided["data"])["by"] == "alice"
+        tail = [e async for e in _sse(http, f"/v1/runs/{run_id}/events", {**viewer, "Last-Event-ID": decided["id"]})]
 
-            huge = await http.post("/v1/runs", json={"goal": "x" * (2 << 20)}, headers=alice)
-            assert huge.status_code == 413
-            listed: dict = {}
+        huge = await http.post("/v1/runs", json={"goal": "x" * (2 << 20)}, headers=alice)
+        assert huge.status_code == 413
+        listed: dict = {}
 
-            async def listed_completed() -> bool:
-                listed.update((await http.get("/v1/runs", params={"status": "completed"}, headers=viewer)).json())
-                return run_id in [r["id"] for r in listed["runs"]]
+        async def listed_completed() -> bool:
+            listed.update((await http.get("/v1/runs", params={"status": "completed"}, headers=viewer)).json())
+            return run_id in [r["id"] for r in listed["runs"]]
 
-            await eventually(listed_completed, timeout_s=30, what="the completed run in the tenant's list")
-            assert run_id not in [r["id"] for r in (await http.get("/v1/runs", headers=stranger)).json()["runs"]]
-            assert (await http.get("/v1/runs", params={"status": "bogus"}, headers=viewer)).status_code == 422
-    finally:
-        server.should_exit = True
-        await serving
+        await eventually(listed_completed, timeout_s=30, what="the completed run in the tenant's list")
+        assert run_id not in [r["id"] for r in (await http.get("/v1/runs", headers=stranger)).json()["runs"]]
+        assert (await http.get("/v1/runs", params={"status": "bogus"}, headers=viewer)).status_code == 422
     assert [int(e["id"]) for e in seen] == list(range(len(seen)))
     assert seen[-1]["event"] == "result" and json.loads(seen[-1]["data"])["message"] == "written"
     assert tail == seen[int(decided["id"]) + 1:]
@@ -107,29 +115,19 @@ async def test_controls_reach_the_run_and_keys_are_stored_as_digests(dev_client,
     assert key.startswith("dak_") and key not in keys_file.read_text()
     ops = {"Authorization": f"Bearer {key}"}
     keys = KeyFile(keys_file)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(dev_client, keys, settings.task_queue), port=port,
-                                           log_level="warning"))
-    serving = asyncio.create_task(server.serve())
     model = ScriptedModel(call("write_file", path="out.txt", content="x"), final("written"))
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        async with make_worker(dev_client, settings, model), httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            run_id = (await http.post("/v1/runs", json={"goal": "write"}, headers=ops)).json()["id"]
-            states = []
-            async for event in _sse(http, f"/v1/runs/{run_id}/events", ops):
-                if event["event"] == "approval_needed":
-                    assert (await http.post(f"/v1/runs/{run_id}/messages", json={"text": "hurry"},
-                                            headers=ops)).status_code == 202
-                    assert (await http.post(f"/v1/runs/{run_id}/nonsense", headers=ops)).status_code == 422
-                    assert (await http.post(f"/v1/runs/{run_id}/cancel", headers=ops)).status_code == 202
-                if event["event"] == "status":
-                    states.append(json.loads(event["data"])["status"])
-            final_state = (await http.get(f"/v1/runs/{run_id}", headers=ops)).json()
-    finally:
-        server.should_exit = True
-        await serving
+    async with make_worker(dev_client, settings, model), api_client(dev_client, keys, settings.task_queue) as http:
+        run_id = (await http.post("/v1/runs", json={"goal": "write"}, headers=ops)).json()["id"]
+        states = []
+        async for event in _sse(http, f"/v1/runs/{run_id}/events", ops):
+            if event["event"] == "approval_needed":
+                assert (await http.post(f"/v1/runs/{run_id}/messages", json={"text": "hurry"},
+                                        headers=ops)).status_code == 202
+                assert (await http.post(f"/v1/runs/{run_id}/nonsense", headers=ops)).status_code == 422
+                assert (await http.post(f"/v1/runs/{run_id}/cancel", headers=ops)).status_code == 202
+            if event["event"] == "status":
+                states.append(json.loads(event["data"])["status"])
+        final_state = (await http.get(f"/v1/runs/{run_id}", headers=ops)).json()
     assert states[-1] == "cancelled" and final_state["status"] == "cancelled"
 
 
@@ -138,15 +136,9 @@ async def test_the_list_is_the_tenants_own_and_pages(dev_client, settings, tmp_p
     keys = KeyFile(tmp_path / "keys.yaml")
     tenant = f"t-{uuid.uuid4().hex[:8]}"
     starter = {"Authorization": f"Bearer {keys.add('sam', tenant, ['start', 'view'])}"}
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(dev_client, keys, settings.task_queue), port=port,
-                                           log_level="warning"))
-    serving = asyncio.create_task(server.serve())
     started: list[str] = []
     try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        async with api_client(dev_client, keys, settings.task_queue) as http:
             for n in range(3):
                 started.append((await http.post("/v1/runs", json={"goal": f"goal {n}"}, headers=starter)).json()["id"])
             pages: list[dict] = []
@@ -164,8 +156,6 @@ async def test_the_list_is_the_tenants_own_and_pages(dev_client, settings, tmp_p
             await eventually(two_pages, timeout_s=30, what="the tenant's three runs over two pages")
             bad = await http.get("/v1/runs", params={"page_token": "%%%"}, headers=starter)
     finally:
-        server.should_exit = True
-        await serving
         for run_id in started:
             await dev_client.get_workflow_handle(run_id).terminate("test over")
     assert [len(p["runs"]) for p in pages] == [2, 1] and pages[1]["next_page_token"] is None
