@@ -37,6 +37,11 @@ class Settings(BaseModel):
     tool_lease_s: float = Field(15.0, gt=0, description="AGENT_TOOL_LEASE_S: how long a dead worker's tool "
                                 "attempt blocks the next one (renewed while the attempt runs)")
     approvers_file: Path | None = Field(None, description="AGENT_APPROVERS_FILE: approvers' keys (YAML); empty = data_dir/approvers.yaml")
+    # The run API (worker/api/): who may call it, and the key it signs approvals with (shared by replicas).
+    api_keys_file: Path | None = Field(None, description="AGENT_API_KEYS_FILE: API keys and OIDC (YAML); "
+                                       "empty = data_dir/api-keys.yaml")
+    api_signing_key: Path | None = Field(None, description="AGENT_API_SIGNING_KEY: the API's Ed25519 approver key "
+                                         "(PEM, made if missing); empty = data_dir/api-signing-key.pem")
     tool_modules: list[str] = Field(list(DEFAULT_TOOL_MODULES), description="AGENT_TOOL_MODULES, comma-separated")
     log_level: str = Field("info", description="AGENT_LOG_LEVEL")
     # Encryption of payloads and blobs (activities/keyring.py, worker/codec.py). SecretStr: never in a repr or log.
@@ -107,6 +112,14 @@ class Settings(BaseModel):
         return self.approvers_file or self.data_dir / "approvers.yaml"
 
     @property
+    def api_keys_path(self) -> Path:
+        return self.api_keys_file or self.data_dir / "api-keys.yaml"
+
+    @property
+    def api_signing_key_path(self) -> Path:
+        return self.api_signing_key or self.data_dir / "api-signing-key.pem"
+
+    @property
     def workspaces(self) -> Path:
         return self.workspaces_dir or self.data_dir / "workspaces"
 
@@ -126,6 +139,8 @@ _ENV = {
     "mcp_config": "AGENT_MCP_CONFIG",
     "tenant_policy": "AGENT_TENANT_POLICY",
     "approvers_file": "AGENT_APPROVERS_FILE",
+    "api_keys_file": "AGENT_API_KEYS_FILE",
+    "api_signing_key": "AGENT_API_SIGNING_KEY",
     "blob_store": "AGENT_BLOB_STORE",
     "tool_lease_s": "AGENT_TOOL_LEASE_S",
     "tool_modules": "AGENT_TOOL_MODULES",

@@ -56,7 +56,7 @@ class ApprovalHandlers:
         if problem := self.run_state.approvals.problem_with(input.tool_call_id):
             return Verdict(problem)
         return self._check_signed([(self.run_state.approvals.pending[input.tool_call_id], input.arguments)], input.approver,
-                                  input.expires_at, input.signature)
+                                  input.expires_at, input.signature, input.proof)
 
     def _check_approve_all(self, input: ApproveAllInput) -> Verdict:
         ids = self.run_state.approvals.undecided()
@@ -71,11 +71,11 @@ class ApprovalHandlers:
                                   input.expires_at, input.signature)
 
     def _check_signed(self, calls: list[tuple[PendingApproval, dict[str, Any] | None]], approver: str,
-                      expires_at: datetime | None, signature: str | None) -> Verdict:
+                      expires_at: datetime | None, signature: str | None, proof: str | None = None) -> Verdict:
         return check_approval(
             self.run_state.saved.approvers, calls, workflow_id=self.run_state.approval_scope, tenant_id=self.run_state.request.tenant_id,
             requester=self.run_state.request.user_id, approver=approver, expires_at=expires_at, signature=signature,
-            now=workflow.now(),
+            now=workflow.now(), proof=proof,
         )
 
     def _signed(self, signature: str | None) -> bool:
@@ -91,7 +91,7 @@ class ApprovalHandlers:
     def _apply_approve(self, input: ApproveInput) -> str:
         verified = self._signed(input.signature)
         self.run_state.approvals.decide(input.tool_call_id, "approved", input.approver, workflow.now(), input.comment,
-                              edited_arguments=input.arguments, verified=verified)
+                              edited_arguments=input.arguments, verified=verified, proof=input.proof)
         edited = " with edited arguments" if input.arguments is not None else ""
         signed = f" as verified approver {input.approver!r}" if verified else ""
         return f"approved {input.tool_call_id}{edited}{signed}"
@@ -132,7 +132,8 @@ class ApprovalHandlers:
         return self._apply_reject(_given(input, "reject", RejectInput))
 
     def _apply_reject(self, input: RejectInput) -> str:
-        self.run_state.approvals.decide(input.tool_call_id, "rejected", input.approver, workflow.now(), input.comment)
+        self.run_state.approvals.decide(input.tool_call_id, "rejected", input.approver, workflow.now(), input.comment,
+                                        proof=input.proof)
         return f"rejected {input.tool_call_id}"
 
     @reject.validator

@@ -52,9 +52,12 @@ def expiry_text(at: datetime) -> str:
 
 
 def approval_message(workflow_id: str, approver: str, expires_at: datetime, calls: list[SignedCall],
-                     decision: str = "approved") -> bytes:
+                     decision: str = "approved", proof: str | None = None) -> bytes:
+    """The bytes an approver's key signs. `proof` (the run API's account of how it identified the approver)
+    is in the message only when given, so signatures made before it existed still verify."""
     ordered = sorted(calls, key=lambda c: c.tool_call_id)
     return canonical_json({
+        **({"proof": proof} if proof is not None else {}),
         "v": MESSAGE_VERSION,
         "workflow_id": workflow_id,
         "decision": decision,
@@ -110,6 +113,7 @@ def check_approval(
     expires_at: datetime | None,
     signature: str | None,
     now: datetime,
+    proof: str | None = None,
 ) -> Verdict:
     """May `approver` approve these pending calls (each with its edited arguments, if any)?
 
@@ -135,10 +139,10 @@ def check_approval(
     if now >= datetime.fromisoformat(expiry_text(expires_at)):
         return Verdict(f"the signed approval expired at {expiry_text(expires_at)} (run time now {expiry_text(now)}); "
                        "sign a new one")
-    message = approval_message(workflow_id, approver, expires_at, [signed_call(p, e) for p, e in calls])
+    message = approval_message(workflow_id, approver, expires_at, [signed_call(p, e) for p, e in calls], proof=proof)
     if not _verifies(spec, message, signature):
         return Verdict(f"the signature does not verify with {approver!r}'s key for this approval: it was made "
-                       "with another key, or for another run, call, arguments, approver or expiry")
+                       "with another key, or for another run, call, arguments, approver, proof or expiry")
     for pending, _ in calls:
         if problem := permission_problem(spec, pending, tenant_id, requester):
             return Verdict(problem)

@@ -42,12 +42,13 @@ class Approvals:
         comment: str | None = None,
         edited_arguments: dict[str, Any] | None = None,
         verified: bool = False,
+        proof: str | None = None,
     ) -> ApprovalRecord:
         pending = self.pending[tool_call_id]
         record = ApprovalRecord(
             tool_call_id=tool_call_id, tool=pending.tool, decision=decision, by=by, at=at, comment=comment,
             arguments_hash=pending.arguments_hash, edited_arguments=edited_arguments, reason=pending.reason,
-            verified=verified,
+            verified=verified, proof=proof,
         )
         self.decided[tool_call_id] = record
         return record

@@ -169,9 +169,10 @@ class ToolSteps:
             self.run.approvals.decide(call.id, "expired", "system:approval_timer", workflow.now())
         record = self.run.approvals.close(call.id)
         proven = " (signature verified)" if record.verified else ""
-        self.run.last_action = f"{call.tool} ({call.id}) {record.decision} by {record.by}{proven}"
+        via = f", {record.proof}" if record.proof else ""
+        self.run.last_action = f"{call.tool} ({call.id}) {record.decision} by {record.by}{proven}{via}"
         self.run.emit("approval_decided", tool=call.tool, call_id=call.id, decision=record.decision, by=record.by,
-                      verified=record.verified, message=record.comment)
+                      verified=record.verified, proof=record.proof, message=record.comment)
         if record.decision == "expired":
             message = f"nobody approved this call within {self.run.request.approval_timeout_s:g} s, so it was not run"
             return ToolResult(status="denied", error_type="approval_expired", message=message)

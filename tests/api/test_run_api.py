@@ -19,15 +19,18 @@ from tests.conftest import eventually, make_worker
 from tests.scripted import ScriptedModel, call, final
 from worker.api.app import create_app
 from worker.api.identities import KeyFile
+from worker.api.signer import ApiSigner
 from worker.devserver import free_port
 from worker.settings import REPO_ROOT
 
 
 @asynccontextmanager
-async def api_client(client: Client, keys: KeyFile, task_queue: str) -> AsyncIterator[httpx.AsyncClient]:
+async def api_client(client: Client, keys: KeyFile, task_queue: str,
+                     signer: ApiSigner | None = None) -> AsyncIterator[httpx.AsyncClient]:
     """The API on a real uvicorn server on loopback, and an HTTP client for it."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(client, keys, task_queue), port=port, log_level="warning"))
+    app = create_app(client, keys, task_queue, signer)
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     try:
         while not server.started:  # uvicorn's own flag: set once the socket listens

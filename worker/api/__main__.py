@@ -1,33 +1,35 @@
-"""`python -m worker.api`: serve the run API; `python -m worker.api keys add NAME ...`: make a key.
+"""`python -m worker.api`: serve the run API; `keys` and `approvers` manage who may use it.
 
     python -m worker.api [--host 127.0.0.1] [--port 8700]
-    python -m worker.api keys add alice --tenant acme --roles start,view,approve
+    python -m worker.api keys add alice --tenant acme --roles start,view,approve   # prints the key once
+    python -m worker.api keys revoke alice
+    python -m worker.api approvers add alice [--max-risk 4]   # the API may sign alice's risk 3-4 approvals
 
-Keys live (as digests) in AGENT_API_KEYS_FILE, default <data dir>/api-keys.yaml. The API reaches
-Temporal and the task queue as the worker does (TEMPORAL_ADDRESS, AGENT_TASK_QUEUE).
+Keys (as digests) and the OIDC settings live in AGENT_API_KEYS_FILE (default <data dir>/api-keys.yaml);
+the API's approver key in AGENT_API_SIGNING_KEY (default <data dir>/api-signing-key.pem, made on first
+use). The API reaches Temporal and the task queue as the worker does (TEMPORAL_ADDRESS, AGENT_TASK_QUEUE,
+TEMPORAL_TLS*, TEMPORAL_API_KEY).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
-from pathlib import Path
 
 import uvicorn
 
 from worker.api.app import create_app
 from worker.api.identities import KeyFile, KeyFileError
+from worker.api.roles import ROLES
+from worker.api.signer import ApiSigner
+from worker.approver_keys import KeyFileError as SigningKeyError
+from worker.approver_keys import add_approver
 from worker.client import TemporalConnectError, connect
-from worker.settings import SettingsError, load_settings
+from worker.settings import Settings, SettingsError, load_settings
 
 
-def _keys_path(data_dir: Path) -> Path:
-    return Path(os.environ.get("AGENT_API_KEYS_FILE") or data_dir / "api-keys.yaml")
-
-
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m worker.api", description="the run API")
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="serve the API (the default)")
@@ -38,27 +40,50 @@ def main(argv: list[str] | None = None) -> int:
     add = keys.add_parser("add", help="make a key: printed once, stored as a digest")
     add.add_argument("name")
     add.add_argument("--tenant", required=True)
-    add.add_argument("--roles", required=True, help="comma-separated: start, view, approve, admin")
-    args = parser.parse_args(argv)
+    add.add_argument("--roles", required=True, help=f"comma-separated: {', '.join(ROLES)}")
+    keys.add_parser("revoke", help="remove every key of NAME (counts at once, in every replica)").add_argument("name")
+    approvers = sub.add_parser("approvers", help="whom the API may sign approvals for")
+    listed = approvers.add_subparsers(dest="approvers_command", required=True).add_parser(
+        "add", help="list NAME in the approvers file under the API's key")
+    listed.add_argument("name")
+    listed.add_argument("--max-risk", type=int, default=4, choices=range(5))
+    return parser
+
+
+def _manage(args: argparse.Namespace, settings: Settings, key_file: KeyFile) -> int:
+    if args.command == "keys" and args.keys_command == "add":
+        print(key_file.add(args.name, args.tenant, [r for r in args.roles.split(",") if r]))
+    elif args.command == "keys":
+        if not key_file.revoke(args.name):
+            print(f"api: no key named {args.name!r} in {key_file.path}", file=sys.stderr)
+            return 1
+        print(f"revoked {args.name}'s keys")
+    else:
+        signer = ApiSigner.load_or_create(settings.api_signing_key_path, settings.approvers_path)
+        add_approver(settings.approvers_path, args.name, signer.key, max_risk=args.max_risk)
+        print(f"{settings.approvers_path}: the run API may now sign approvals for {args.name} (max_risk {args.max_risk}); "
+              "edit the entry's tenants and tools to narrow it")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-        key_file = KeyFile(_keys_path(settings.data_dir))
-    except (SettingsError, KeyFileError) as e:
+        key_file = KeyFile(settings.api_keys_path)
+        if args.command in ("keys", "approvers"):
+            return _manage(args, settings, key_file)
+        signer = ApiSigner.load_or_create(settings.api_signing_key_path, settings.approvers_path)
+    except (SettingsError, KeyFileError, SigningKeyError) as e:
         print(f"api: {e}", file=sys.stderr)
         return 2
-    if args.command == "keys":
-        try:
-            key = key_file.add(args.name, args.tenant, [r for r in args.roles.split(",") if r])
-        except KeyFileError as e:
-            print(f"api: {e}", file=sys.stderr)
-            return 2
-        print(key)
-        return 0
 
     async def run() -> None:
-        client = await connect(settings.temporal_address, settings.namespace)
-        app = create_app(client, key_file, settings.task_queue)
-        print(f"API: http://{args.host}:{args.port}/v1 (OpenAPI: /docs); keys in {key_file.path}", flush=True)
+        client = await connect(settings.temporal_address, settings.namespace, tls=settings.temporal_tls(),
+                               api_key=settings.api_key.get_secret_value() if settings.api_key else None)
+        app = create_app(client, key_file, settings.task_queue, signer)
+        print(f"API: http://{args.host}:{args.port}/v1 (OpenAPI: /openapi.json, docs: /docs); "
+              f"identities in {key_file.path}", flush=True)
         await uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")).serve()
 
     try:

@@ -31,7 +31,10 @@ from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from worker.api.identities import Identity, KeyFile
+from worker.api.identities import KeyFile
+from worker.api.oidc import OidcUnavailable
+from worker.api.roles import Identity
+from worker.api.signer import ApiSigner
 from workflows.agent_run import AgentRun
 from workflows.contracts import (
     EVENTS_TOPIC,
@@ -40,6 +43,7 @@ from workflows.contracts import (
     ResolveOutcomeInput,
     RunEvent,
     RunRequest,
+    RunState,
     UserMessageInput,
     canonical_json,
 )
@@ -105,18 +109,39 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-def create_app(client: Client, keys: KeyFile, task_queue: str) -> FastAPI:
+def _refusal(e: WorkflowUpdateFailedError) -> str:
+    """The run's reason for refusing a decision, as its validator wrote it."""
+    return getattr(e.cause, "message", None) or str(e.cause or e)
+
+
+def _unavailable(what: str = "Temporal is unreachable") -> HTTPException:
+    return HTTPException(503, what, headers={"Retry-After": "5"})
+
+
+def create_app(client: Client, keys: KeyFile, task_queue: str, signer: ApiSigner | None = None) -> FastAPI:
+    """The API over `client`; `signer` signs approvals for the people the approvers file lists under its
+    key (without it, calls that need a signed approval cannot be approved here)."""
     app = FastAPI(title="Durable agent runs", version="1")
     app.add_middleware(BodyLimit)
     bearer = HTTPBearer(auto_error=False)
 
-    def caller(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Identity:
+    @app.exception_handler(RPCError)
+    async def temporal_down(_request: Request, e: RPCError) -> JSONResponse:
+        # Whatever call reached Temporal and failed on the way: the client may retry, nothing was done twice
+        # (starts are idempotent by key, decisions are refused when repeated).
+        return JSONResponse({"detail": f"Temporal is unreachable: {e.message}"}, 503, headers={"Retry-After": "5"})
+
+    async def caller(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Identity:
         if creds is None:
             raise HTTPException(401, "missing credentials: send Authorization: Bearer <key>",
                                 headers={"WWW-Authenticate": "Bearer"})
-        who = keys.identify(creds.credentials)
+        try:
+            who = await keys.identify(creds.credentials)
+        except OidcUnavailable as e:
+            raise _unavailable(str(e)) from None
         if who is None:
-            raise HTTPException(401, "unknown or revoked key", headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(401, "unknown or revoked key, or a token that does not verify",
+                                headers={"WWW-Authenticate": "Bearer"})
         return who
 
     def role(name: str) -> Callable[..., Identity]:
@@ -134,7 +159,7 @@ def create_app(client: Client, keys: KeyFile, task_queue: str) -> FastAPI:
         except RPCError as e:
             if e.status == RPCStatusCode.NOT_FOUND:
                 raise HTTPException(404, f"no run {run_id!r}") from None
-            raise HTTPException(503, "Temporal is unreachable", headers={"Retry-After": "5"}) from None
+            raise _unavailable() from None
         if await desc.memo_value(TENANT_MEMO, default=None) != who.tenant:
             raise HTTPException(404, f"no run {run_id!r}")
         return handle
@@ -161,7 +186,7 @@ def create_app(client: Client, keys: KeyFile, task_queue: str) -> FastAPI:
         except WorkflowAlreadyStartedError:
             pass  # the key's run already ended: the same answer as while it ran
         except RPCError:
-            raise HTTPException(503, "Temporal is unreachable", headers={"Retry-After": "5"}) from None
+            raise _unavailable() from None
         desc = await client.get_workflow_handle(run_id).describe()
         if await desc.memo_value(REQUEST_MEMO, default=None) != digest:
             raise HTTPException(409, "this Idempotency-Key was used for another request")
@@ -186,7 +211,7 @@ def create_app(client: Client, keys: KeyFile, task_queue: str) -> FastAPI:
         try:
             await pages.fetch_next_page()
         except RPCError:
-            raise HTTPException(503, "Temporal is unreachable", headers={"Retry-After": "5"}) from None
+            raise _unavailable() from None
         runs = [{"id": w.id, "status": w.typed_search_attributes.get(AGENT_STATUS), "started_at": w.start_time,
                  "closed_at": w.close_time} for w in pages.current_page or []]
         following = pages.next_page_token
@@ -198,19 +223,34 @@ def create_app(client: Client, keys: KeyFile, task_queue: str) -> FastAPI:
         state = await handle.query(AgentRun.state)
         return state.model_dump(mode="json")
 
+    async def approval_of(handle: WorkflowHandle, call_id: str, body: Decision, who: Identity) -> ApproveInput:
+        """`who`'s approval, signed by the API where the approvers file lets it sign for them. A call that
+        needs a signature and a person it may not sign for is a 403 here, before the run is asked."""
+        state: RunState = await handle.query(AgentRun.state)
+        pending = next((p for p in state.pending_approvals if p.tool_call_id == call_id), None)
+        if pending is not None and signer is not None and signer.signs_for(who):
+            return signer.approval(who, state.approval_scope or handle.id, pending, body.comment, body.arguments)
+        if pending is not None and pending.signature_required:
+            raise HTTPException(403, f"{pending.tool} ({call_id}, risk {pending.risk_level}) needs a signed approval, "
+                                f"and the approvers file does not list {who.name!r} for the run API; an admin adds "
+                                f"them with: python -m worker.api approvers add {who.name}")
+        # Not pending (decided, expired, unknown): the run says why.
+        return ApproveInput(tool_call_id=call_id, approver=who.name, comment=body.comment, arguments=body.arguments,
+                            proof=who.proof)
+
     @app.post("/v1/runs/{run_id}/approvals/{call_id}")
     async def decide(run_id: str, call_id: str, body: Decision,
                      who: Identity = Depends(role("approve"))) -> dict[str, str]:
         handle = await owned(run_id, who)
         try:
             if body.decision == "approve":
-                reply = await handle.execute_update(AgentRun.approve, ApproveInput(
-                    tool_call_id=call_id, approver=who.name, comment=body.comment, arguments=body.arguments))
+                approval = await approval_of(handle, call_id, body, who)
+                reply = await handle.execute_update(AgentRun.approve, approval)
             else:
                 reply = await handle.execute_update(AgentRun.reject, RejectInput(
-                    tool_call_id=call_id, approver=who.name, comment=body.comment))
+                    tool_call_id=call_id, approver=who.name, comment=body.comment, proof=who.proof))
         except WorkflowUpdateFailedError as e:
-            raise HTTPException(409, str(e.cause or e)) from None
+            raise HTTPException(409, _refusal(e)) from None
         return {"result": reply}
 
     @app.post("/v1/runs/{run_id}/outcomes/{call_id}")
@@ -221,7 +261,7 @@ def create_app(client: Client, keys: KeyFile, task_queue: str) -> FastAPI:
             reply = await handle.execute_update(AgentRun.resolve_outcome, ResolveOutcomeInput(
                 tool_call_id=call_id, decision=body.decision, by=who.name, comment=body.comment, data=body.data))
         except WorkflowUpdateFailedError as e:
-            raise HTTPException(409, str(e.cause or e)) from None
+            raise HTTPException(409, _refusal(e)) from None
         return {"result": reply}
 
     @app.post("/v1/runs/{run_id}/messages", status_code=202)

@@ -22,6 +22,9 @@ class ApproveInput(UserInput):
     signature: str | None = Field(
         default=None, description="base64 Ed25519 signature by `approver`'s key (workflows/approval_signatures.py)"
     )
+    proof: str | None = Field(
+        default=None, description="how the run API proved the approver (its API key or OIDC token); signed with the rest"
+    )
 
 
 class ApproveAllInput(UserInput):
@@ -79,6 +82,7 @@ class RejectInput(UserInput):
     tool_call_id: str
     approver: str = "anonymous"
     comment: str | None = None
+    proof: str | None = Field(default=None, description="how the run API identified the person (not signed)")
 
 
 class PendingApproval(Wire):
@@ -106,3 +110,4 @@ class ApprovalRecord(Wire):
     edited_arguments: dict[str, Any] | None = None
     reason: str | None = Field(default=None, description="why a person was asked")
     verified: bool = Field(default=False, description="`by` is proven: the decision was signed by that approver's key")
+    proof: str | None = Field(default=None, description="how `by` was identified, when the run API decided for them")

@@ -34,6 +34,9 @@ EventKind = Literal[
     "question",  # the model asked the person (`message`)
     "compacted",  # older turns were summarized (`message`)
     "budget_warning",  # a budget passed WARN_AT of its limit in this step (`budget`, `message`)
+    # Published by the model activity, only for runs started with stream_tokens (activities/token_stream.py):
+    "model_tokens",  # the next piece of the reply being written (`text`, `model`, `attempt`, `repair`)
+    "model_retry",  # the reply starts over (a repair or a retried attempt): drop the step's text so far
     "result",  # the run ended (`status`, `message`: the answer or the reason)
 ]
 
@@ -53,9 +56,13 @@ class RunEvent(Wire):
     decision: str | None = None
     by: str | None = None
     verified: bool | None = Field(default=None, description="the decision was proven by a signature")
+    proof: str | None = Field(default=None, description="how the person was identified (the run API's decisions)")
     result_status: str | None = None
     budget: str | None = Field(default=None, description="which budget: steps, tokens, cost")
     message: str | None = Field(default=None, description="what a person reads; bounded")
+    text: str | None = Field(default=None, description="model_tokens: the reply's next characters, as the provider sent them")
+    attempt: int | None = Field(default=None, description="model_tokens, model_retry: the model activity's attempt, from 1")
+    repair: int | None = Field(default=None, description="model_tokens, model_retry: 0 for the first reply, then each repair")
 
     @classmethod
     def make(cls, kind: EventKind, at: datetime, step: int, **fields: Any) -> RunEvent:
