@@ -79,3 +79,49 @@ def temporal(address: str, *args: str, check: bool = True) -> subprocess.Complet
 
 def temporal_json(address: str, *args: str) -> Any:
     return json.loads(temporal(address, *args, "-o", "json").stdout)
+
+
+class ApiProcess:
+    """`python -m worker.api`, configured through the environment, as an operator runs a replica."""
+
+    def __init__(self, address: str, task_queue: str, data_dir: Path, keys_file: Path,
+                 env: dict[str, str] | None = None) -> None:
+        from worker.devserver import free_port
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "TEMPORAL_ADDRESS": address, "AGENT_TASK_QUEUE": task_queue,
+                    "AGENT_DATA_DIR": str(data_dir), "AGENT_API_KEYS_FILE": str(keys_file),
+                    "PYTHONPATH": str(REPO_ROOT), **(env or {})}
+        self.log_path = data_dir / f"api-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> ApiProcess:
+        """Start, and return once it answers HTTP (its own readiness, not a fixed wait)."""
+        import time
+        import urllib.request
+
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen([sys.executable, "-m", "worker.api", "--port", str(self.port)], env=self.env,
+                                        cwd=REPO_ROOT, stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.url}/openapi.json", timeout=2).close()
+                return self
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"the API did not start: {self.log_path.read_text()}") from None
+                time.sleep(0.05)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def __enter__(self) -> ApiProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process and self.process.poll() is None:
+            self.kill()

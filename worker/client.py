@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from temporalio.client import Client, Plugin
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
-from temporalio.service import TLSConfig
+from temporalio.service import RetryConfig, TLSConfig
 
 from worker.codec import project_data_converter
 from worker.tls import describe_connect_error
@@ -21,12 +21,14 @@ class TemporalConnectError(ConnectionError):
 
 async def connect(address: str, namespace: str = "default", runtime: Runtime | None = None,
                   data_converter: DataConverter | None = None, tls: TLSConfig | None = None,
-                  api_key: str | None = None, plugins: Sequence[Plugin] = ()) -> Client:
+                  api_key: str | None = None, plugins: Sequence[Plugin] = (),
+                  retry_config: RetryConfig | None = None) -> Client:
     """`data_converter` defaults to the one AGENT_CODEC_KEYS / AGENT_CODEC_KEYS_FILE configure;
     `plugins` (the tracing plugin, worker/tracing.py) reach every worker built on this client."""
     try:
         return await Client.connect(address, namespace=namespace, runtime=runtime, plugins=list(plugins),
                                     data_converter=data_converter or project_data_converter(),
-                                    tls=tls if tls is not None else False, api_key=api_key)
+                                    tls=tls if tls is not None else False, api_key=api_key,
+                                    retry_config=retry_config)
     except RuntimeError as e:  # the SDK's core raises RuntimeError("Failed client connect: ...")
         raise TemporalConnectError(describe_connect_error(address, e, tls is not None, api_key is not None)) from None

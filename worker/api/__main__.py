@@ -19,7 +19,7 @@ import sys
 
 import uvicorn
 
-from worker.api.app import create_app
+from worker.api.app import TEMPORAL_RETRY, create_app
 from worker.api.identities import KeyFile, KeyFileError
 from worker.api.roles import ROLES
 from worker.api.signer import ApiSigner
@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
 
     async def run() -> None:
         client = await connect(settings.temporal_address, settings.namespace, tls=settings.temporal_tls(),
-                               api_key=settings.api_key.get_secret_value() if settings.api_key else None)
+                               api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+                               retry_config=TEMPORAL_RETRY)
         app = create_app(client, key_file, settings.task_queue, signer)
         print(f"API: http://{args.host}:{args.port}/v1 (OpenAPI: /openapi.json, docs: /docs); "
               f"identities in {key_file.path}", flush=True)

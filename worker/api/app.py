@@ -29,7 +29,7 @@ from temporalio.common import (
 )
 from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from worker.api.identities import KeyFile
 from worker.api.oidc import OidcUnavailable
@@ -49,6 +49,9 @@ from workflows.contracts import (
 )
 from workflows.search_attributes import AGENT_STATUS, AGENT_TENANT, RUNNING
 
+# How long a request retries Temporal before answering 503: a person waits on the other end, and the
+# SDK's default (10 s) is longer than most HTTP clients wait.
+TEMPORAL_RETRY = RetryConfig(max_elapsed_time_millis=3000, max_retries=5)
 MAX_BODY_BYTES = 1 << 20  # a run request, a decision or a message; anything larger is a 413
 REQUEST_MEMO = "api_request_sha256"
 TENANT_MEMO = "tenant"
