@@ -32,6 +32,7 @@ from activities.heartbeat import heartbeat, with_heartbeats
 from activities.providers.anthropic_messages import anthropic_tools
 from activities.providers.base import ChatRequest, ProviderError
 from activities.stores import blob_store_id
+from activities.token_stream import TokenStream, token_stream
 from workflows.contracts import (
     DecideInput,
     DecideResult,
@@ -220,7 +221,13 @@ class ModelActivities:
     async def _decide(self, input: DecideInput, model: str, prompt: list[Message]) -> tuple[DecideResult, int]:
         """A decision by `model` (`input.model`, resolved) on `prompt` (rendered, as sent), repaired at most
         `max_repairs` times; and the server's count of `prompt` itself. A repair's prompt is a longer one (the
-        invalid reply and the correction appended): its cost counts, but it says nothing about how `prompt` counts."""
+        invalid reply and the correction appended): its cost counts, but it says nothing about how `prompt` counts.
+        When the run asked for it, each reply is published on the run's event stream as it is written."""
+        async with token_stream(input.stream_step, model) as tokens:
+            return await self._repaired(input, model, prompt, tokens)
+
+    async def _repaired(self, input: DecideInput, model: str, prompt: list[Message],
+                        tokens: TokenStream | None) -> tuple[DecideResult, int]:
         native = self.gateway.uses_native_tools(model)
         price = self.gateway.config(model).price_per_mtok
         schema = None if native else decision_schema(input.tools)
@@ -229,10 +236,13 @@ class ModelActivities:
         latency_ms = 0.0
         problem = ""
         for attempt in range(self.max_repairs + 1):
+            if tokens is not None:
+                tokens.begin(attempt)
             request = ChatRequest(
                 model=model, messages=prompt, max_output_tokens=input.max_output_tokens, json_schema=schema,
                 tools=input.tools, cache_salt=tenant_cache_salt(input.tenant_id),
                 on_progress=functools.partial(_progress, model, attempt),
+                on_text=tokens.text if tokens is not None else None,
             )
             response = await with_heartbeats(self.gateway.chat(model, request), {"model": model, "repair": attempt})
             if attempt == 0:

@@ -241,6 +241,7 @@ class ModelSteps:
                     step_kind=kind,
                     tenant_id=self.run.request.tenant_id,
                     limit=spend_limit(self.run),
+                    stream_step=self._stream_step(),
                 ),
                 summary=summaries.model_call(self.saved.step + 1, model or self.run.request.model, kind, len(messages)),
             )
@@ -249,6 +250,11 @@ class ModelSteps:
             if model is None:
                 self.run.fail(f"model call failed: {cause_of(e)}")
             raise
+
+    def _stream_step(self) -> int | None:
+        """The step whose reply the model activity publishes as it is written, when the run asked for it.
+        Only an input field: the commands, and so replay, are the same either way."""
+        return self.saved.step + 1 if self.run.request.stream_tokens else None
 
     async def _call_model_by_ref(self, model: ModelInfo, kind: StepKind) -> DecideResult:
         """Send the transcript's head and only the messages since the last call; the activity rebuilds
@@ -290,7 +296,8 @@ class ModelSteps:
         request = DecideWithContextInput(
             decide=DecideInput(messages=[], tools=[] if self.saved.tools_ref else self.saved.tools, model=model.name,
                                max_output_tokens=self.run.request.max_output_tokens, step_kind=kind,
-                               tenant_id=self.run.request.tenant_id, limit=spend_limit(self.run)),
+                               tenant_id=self.run.request.tenant_id, limit=spend_limit(self.run),
+                               stream_step=self._stream_step()),
             pinned=[] if pinned_ref else pinned,
             pinned_ref=pinned_ref,
             transcript=self._transcript_ref(),

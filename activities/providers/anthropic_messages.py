@@ -110,7 +110,8 @@ class AnthropicProvider:
                             tool_call=call)
 
     async def _streamed(self, arguments: dict[str, Any], request: ChatRequest) -> AnthropicMessage:
-        """Stream the reply, reporting each content delta as progress; the SDK assembles the message."""
+        """Stream the reply, reporting each content delta as progress and its text (a text block's, or a
+        tool_use block's input JSON: the decision being written); the SDK assembles the message."""
         deltas = 0
         async with self._client.messages.stream(**arguments) as stream:
             async for event in stream:
@@ -118,9 +119,21 @@ class AnthropicProvider:
                     deltas += 1
                     if request.on_progress:
                         request.on_progress(deltas)
+                    if request.on_text and (piece := _delta_text(event.delta)):
+                        request.on_text(piece)
             reply = await stream.get_final_message()
         if reply.stop_reason is None:
             # The server closed the stream before message_delta: the tool input may be cut anywhere.
             raise ProviderError(f"{self.name}: stream ended after {deltas} deltas without a stop reason",
                                 kind="truncated_stream")
         return reply
+
+
+def _delta_text(delta: Any) -> str:
+    """A content delta's text: `text_delta` and `input_json_delta` carry the reply; others (thinking,
+    signatures, citations) are not part of it."""
+    if delta.type == "text_delta":
+        return delta.text
+    if delta.type == "input_json_delta":
+        return delta.partial_json
+    return ""

@@ -47,6 +47,9 @@ class ChatRequest:
     cache_salt: str | None = None  # isolates a tenant's prefix cache on servers that support it (SGLang)
     regex: str | None = None  # regex-constrained decoding (SGLang)
     on_progress: Callable[[int], None] | None = None  # called with tokens generated so far while streaming
+    # Called with each piece of the reply while streaming, as the server sent it (Anthropic: the tool
+    # input's JSON); the caller publishes it (activities/token_stream.py). It must neither block nor raise.
+    on_text: Callable[[str], None] | None = None
     # Special tokens of the target model's vocabulary beyond the known template families (the gateway
     # sets them from the model's tokenizer); neutralised in every message like the known ones.
     control_tokens: tuple[str, ...] = ()

@@ -133,6 +133,8 @@ class OpenAICompatibleProvider:
                     chunks += 1
                     if request.on_progress:
                         request.on_progress(chunks)
+                    if request.on_text:
+                        request.on_text(choice.delta.content)
                 if getattr(choice.delta, "refusal", None):
                     raise ProviderError(f"{self.name} refused: {choice.delta.refusal}", kind="refusal", retryable=False)
                 finish = choice.finish_reason or finish

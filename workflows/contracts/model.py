@@ -109,6 +109,9 @@ class DecideInput(Wire):
     step_kind: StepKind = "act"
     tenant_id: str = "default"
     limit: SpendLimit | None = Field(default=None, description="a repair call that could pass it is not made")
+    stream_step: int | None = Field(
+        default=None, description="RunRequest.stream_tokens: publish the reply as it is written, as model_tokens "
+        "events of this run step; None: not published")
 
 
 class DecideResult(Wire):

@@ -68,6 +68,9 @@ class RunRequest(UserInput):
     retrieve_first: bool = Field(
         default=False, description="before the first model call, add retrieved passages and memories (untrusted, cited)"
     )
+    stream_tokens: bool = Field(
+        default=False, description="publish each model reply on the event stream as it is written (model_tokens "
+        "events; each batch is a signal, so history grows with the replies)")
     carry: RunCheckpoint | None = Field(default=None, description="set by continue-as-new only")
 
 
