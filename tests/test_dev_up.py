@@ -74,11 +74,14 @@ def test_up_runs_the_demo_and_ctrl_c_stops_everything(tmp_path):
     config["server"].update(grpc_port=grpc, ui_port=ui, headless=True, db_filename=str(tmp_path / "t.sqlite"))
     config_path = tmp_path / "temporal-dev.yaml"
     config_path.write_text(yaml.safe_dump(config))
+    api = f"http://127.0.0.1:{free_port()}"
     env = {**os.environ, "AGENT_DATA_DIR": str(tmp_path / "data"),
-           "AGENT_MODEL_BASE_URL": f"http://127.0.0.1:{model_port}/v1"}
+           "AGENT_MODEL_BASE_URL": f"http://127.0.0.1:{model_port}/v1", "AGENT_API_URL": api}
     address = f"127.0.0.1:{grpc}"
 
     up = Up(config_path, env)
+    assert up.wait_for("Run API:") == f"Run API: {api}/v1 (docs {api}/docs, log {tmp_path / 'data/logs/api.log'})"
+    token = up.wait_for("local token").rsplit(" ", 1)[1]
     started = up.wait_for("Started demo run")
     run_id = started.split()[3].rstrip(":")
     line = up.wait_for("-m worker.approve", f"Run {run_id} completed")
@@ -87,9 +90,14 @@ def test_up_runs_the_demo_and_ctrl_c_stops_everything(tmp_path):
         assert approve.returncode == 0, approve.stderr
         assert "approved call-" in approve.stdout and "as verified approver" in approve.stdout
         up.wait_for(f"Run {run_id} completed")
+    local = {"Authorization": f"Bearer {token}"}
+    listed = httpx.get(f"{api}/v1/runs", headers=local, timeout=30).json()["runs"]
+    assert [r["id"] for r in listed] == [run_id]  # started by `up` on the CLI path, tenant default: the same runs
+    assert httpx.get(f"{api}/v1/runs/{run_id}", headers=local, timeout=30).json()["status"] == "completed"
+    assert httpx.get(f"{api}/v1/runs", headers={"Authorization": "Bearer dak_x"}, timeout=30).status_code == 401
     assert up.interrupt() == 0
-    assert "stopping Temporal dev server" in up.seen and "stopping model server" in up.seen
-    assert not any(port_open("127.0.0.1", p) for p in (grpc, model_port))
+    assert {"stopping Temporal dev server", "stopping model server", "stopping run API"} <= set(up.seen)
+    assert not any(port_open("127.0.0.1", p) for p in (grpc, model_port, int(api.rsplit(":", 1)[1])))
 
     again = Up(config_path, env, "--no-demo")
     again.wait_for("Worker: starting")
@@ -191,7 +199,7 @@ def test_up_stops_every_process_it_started_however_it_ends(tmp_path, signame, pi
     config_path = tmp_path / "temporal-dev.yaml"
     config_path.write_text(yaml.safe_dump(config))
     env = {**os.environ, "AGENT_DATA_DIR": str(tmp_path / "data"),
-           "AGENT_MODEL_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"}
+           "AGENT_MODEL_BASE_URL": f"http://127.0.0.1:{free_port()}/v1", "AGENT_API_URL": f"http://127.0.0.1:{free_port()}"}
     up = PipedUp(config_path, env)
     children: dict[tuple[int, int], str] = {}
     try:
@@ -232,7 +240,7 @@ def test_up_with_keys_serves_a_codec_for_the_web_ui_and_stops_it(tmp_path):
     config_path = tmp_path / "temporal-dev.yaml"
     config_path.write_text(yaml.safe_dump(config))
     env = {**os.environ, "AGENT_DATA_DIR": str(tmp_path / "data"), "AGENT_CODEC_KEYS": f"k1:{'A' * 43}=",
-           "AGENT_MODEL_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"}
+           "AGENT_MODEL_BASE_URL": f"http://127.0.0.1:{free_port()}/v1", "AGENT_API_URL": f"http://127.0.0.1:{free_port()}"}
     up = PipedUp(config_path, env)
     children: dict[tuple[int, int], str] = {}
     try:

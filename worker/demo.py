@@ -29,13 +29,15 @@ from urllib.parse import urlparse
 from activities.gateway.catalogue import load_models_file
 from inference.embedded_model import DEFAULT_MODEL, ensure_model
 from inference.llama_server import LlamaServerConfig, start_llama_server
+from worker import local_api
 from worker.approver_keys import ensure_local_approver
 from worker.binaries import find_binary
 from worker.client import connect
 from worker.codec_server import CodecServer
 from worker.devserver import DEFAULT_CONFIG, DevServer, load_dev_config, port_open
 from worker.lifetime import die_with_parent
-from worker.settings import REPO_ROOT, load_settings
+from worker.local_api import list_local_approver, local_token, start_api
+from worker.settings import REPO_ROOT, Settings, load_settings
 from worker.watch import say, watch
 from workflows.agent_run import AgentRun
 from workflows.contracts import RunRequest
@@ -140,7 +142,24 @@ def start_stack(config_path: Path, stack: Stack) -> str:
                               start_new_session=True, preexec_fn=die_with_parent())
     started.append(worker)
     stack.watch("worker", worker, logs / "worker.log")
+    start_local_api(settings, env, stack, logs)
     return dev.address
+
+
+def start_local_api(settings: Settings, env: dict[str, str], stack: Stack, logs: Path) -> None:
+    token = local_token(settings)
+    list_local_approver(settings)
+    api = start_api(settings, env, logs / "api.log")
+    url = settings.api_url.rstrip("/")
+    if api is None:
+        say(f"Run API: reusing the one at {url}")
+    else:
+        stack.add("run API", lambda: _terminate(api))
+        stack.watch("run API", api, logs / "api.log")
+        say(f"Run API: {url}/v1 (docs {url}/docs, log {logs / 'api.log'})")
+    say(f"  local token (identity {local_api.LOCAL_IDENTITY!r}, tenant default, admin): {token}")
+    say(f"  export AGENT_API_KEY=$(cat {os.path.relpath(settings.data_dir / local_api.TOKEN_FILE)}); "
+        "python -m worker.agent_cli list")
 
 
 def approver_name() -> str:

@@ -40,6 +40,8 @@ class Settings(BaseModel):
     # The run API (worker/api/): who may call it, and the key it signs approvals with (shared by replicas).
     api_keys_file: Path | None = Field(None, description="AGENT_API_KEYS_FILE: API keys and OIDC (YAML); "
                                        "empty = data_dir/api-keys.yaml")
+    api_url: str = Field("http://127.0.0.1:8700", description="AGENT_API_URL: where `up` serves the run API "
+                         "and where the agent CLI looks for it")
     api_signing_key: Path | None = Field(None, description="AGENT_API_SIGNING_KEY: the API's Ed25519 approver key "
                                          "(PEM, made if missing); empty = data_dir/api-signing-key.pem")
     tool_modules: list[str] = Field(list(DEFAULT_TOOL_MODULES), description="AGENT_TOOL_MODULES, comma-separated")
@@ -141,6 +143,7 @@ _ENV = {
     "approvers_file": "AGENT_APPROVERS_FILE",
     "api_keys_file": "AGENT_API_KEYS_FILE",
     "api_signing_key": "AGENT_API_SIGNING_KEY",
+    "api_url": "AGENT_API_URL",
     "blob_store": "AGENT_BLOB_STORE",
     "tool_lease_s": "AGENT_TOOL_LEASE_S",
     "tool_modules": "AGENT_TOOL_MODULES",

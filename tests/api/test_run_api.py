@@ -15,8 +15,9 @@ import httpx
 import uvicorn
 from temporalio.client import Client
 
-from tests.conftest import eventually, make_worker
-from tests.scripted import ScriptedModel, call, final
+from tests.conftest import eventually
+from tests.processes import WorkerProcess
+from tests.wire_server import ModelWireServer, tool_then_answer
 from worker.api.app import create_app
 from worker.api.identities import KeyFile
 from worker.api.signer import ApiSigner
@@ -57,13 +58,22 @@ async def _sse(http: httpx.AsyncClient, url: str, headers: dict[str, str]) -> As
                 event[field] = value.removeprefix(" ")
 
 
-async def test_start_follow_and_approve_over_http(dev_client, settings, tmp_path):
+@asynccontextmanager
+async def worker_for(dev_server, settings, tmp_path) -> AsyncIterator[None]:
+    """`python -m worker` on the settings' task queue, with a model server that writes out.txt once and
+    then answers "written" (deciding from the request it receives)."""
+    responder = tool_then_answer("write_file", {"path": "out.txt", "content": "x"}, "written")
+    with ModelWireServer(responder) as model, WorkerProcess(dev_server.config.address, settings.task_queue,
+                                                            tmp_path / "data", model.base_url):
+        yield
+
+
+async def test_start_follow_and_approve_over_http(dev_server, dev_client, settings, tmp_path):
     keys = KeyFile(tmp_path / "keys.yaml")
     alice = {"Authorization": f"Bearer {keys.add('alice', 'acme', ['start', 'view', 'approve'])}"}
     viewer = {"Authorization": f"Bearer {keys.add('vic', 'acme', ['view'])}"}
     stranger = {"Authorization": f"Bearer {keys.add('bob', 'other', ['admin'])}"}
-    model = ScriptedModel(call("write_file", path="out.txt", content="x"), final("written"))
-    async with make_worker(dev_client, settings, model), api_client(dev_client, keys, settings.task_queue) as http:
+    async with worker_for(dev_server, settings, tmp_path), api_client(dev_client, keys, settings.task_queue) as http:
         assert (await http.post("/v1/runs", json={"goal": "write"})).status_code == 401
         assert (await http.post("/v1/runs", json={"goal": "write"}, headers=viewer)).status_code == 403
         named = await http.post("/v1/runs", json={"goal": "write", "tenant_id": "other"}, headers=alice)
@@ -108,7 +118,7 @@ async def test_start_follow_and_approve_over_http(dev_client, settings, tmp_path
     assert tail == seen[int(decided["id"]) + 1:]
 
 
-async def test_controls_reach_the_run_and_keys_are_stored_as_digests(dev_client, settings, tmp_path):
+async def test_controls_reach_the_run_and_keys_are_stored_as_digests(dev_server, dev_client, settings, tmp_path):
     keys_file = tmp_path / "keys.yaml"
     done = subprocess.run([sys.executable, "-m", "worker.api", "keys", "add", "ops", "--tenant", "acme", "--roles",
                            "start,view"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
@@ -118,8 +128,7 @@ async def test_controls_reach_the_run_and_keys_are_stored_as_digests(dev_client,
     assert key.startswith("dak_") and key not in keys_file.read_text()
     ops = {"Authorization": f"Bearer {key}"}
     keys = KeyFile(keys_file)
-    model = ScriptedModel(call("write_file", path="out.txt", content="x"), final("written"))
-    async with make_worker(dev_client, settings, model), api_client(dev_client, keys, settings.task_queue) as http:
+    async with worker_for(dev_server, settings, tmp_path), api_client(dev_client, keys, settings.task_queue) as http:
         run_id = (await http.post("/v1/runs", json={"goal": "write"}, headers=ops)).json()["id"]
         states = []
         async for event in _sse(http, f"/v1/runs/{run_id}/events", ops):

@@ -163,7 +163,10 @@ def create_app(client: Client, keys: KeyFile, task_queue: str, signer: ApiSigner
             if e.status == RPCStatusCode.NOT_FOUND:
                 raise HTTPException(404, f"no run {run_id!r}") from None
             raise _unavailable() from None
-        if await desc.memo_value(TENANT_MEMO, default=None) != who.tenant:
+        # The tenant the run was started for: by the API, from the identity (memo and search attribute at
+        # start); by the `temporal` CLI, from its request (the search attribute, from its first step on).
+        tenant = desc.typed_search_attributes.get(AGENT_TENANT) or await desc.memo_value(TENANT_MEMO, default=None)
+        if tenant != who.tenant:
             raise HTTPException(404, f"no run {run_id!r}")
         return handle
 

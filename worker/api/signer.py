@@ -36,11 +36,14 @@ class ApiSigner:
         return cls(load_key(key_file) if key_file.exists() else create_key(key_file), approvers_file)
 
     def signs_for(self, who: Identity) -> bool:
-        """Whether the approvers file lists `who` under the API's key (read each time: edits count at once)."""
+        return self.signs_for_name(who.name)
+
+    def signs_for_name(self, name: str) -> bool:
+        """Whether the approvers file lists `name` under the API's key (read each time: edits count at once)."""
         if not self.approvers_file.exists():
             return False
         data = yaml.safe_load(self.approvers_file.read_text()) or {}
-        entry = (data.get("approvers") or {}).get(who.name) or {}
+        entry = (data.get("approvers") or {}).get(name) or {}
         return isinstance(entry, dict) and entry.get("public_key") == self.public_key
 
     def approval(self, who: Identity, scope: str, pending: PendingApproval, comment: str | None,
