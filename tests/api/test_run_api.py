@@ -37,6 +37,7 @@ async def api_client(client: Client, keys: KeyFile, task_queue: str,
         while not server.started:  # uvicorn's own flag: set once the socket listens
             await asyncio.sleep(0.01)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            http.app_state = app.state  # type: ignore[attr-defined]  # what the replica holds, for the fan-out test
             yield http
     finally:
         server.should_exit = True
@@ -172,3 +173,28 @@ async def test_the_list_is_the_tenants_own_and_pages(dev_client, settings, tmp_p
             await dev_client.get_workflow_handle(run_id).terminate("test over")
     assert [len(p["runs"]) for p in pages] == [2, 1] and pages[1]["next_page_token"] is None
     assert bad.status_code == 422
+
+
+async def test_clients_following_one_run_share_one_subscription(dev_server, dev_client, settings, tmp_path):
+    """Five browsers on one run cost the run one long poll, not five (each accepted poll is history); each
+    gets every event once, and a sixth that joins late with Last-Event-ID gets the rest."""
+    keys = KeyFile(tmp_path / "keys.yaml")
+    alice = {"Authorization": f"Bearer {keys.add('alice', 'acme', ['start', 'view', 'approve'])}"}
+    async with worker_for(dev_server, settings, tmp_path), api_client(dev_client, keys, settings.task_queue) as http:
+        run_id = (await http.post("/v1/runs", json={"goal": "write a file"}, headers=alice)).json()["id"]
+
+        async def browser() -> list[dict]:
+            seen = []
+            async for event in _sse(http, f"/v1/runs/{run_id}/events", alice):
+                seen.append(event)
+                if event["event"] == "approval_needed":
+                    await http.post(f"/v1/runs/{run_id}/approvals/call-1-1", json={"decision": "approve"}, headers=alice)
+            return seen
+
+        views = await asyncio.gather(*[browser() for _ in range(5)])
+        late = [e async for e in _sse(http, f"/v1/runs/{run_id}/events", {**alice, "Last-Event-ID": "3"})]
+        subscriptions = http.app_state.feeds.subscriptions
+    assert all(view == views[0] for view in views) and views[0][-1]["event"] == "result"
+    assert [int(e["id"]) for e in views[0]] == list(range(len(views[0])))
+    assert late == views[0][4:]
+    assert subscriptions == 2  # the five together, then the late one (the feed closed when the five left)

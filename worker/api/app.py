@@ -27,21 +27,19 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
+from worker.api.feeds import Feeds
 from worker.api.identities import KeyFile
 from worker.api.oidc import OidcUnavailable
 from worker.api.roles import Identity
 from worker.api.signer import ApiSigner
 from workflows.agent_run import AgentRun
 from workflows.contracts import (
-    EVENTS_TOPIC,
     ApproveInput,
     RejectInput,
     ResolveOutcomeInput,
-    RunEvent,
     RunRequest,
     RunState,
     UserMessageInput,
@@ -127,6 +125,7 @@ def create_app(client: Client, keys: KeyFile, task_queue: str, signer: ApiSigner
     app = FastAPI(title="Durable agent runs", version="1")
     app.add_middleware(BodyLimit)
     bearer = HTTPBearer(auto_error=False)
+    feeds = app.state.feeds = Feeds(client)
 
     @app.exception_handler(RPCError)
     async def temporal_down(_request: Request, e: RPCError) -> JSONResponse:
@@ -293,13 +292,9 @@ def create_app(client: Client, keys: KeyFile, task_queue: str, signer: ApiSigner
         start = int(last_event_id) + 1 if last_event_id and last_event_id.isdigit() else 0
 
         async def items() -> AsyncIterator[dict[str, str]]:
-            stream = WorkflowStreamClient.create(client, run_id)
-            async for item in stream.subscribe([EVENTS_TOPIC], from_offset=start, result_type=RunEvent):
-                if await request.is_disconnected():
-                    return
-                yield {"id": str(item.offset), "event": item.data.kind, "data": item.data.model_dump_json()}
-                if item.data.kind == "result":
-                    return
+            async with feeds.follow(run_id) as feed:
+                async for offset, event in feed.after(start):
+                    yield {"id": str(offset), "event": event.kind, "data": event.model_dump_json()}
 
         return EventSourceResponse(items(), ping=15)
 
