@@ -103,6 +103,11 @@ async def test_start_follow_and_approve_over_http(dev_server, dev_client, settin
         assert json.loads(decided["data"])["by"] == "alice"
         tail = [e async for e in _sse(http, f"/v1/runs/{run_id}/events", {**viewer, "Last-Event-ID": decided["id"]})]
 
+        ended = [await http.post(f"/v1/runs/{run_id}/messages", json={"text": "late"}, headers=alice),
+                 await http.post(f"/v1/runs/{run_id}/pause", headers=alice),
+                 await http.post(f"/v1/runs/{run_id}/approvals/call-1-1", json={"decision": "reject"}, headers=alice)]
+        assert [r.status_code for r in ended] == [409, 409, 409]
+        assert all("the run has ended" in r.json()["detail"] for r in ended)
         huge = await http.post("/v1/runs", json={"goal": "x" * (2 << 20)}, headers=alice)
         assert huge.status_code == 413
         listed: dict = {}

@@ -128,7 +128,10 @@ def create_app(client: Client, keys: KeyFile, task_queue: str, signer: ApiSigner
     feeds = app.state.feeds = Feeds(client)
 
     @app.exception_handler(RPCError)
-    async def temporal_down(_request: Request, e: RPCError) -> JSONResponse:
+    async def temporal_refused(_request: Request, e: RPCError) -> JSONResponse:
+        if e.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            # The run was found a moment earlier (every route checks that first): it has ended since.
+            return JSONResponse({"detail": f"the run has ended: nothing was sent to it ({e.message})"}, 409)
         # Whatever call reached Temporal and failed on the way: the client may retry, nothing was done twice
         # (starts are idempotent by key, decisions are refused when repeated).
         return JSONResponse({"detail": f"Temporal is unreachable: {e.message}"}, 503, headers={"Retry-After": "5"})
