@@ -203,3 +203,25 @@ async def test_clients_following_one_run_share_one_subscription(dev_server, dev_
     assert [int(e["id"]) for e in views[0]] == list(range(len(views[0])))
     assert late == views[0][4:]
     assert subscriptions == 2  # the five together, then the late one (the feed closed when the five left)
+
+
+async def test_bad_input_is_named_and_starts_nothing(dev_client, settings, tmp_path):
+    """A typo, a wrong type, broken JSON and an empty goal are 422s that name what is wrong; the
+    published schema lists every route. None of these starts a run."""
+    keys = KeyFile(tmp_path / "keys.yaml")
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    auth = {"Authorization": f"Bearer {keys.add('sam', tenant, ['admin'])}"}
+    async with api_client(dev_client, keys, settings.task_queue) as http:
+        typo = await http.post("/v1/runs", json={"gaol": "write"}, headers=auth)
+        wrong = await http.post("/v1/runs", json={"goal": "write", "budgets": {"max_steps": "many"}}, headers=auth)
+        broken = await http.post("/v1/runs", content=b'{"goal": ', headers={**auth, "Content-Type": "application/json"})
+        decision = await http.post("/v1/runs/api-x/approvals/c-1", json={"decision": "maybe"}, headers=auth)
+        schema = (await http.get("/openapi.json")).json()
+        listed = (await http.get("/v1/runs", headers=auth)).json()
+    assert typo.status_code == 422 and ["body", "gaol"] in [e["loc"] for e in typo.json()["detail"]]
+    assert wrong.status_code == 422 and ["body", "budgets", "max_steps"] in [e["loc"] for e in wrong.json()["detail"]]
+    assert broken.status_code == 422 and "JSON" in broken.text
+    assert decision.status_code == 422 and ["body", "decision"] in [e["loc"] for e in decision.json()["detail"]]
+    assert {"/v1/runs", "/v1/runs/{run_id}", "/v1/runs/{run_id}/events", "/v1/runs/{run_id}/approvals/{call_id}",
+            "/v1/runs/{run_id}/outcomes/{call_id}", "/v1/runs/{run_id}/messages"} <= set(schema["paths"])
+    assert listed["runs"] == []
