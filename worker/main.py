@@ -68,7 +68,8 @@ class ToolLayer:
     stores: StoreActivities
 
     def activities(self) -> list:
-        return [self.tools.list_tools, self.tools.execute, self.ledger.propose, self.ledger.approve_call,
+        return [self.tools.list_tools, self.tools.execute, self.tools.seed_workspace, self.ledger.propose,
+                self.ledger.approve_call,
                 self.ledger.resolve_unknown, self.mcp.list_tools, self.approvers.load, self.stores.bind]
 
 

@@ -98,7 +98,9 @@ class AgentRun(ApprovalHandlers):
                     saved.transcript_ref = TranscriptRef()
             if saved.transcript_ref is not None and saved.tools_ref is None and workflow.patched("tools-by-ref"):
                 saved.tools_ref = await self.model.store_tools()
-            # Only new runs can ask for it, so histories recorded before it existed never reach it.
+            # Only new runs can ask for these, so histories recorded before they existed never reach them.
+            if run.request.files and run.request.carry is None and saved.step == 0:
+                await self.tools.seed_workspace(run.request.files)
             if run.request.retrieve_first and run.request.carry is None and saved.step == 0:
                 await self.model.retrieve_first()
             while True:

@@ -39,6 +39,8 @@ from workflows.contracts import (
     ResolveUnknownResult,
     RetrieveContextInput,
     RetrieveContextResult,
+    SeedWorkspaceInput,
+    SeedWorkspaceResult,
     StoreBinding,
     StoreToolsInput,
     StoreToolsResult,
@@ -120,8 +122,10 @@ APPROVE_CALL = ActivityStub("tools.approve_call", ApproveToolCallInput, LedgerRe
 # Timeouts, heartbeat and retries come from the tool's spec at each call.
 EXECUTE_TOOL = ActivityStub("tools.execute", ExecuteToolInput, ToolResult, {"cancellation_type": CANCEL_WAITS})
 RESOLVE_UNKNOWN = ActivityStub("tools.resolve_unknown", ResolveUnknownInput, ResolveUnknownResult, BOOKKEEPING)
+SEED_WORKSPACE = ActivityStub("tools.seed_workspace", SeedWorkspaceInput, SeedWorkspaceResult, BOOKKEEPING)
 
 ALL: tuple[ActivityStub[Any, Any], ...] = (
     BIND_STORES, LOAD_MODELS, LIST_TOOLS, LIST_MCP_TOOLS, STORE_TOOLS, RETRIEVE_CONTEXT, DECIDE, DECIDE_WITH_CONTEXT,
     SUMMARIZE, ARCHIVE_RECORDS, LOAD_APPROVERS, PROPOSE_CALL, APPROVE_CALL, EXECUTE_TOOL, RESOLVE_UNKNOWN,
+    SEED_WORKSPACE,
 )

@@ -30,6 +30,7 @@ from workflows.contracts import (
     ProposeToolCallInput,
     ResolveUnknownInput,
     RunStatus,
+    SeedWorkspaceInput,
     ToolCall,
     ToolResult,
     ToolSpec,
@@ -264,6 +265,14 @@ class ToolSteps:
         except TimeoutError:
             self.saved.pending_user_messages.append(f"(no answer within {self.run.request.approval_timeout_s:g} s; continue without one)")
         self.run.question = None
+
+    async def seed_workspace(self, files: dict[str, str]) -> None:
+        """The request's starting files, in the workspace before the model first looks."""
+        await self.run.activity(
+            calls.SEED_WORKSPACE,
+            SeedWorkspaceInput(run_id=self.run.chain_id, files=files,
+                               store_id=self.saved.stores.store_id if self.saved.stores else None),
+            summary=f"put {len(files)} starting file(s) in the run's workspace")
 
     async def load_tools(self) -> list[ToolSpec]:
         listed = await self.run.activity(calls.LIST_TOOLS, ListToolsInput(tenant_id=self.run.request.tenant_id),

@@ -25,8 +25,17 @@ from activities.ledger import Begin, FinalStatus, LeaseLost, LedgerBackend, Ledg
 from activities.stores import refuse_other_stores
 from activities.tools.attempts import AttemptRunner
 from activities.tools.registry import Tool, ToolContext, ToolError, ToolRegistry
+from activities.tools.workspace_files import resolve_in_workspace
 from activities.tools.workspace_store import LocalWorkspaces, WorkspaceStore
-from workflows.contracts import ExecuteToolInput, ListToolsInput, ListToolsResult, ToolResult, arguments_hash
+from workflows.contracts import (
+    ExecuteToolInput,
+    ListToolsInput,
+    ListToolsResult,
+    SeedWorkspaceInput,
+    SeedWorkspaceResult,
+    ToolResult,
+    arguments_hash,
+)
 from workflows.contracts.prompt import tool_message
 
 log = structlog.get_logger(__name__)
@@ -55,6 +64,21 @@ class ToolActivities:
     async def list_tools(self, input: ListToolsInput = ListToolsInput()) -> ListToolsResult:
         tenant = input.tenant_id
         return ListToolsResult(tools=self.registry.specs(), tenant_allowed_tools=self.tenant_tools.get(tenant))
+
+    @activity.defn(name="tools.seed_workspace")
+    def seed_workspace(self, input: SeedWorkspaceInput) -> SeedWorkspaceResult:
+        """Write the run's starting files. Run again (a retry), it writes the same bytes again."""
+        if self.store_id is not None:
+            refuse_other_stores(input.store_id, self.store_id)
+        with self.workspaces.checkout(input.run_id) as workspace:
+            for relative, text in sorted(input.files.items()):
+                try:
+                    target = resolve_in_workspace(workspace, relative)
+                except ToolError as e:
+                    raise ApplicationError(str(e), type="InvalidSeedFile", non_retryable=True) from None
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+        return SeedWorkspaceResult(written=sorted(input.files))
 
     @activity.defn(name="tools.execute")
     async def execute(self, input: ExecuteToolInput) -> ToolResult:

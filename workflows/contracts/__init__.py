@@ -120,6 +120,8 @@ from workflows.contracts.retrieval import (
     user_scope,
 )
 from workflows.contracts.run import (
+    MAX_SEED_BYTES,
+    MAX_SEED_FILES,
     USER_INPUTS,
     ArchiveRecordsInput,
     ArchiveRecordsResult,
@@ -141,12 +143,16 @@ from workflows.contracts.tools import (
     ListMcpToolsInput,
     ListToolsInput,
     ListToolsResult,
+    SeedWorkspaceInput,
+    SeedWorkspaceResult,
     ToolCall,
     ToolResult,
     ToolSpec,
 )
 
 __all__ = [
+    "MAX_SEED_BYTES",
+    "MAX_SEED_FILES",
     "Access",
     "ApprovalRecord",
     "ApproveAllInput",
@@ -172,6 +178,8 @@ __all__ = [
     "EVENT_VERSION",
     "EventKind",
     "ExecuteToolInput",
+    "SeedWorkspaceInput",
+    "SeedWorkspaceResult",
     "IngestPathsInput",
     "IngestPathsResult",
     "LedgerReceipt",

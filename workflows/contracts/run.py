@@ -45,6 +45,11 @@ class Budgets(UserInput):
     max_cost_usd: float | None = Field(default=None, ge=0, description="None means no cost limit")
 
 
+# Seed files ride in the request, so in history: a starting workspace, not a data set.
+MAX_SEED_FILES = 64
+MAX_SEED_BYTES = 256 * 1024
+
+
 class RunRequest(UserInput):
     """Input of AgentRun. `{"goal": "..."}` alone is a valid request."""
 
@@ -68,6 +73,24 @@ class RunRequest(UserInput):
     retrieve_first: bool = Field(
         default=False, description="before the first model call, add retrieved passages and memories (untrusted, cited)"
     )
+    files: dict[str, str] | None = Field(
+        default=None, description="files to put in the run's workspace before its first step: relative path to text "
+        f"(at most {MAX_SEED_FILES} files, {MAX_SEED_BYTES} bytes in all)")
+
+    @field_validator("files")
+    @classmethod
+    def _files_fit(cls, files: dict[str, str] | None) -> dict[str, str] | None:
+        if files is None:
+            return None
+        if len(files) > MAX_SEED_FILES:
+            raise ValueError(f"{len(files)} files; at most {MAX_SEED_FILES}")
+        if (size := sum(len(p.encode()) + len(t.encode()) for p, t in files.items())) > MAX_SEED_BYTES:
+            raise ValueError(f"{size} bytes of files; at most {MAX_SEED_BYTES}")
+        for path in files:
+            if not path.strip() or path.startswith("/") or "\0" in path or ".." in path.replace("\\", "/").split("/"):
+                raise ValueError(f"{path!r}: a path relative to the workspace, without '..'")
+        return files
+
     stream_tokens: bool = Field(
         default=False, description="publish each model reply on the event stream as it is written (model_tokens "
         "events; each batch is a signal, so history grows with the replies)")

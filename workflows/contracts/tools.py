@@ -58,6 +58,18 @@ class ExecuteToolInput(Wire):
                                  " refuses the call (StoreMismatch) instead of acting on the wrong ledger")
 
 
+class SeedWorkspaceInput(Wire):
+    """RunRequest.files, written into the run chain's workspace before the first step."""
+
+    run_id: str = Field(description="the run chain, as ExecuteToolInput.run_id")
+    files: dict[str, str]
+    store_id: str | None = None
+
+
+class SeedWorkspaceResult(Wire):
+    written: list[str] = Field(default_factory=list)
+
+
 class ToolResult(Wire):
     """Normalized outcome the model sees; never an exception for business failures."""
 
