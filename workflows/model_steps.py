@@ -36,6 +36,7 @@ from workflows.contracts import (
     ModelCatalogue,
     ModelEvent,
     ModelInfo,
+    RecordedWorld,
     RetrieveContextInput,
     StepKind,
     StoreToolsInput,
@@ -90,6 +91,15 @@ class ModelSteps:
         if wanted and known and wanted not in known and workflow.patched("refuse-unknown-model"):
             self.run.fail(f"unknown model {wanted!r}; this worker's models file has {known}")
 
+    def _recorded(self, world: RecordedWorld) -> DecideResult:
+        """A forked run's early step: the decision the original run made, without a model call (a new
+        request field, so only new runs come here and no recorded history changes)."""
+        step = self.saved.step + 1
+        self.run.emit("model", model="recorded", model_event="recorded",
+                      message=f"step {step} is the recorded decision of {world.source or 'the original run'}")
+        return DecideResult(decision=world.decisions[self.saved.step], usage=Usage(), model="recorded",
+                            provider="recorded", latency_ms=0.0)
+
     async def retrieve_first(self) -> None:
         """Documents and memories for the goal, as one untrusted, cited user message after the goal."""
         try:
@@ -113,6 +123,8 @@ class ModelSteps:
     async def decide(self) -> DecideResult | str:
         """Route, call, fall back along the route, and wait out an outage of the whole route; a str is
         the reason a budget stops the run."""
+        if (world := self.run.request.world) is not None and self.saved.step < len(world.decisions):
+            return self._recorded(world)
         messages = assemble(self.run.request, self.saved.transcript)
         kind: StepKind = "plan" if self.saved.step == 0 else "act"
         models = self.saved.models

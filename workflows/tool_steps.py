@@ -73,6 +73,9 @@ class ToolSteps:
         plans: list[_Plan] = []
         for index, proposed in enumerate(proposals, 1):
             call_id = f"call-{self.saved.step}-{index}"
+            if (answered := self._from_world(call_id, proposed)) is not None:
+                plans.append(_Plan(call_id, proposed.tool, answered))
+                continue
             spec = next((t for t in self.saved.tools if t.name == proposed.tool), None)
             verdict = judge(spec, proposed.tool, self.run.request, self.saved.tenant_allowed_tools)
             self.run.last_action = f"{proposed.tool} proposed ({call_id}): {verdict.action}"
@@ -113,6 +116,28 @@ class ToolSteps:
                 # The activity stored exactly this message: the next model call names it by digest.
                 message.stored = result.message_ref
             self.saved.transcript.append(message)
+
+    def _from_world(self, call_id: str, proposed: ProposedToolCall) -> ToolResult | None:
+        """A forked or captured run's answer to a call from its recorded world: the recorded result of an
+        equal call (tool and argument hash) instead of acting again; in a dry run, a refusal of any other."""
+        world = self.run.request.world
+        if world is None:
+            return None
+        recorded = world.result_for(proposed.tool, arguments_hash(proposed.arguments))
+        if recorded is not None:
+            self.run.last_action = f"{proposed.tool} ({call_id}): the recorded result"
+            self.run.emit("tool_proposed", tool=proposed.tool, call_id=call_id, verdict="recorded",
+                          message=f"answered from the recorded world of {world.source or 'the original run'}")
+            self.run.emit("tool_finished", tool=proposed.tool, call_id=call_id, result_status=recorded.status,
+                          message="recorded result")
+            # The original's stored message named its own call id: this run's message is its own.
+            return recorded.model_copy(update={"message_ref": None})
+        if world.dry_run:
+            self.run.emit("tool_proposed", tool=proposed.tool, call_id=call_id, verdict="deny",
+                          message="dry run: only calls recorded in the original run are answered")
+            return ToolResult(status="denied", error_type="dry_run",
+                              message="this run is a dry run: a call the original run did not make is not run")
+        return None
 
     async def _run_call(self, call: ToolCall, spec: ToolSpec, key: str) -> ToolResult:
         self.run.raise_if_cancel_requested()  # a cancelled run starts no further side effects

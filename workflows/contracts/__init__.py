@@ -149,8 +149,11 @@ from workflows.contracts.tools import (
     ToolResult,
     ToolSpec,
 )
+from workflows.contracts.world import RecordedResult, RecordedWorld
 
 __all__ = [
+    "RecordedResult",
+    "RecordedWorld",
     "MAX_SEED_BYTES",
     "MAX_SEED_FILES",
     "Access",

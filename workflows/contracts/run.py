@@ -24,6 +24,7 @@ from workflows.contracts.base import DataClass, UserInput, Wire
 from workflows.contracts.context import CompactionRecord, ContextState, TokenCalibration, TranscriptRef
 from workflows.contracts.model import Message, ModelCatalogue, ModelEvent, Usage
 from workflows.contracts.tools import ToolSpec
+from workflows.contracts.world import RecordedWorld
 
 
 class RunStatus(StrEnum):
@@ -91,6 +92,9 @@ class RunRequest(UserInput):
                 raise ValueError(f"{path!r}: a path relative to the workspace, without '..'")
         return files
 
+    world: RecordedWorld | None = Field(
+        default=None, description="a recorded world (workflows/contracts/world.py): set by worker.evals fork and "
+        "captured cases")
     stream_tokens: bool = Field(
         default=False, description="publish each model reply on the event stream as it is written (model_tokens "
         "events; each batch is a signal, so history grows with the replies)")
