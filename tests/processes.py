@@ -84,14 +84,13 @@ def temporal_json(address: str, *args: str) -> Any:
 class ApiProcess:
     """`python -m worker.api`, configured through the environment, as an operator runs a replica."""
 
-    def __init__(self, address: str, task_queue: str, data_dir: Path, keys_file: Path,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(self, address: str, task_queue: str, data_dir: Path, env: dict[str, str] | None = None) -> None:
         from worker.devserver import free_port
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "TEMPORAL_ADDRESS": address, "AGENT_TASK_QUEUE": task_queue,
-                    "AGENT_DATA_DIR": str(data_dir), "AGENT_API_KEYS_FILE": str(keys_file),
+                    "AGENT_DATA_DIR": str(data_dir),
                     "PYTHONPATH": str(REPO_ROOT), **(env or {})}
         self.log_path = data_dir / f"api-{self.port}.log"
         self.process: subprocess.Popen | None = None

@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
-import yaml
-
-from worker.api.identities import KeyFile, digest
+from activities.ledger import open_ledger
+from worker.api.identities import Identities
 from worker.api.signer import ApiSigner
 from worker.approver_keys import add_approver
 from worker.devserver import port_open
@@ -28,10 +27,10 @@ TOKEN_FILE = "api-local.token"
 
 
 def local_token(settings: Settings) -> str:
-    """The local identity's key: the one kept in the data dir while the identities file still lists it."""
+    """The local identity's key: the one kept in the data dir while the ledger still knows it."""
     kept = settings.data_dir / TOKEN_FILE
-    keys = KeyFile(settings.api_keys_path)
-    if kept.exists() and _listed(keys.path, kept.read_text().strip()):
+    keys = Identities(open_ledger(settings.ledger_url or settings.ledger_path))
+    if kept.exists() and keys.knows(kept.read_text().strip()):
         return kept.read_text().strip()
     token = keys.add(LOCAL_IDENTITY, "default", ["admin"])
     kept.parent.mkdir(parents=True, exist_ok=True)
@@ -39,11 +38,6 @@ def local_token(settings: Settings) -> str:
     with os.fdopen(fd, "w") as f:
         f.write(token + "\n")
     return token
-
-
-def _listed(keys_file: Path, token: str) -> bool:
-    raw = (yaml.safe_load(keys_file.read_text()) if keys_file.exists() else None) or {}
-    return any(isinstance(e, dict) and e.get("sha256") == digest(token) for e in raw.get("keys") or [])
 
 
 def list_local_approver(settings: Settings) -> None:

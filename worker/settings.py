@@ -38,8 +38,8 @@ class Settings(BaseModel):
                                 "attempt blocks the next one (renewed while the attempt runs)")
     approvers_file: Path | None = Field(None, description="AGENT_APPROVERS_FILE: approvers' keys (YAML); empty = data_dir/approvers.yaml")
     # The run API (worker/api/): who may call it, and the key it signs approvals with (shared by replicas).
-    api_keys_file: Path | None = Field(None, description="AGENT_API_KEYS_FILE: API keys and OIDC (YAML); "
-                                       "empty = data_dir/api-keys.yaml")
+    api_oidc_file: Path | None = Field(None, description="AGENT_API_OIDC_FILE: the OIDC identity provider (YAML); "
+                                       "empty = data_dir/api-oidc.yaml (keys are in the ledger)")
     api_url: str = Field("http://127.0.0.1:8700", description="AGENT_API_URL: where `up` serves the run API "
                          "and where the agent CLI looks for it")
     api_signing_key: Path | None = Field(None, description="AGENT_API_SIGNING_KEY: the API's Ed25519 approver key "
@@ -114,8 +114,8 @@ class Settings(BaseModel):
         return self.approvers_file or self.data_dir / "approvers.yaml"
 
     @property
-    def api_keys_path(self) -> Path:
-        return self.api_keys_file or self.data_dir / "api-keys.yaml"
+    def api_oidc_path(self) -> Path:
+        return self.api_oidc_file or self.data_dir / "api-oidc.yaml"
 
     @property
     def api_signing_key_path(self) -> Path:
@@ -141,7 +141,7 @@ _ENV = {
     "mcp_config": "AGENT_MCP_CONFIG",
     "tenant_policy": "AGENT_TENANT_POLICY",
     "approvers_file": "AGENT_APPROVERS_FILE",
-    "api_keys_file": "AGENT_API_KEYS_FILE",
+    "api_oidc_file": "AGENT_API_OIDC_FILE",
     "api_signing_key": "AGENT_API_SIGNING_KEY",
     "api_url": "AGENT_API_URL",
     "blob_store": "AGENT_BLOB_STORE",

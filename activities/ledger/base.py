@@ -75,6 +75,15 @@ CREATE TABLE IF NOT EXISTS ledger_identity (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 )""",
+    # The run API's keys (worker/api/identities.py), by the SHA-256 of the key: shared by its replicas.
+    """
+CREATE TABLE IF NOT EXISTS api_keys (
+    sha256 TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    roles TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL
+)""",
     # Shared workspaces (activities/tools/workspace_store.py): each run chain's file list, path ->
     # blob digest, versioned so a stale writer is refused instead of overwriting a newer list.
     """
@@ -265,6 +274,23 @@ class LedgerBackend(ABC):
             value = f"ledger-{uuid.uuid4().hex}"
             q("INSERT INTO ledger_identity (name, value) VALUES ('ledger_id', ?)", (value,))
             return value
+
+    def add_api_key(self, sha256: str, name: str, tenant: str, roles: list[str]) -> None:
+        with self._transaction() as q:
+            q("INSERT INTO api_keys (sha256, name, tenant, roles, created_at) VALUES (?, ?, ?, ?, ?)",
+              (sha256, name, tenant, ",".join(sorted(roles)), time.time()))
+
+    def api_key(self, sha256: str) -> tuple[str, str, list[str]] | None:
+        """(name, tenant, roles) of the key with this digest, None for an unknown or revoked one."""
+        with self._transaction() as q:
+            rows = q("SELECT name, tenant, roles FROM api_keys WHERE sha256 = ?", (sha256,))
+        return None if not rows else (str(rows[0][0]), str(rows[0][1]), [r for r in str(rows[0][2]).split(",") if r])
+
+    def revoke_api_keys(self, name: str) -> int:
+        with self._transaction() as q:
+            found = q("SELECT sha256 FROM api_keys WHERE name = ?", (name,))
+            q("DELETE FROM api_keys WHERE name = ?", (name,))
+        return len(found)
 
     def workspace_manifest(self, workspace: str) -> tuple[int, dict[str, str]]:
         """(version, {relative path: blob digest}); (0, {}) for a workspace never written."""

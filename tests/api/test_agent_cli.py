@@ -33,7 +33,7 @@ class ApiProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "TEMPORAL_ADDRESS": address, "AGENT_TASK_QUEUE": task_queue,
-                    "AGENT_DATA_DIR": str(data_dir), "AGENT_API_KEYS_FILE": str(data_dir / "api-keys.yaml"),
+                    "AGENT_DATA_DIR": str(data_dir),
                     "PYTHONPATH": str(REPO_ROOT)}
         self.log_path = data_dir / "api.log"
         self.process: subprocess.Popen | None = None
@@ -113,8 +113,9 @@ async def test_run_watch_approve_and_finish_across_an_api_restart(dev_server, tm
     with ModelWireServer(responder) as model, WorkerProcess(address, queue, data, model.base_url):
         try:
             await api.start()
-            first = agent(api.url, alice, "run", "write cli.txt", "--idempotency-key", "k-1", "--budget-usd", "5")
-            again = agent(api.url, alice, "run", "write cli.txt", "--idempotency-key", "k-1", "--budget-usd", "5",
+            key = f"k-{uuid.uuid4()}"  # keys are per tenant for as long as Temporal keeps the run
+            first = agent(api.url, alice, "run", "write cli.txt", "--idempotency-key", key, "--budget-usd", "5")
+            again = agent(api.url, alice, "run", "write cli.txt", "--idempotency-key", key, "--budget-usd", "5",
                           "--json")
             assert first.returncode == 0, first.stderr
             run_id = first.stdout.strip()

@@ -23,11 +23,12 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, generate_private_key
 
-from tests.api.test_run_api import _sse, api_client
+from activities.ledger import open_ledger
+from tests.api.test_run_api import _sse, api_client, identities_at
 from tests.conftest import eventually
 from tests.processes import WorkerProcess
 from tests.wire_server import ModelWireServer, tool_then_answer
-from worker.api.identities import KeyFile
+from worker.api.identities import Identities, load_oidc
 from worker.api.signer import ApiSigner
 from worker.approver_keys import add_approver
 from worker.devserver import free_port
@@ -83,7 +84,7 @@ def hs256(claims: dict, secret: bytes) -> str:
 
 def identities_file(path, jwks_url: str):
     path.write_text(yaml.safe_dump({"oidc": {"issuer": ISSUER, "audience": AUDIENCE, "jwks_url": jwks_url}}))
-    return KeyFile(path)
+    return Identities(open_ledger(path.parent / "ledger.sqlite"), load_oidc(path))
 
 
 async def test_oidc_tokens_are_verified_against_the_providers_keys(dev_client, settings, tmp_path):
@@ -128,9 +129,9 @@ async def test_oidc_tokens_are_verified_against_the_providers_keys(dev_client, s
 
 
 async def test_a_revoked_key_is_refused_at_once_and_an_unknown_one_never_works(dev_client, settings, tmp_path):
-    keys = KeyFile(tmp_path / "keys.yaml")
+    keys = identities_at(tmp_path)
     key = keys.add("ci-bot", "acme", ["view"])
-    served = KeyFile(keys.path)  # the API's own copy, as in another process: it must see the revocation
+    served = identities_at(tmp_path)  # the API's own connection, as another replica's: it must see the revocation
     async with api_client(dev_client, served, settings.task_queue) as http:
         auth = {"Authorization": f"Bearer {key}"}
         assert (await http.get("/v1/runs", headers=auth)).status_code == 200
@@ -147,7 +148,7 @@ async def test_a_risk_4_approval_over_http_is_bound_to_a_listed_approver(dev_ser
     signer = ApiSigner.load_or_create(tmp_path / "api-signing.pem", approvers)
     for name in ("alice", "bob"):  # the API may sign for them, for anything; a run reads the file once
         add_approver(approvers, name, signer.key, max_risk=4)
-    keys = KeyFile(tmp_path / "keys.yaml")
+    keys = identities_at(tmp_path)
     people = {name: {"Authorization": f"Bearer {keys.add(name, 'acme', roles)}"} for name, roles in {
         "alice": ["start", "view", "approve"], "bob": ["approve", "view"], "carol": ["approve", "view"],
         "vic": ["view"], "eve": ["admin"]}.items()}

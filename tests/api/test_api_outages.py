@@ -13,12 +13,11 @@ from typing import Any
 
 import httpx
 
-from tests.api.test_run_api import api_client
+from tests.api.test_run_api import api_client, identities_at
 from tests.conftest import dev_server_config
 from tests.processes import ApiProcess, WorkerProcess
 from tests.wire_server import ModelWireServer, tool_then_answer
 from worker.api.app import TEMPORAL_RETRY
-from worker.api.identities import KeyFile
 from worker.client import connect
 from worker.devserver import DevServer
 
@@ -49,11 +48,11 @@ async def follow(url: str, run_id: str, headers: dict[str, str], last_id: str | 
 
 async def test_replicas_share_runs_and_clients_resume_after_an_api_or_worker_dies(dev_server, tmp_path):
     address, queue, data = dev_server.config.address, f"tq-{uuid.uuid4()}", tmp_path / "data"
-    keys = KeyFile(tmp_path / "keys.yaml")
+    keys = identities_at(data)  # the replicas' ledger: they share it, as replicas on many hosts share PostgreSQL
     auth = {"Authorization": f"Bearer {keys.add('alice', 'acme', ['start', 'view', 'approve'])}"}
     responder = tool_then_answer("write_file", {"path": "r.txt", "content": "replicated"}, "r.txt written")
     with ModelWireServer(responder) as model, WorkerProcess(address, queue, data, model.base_url) as worker, \
-            ApiProcess(address, queue, data, keys.path) as a, ApiProcess(address, queue, data, keys.path) as b:
+            ApiProcess(address, queue, data) as a, ApiProcess(address, queue, data) as b:
         async with httpx.AsyncClient(timeout=60) as http:
             body, keyed = {"goal": "write replicated to r.txt"}, {**auth, "Idempotency-Key": "race-1"}
             raced = await asyncio.gather(*[http.post(f"{(a, b)[i % 2].url}/v1/runs", json=body, headers=keyed)
@@ -81,7 +80,7 @@ async def test_replicas_share_runs_and_clients_resume_after_an_api_or_worker_die
 
 
 async def test_temporal_out_of_reach_is_a_503_with_retry_after(settings, tmp_path):
-    keys = KeyFile(tmp_path / "keys.yaml")
+    keys = identities_at(tmp_path)
     auth = {"Authorization": f"Bearer {keys.add('alice', 'acme', ['admin'])}"}
     server = DevServer(dev_server_config(tmp_path), log_path=tmp_path / "server.log").start()
     try:

@@ -10,23 +10,30 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import uvicorn
 from temporalio.client import Client
 
+from activities.ledger import open_ledger
 from tests.conftest import eventually
 from tests.processes import WorkerProcess
 from tests.wire_server import ModelWireServer, tool_then_answer
 from worker.api.app import create_app
-from worker.api.identities import KeyFile
+from worker.api.identities import Identities, digest
 from worker.api.signer import ApiSigner
 from worker.devserver import free_port
 from worker.settings import REPO_ROOT
 
 
+def identities_at(data_dir: Path) -> Identities:
+    """The identities of a data dir: keys in its ledger, as `python -m worker.api` with AGENT_DATA_DIR reads them."""
+    return Identities(open_ledger(data_dir / "ledger.sqlite"))
+
+
 @asynccontextmanager
-async def api_client(client: Client, keys: KeyFile, task_queue: str,
+async def api_client(client: Client, keys: Identities, task_queue: str,
                      signer: ApiSigner | None = None) -> AsyncIterator[httpx.AsyncClient]:
     """The API on a real uvicorn server on loopback, and an HTTP client for it."""
     port = free_port()
@@ -70,7 +77,7 @@ async def worker_for(dev_server, settings, tmp_path) -> AsyncIterator[None]:
 
 
 async def test_start_follow_and_approve_over_http(dev_server, dev_client, settings, tmp_path):
-    keys = KeyFile(tmp_path / "keys.yaml")
+    keys = identities_at(tmp_path)
     alice = {"Authorization": f"Bearer {keys.add('alice', 'acme', ['start', 'view', 'approve'])}"}
     viewer = {"Authorization": f"Bearer {keys.add('vic', 'acme', ['view'])}"}
     stranger = {"Authorization": f"Bearer {keys.add('bob', 'other', ['admin'])}"}
@@ -79,7 +86,7 @@ async def test_start_follow_and_approve_over_http(dev_server, dev_client, settin
         assert (await http.post("/v1/runs", json={"goal": "write"}, headers=viewer)).status_code == 403
         named = await http.post("/v1/runs", json={"goal": "write", "tenant_id": "other"}, headers=alice)
         assert named.status_code == 422 and "identity" in named.text
-        keyed = {**alice, "Idempotency-Key": "k-1"}
+        keyed = {**alice, "Idempotency-Key": f"k-{uuid.uuid4()}"}
         first = await http.post("/v1/runs", json={"goal": "write a file"}, headers=keyed)
         again = await http.post("/v1/runs", json={"goal": "write a file"}, headers=keyed)
         other = await http.post("/v1/runs", json={"goal": "something else"}, headers=keyed)
@@ -125,15 +132,16 @@ async def test_start_follow_and_approve_over_http(dev_server, dev_client, settin
 
 
 async def test_controls_reach_the_run_and_keys_are_stored_as_digests(dev_server, dev_client, settings, tmp_path):
-    keys_file = tmp_path / "keys.yaml"
+    data = tmp_path / "data"
     done = subprocess.run([sys.executable, "-m", "worker.api", "keys", "add", "ops", "--tenant", "acme", "--roles",
                            "start,view"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "AGENT_API_KEYS_FILE": str(keys_file)})
+                          env={**os.environ, "AGENT_DATA_DIR": str(data)})
     assert done.returncode == 0, done.stderr
     key = done.stdout.strip()
-    assert key.startswith("dak_") and key not in keys_file.read_text()
+    stored = b"".join(f.read_bytes() for f in data.glob("ledger.sqlite*"))
+    assert key.startswith("dak_") and key.encode() not in stored and digest(key).encode() in stored
     ops = {"Authorization": f"Bearer {key}"}
-    keys = KeyFile(keys_file)
+    keys = identities_at(data)
     async with worker_for(dev_server, settings, tmp_path), api_client(dev_client, keys, settings.task_queue) as http:
         run_id = (await http.post("/v1/runs", json={"goal": "write"}, headers=ops)).json()["id"]
         states = []
@@ -151,7 +159,7 @@ async def test_controls_reach_the_run_and_keys_are_stored_as_digests(dev_server,
 
 async def test_the_list_is_the_tenants_own_and_pages(dev_client, settings, tmp_path):
     """Three runs of one tenant (no worker takes them: they wait), listed two per page."""
-    keys = KeyFile(tmp_path / "keys.yaml")
+    keys = identities_at(tmp_path)
     tenant = f"t-{uuid.uuid4().hex[:8]}"
     starter = {"Authorization": f"Bearer {keys.add('sam', tenant, ['start', 'view'])}"}
     started: list[str] = []
@@ -183,7 +191,7 @@ async def test_the_list_is_the_tenants_own_and_pages(dev_client, settings, tmp_p
 async def test_clients_following_one_run_share_one_subscription(dev_server, dev_client, settings, tmp_path):
     """Five browsers on one run cost the run one long poll, not five (each accepted poll is history); each
     gets every event once, and a sixth that joins late with Last-Event-ID gets the rest."""
-    keys = KeyFile(tmp_path / "keys.yaml")
+    keys = identities_at(tmp_path)
     alice = {"Authorization": f"Bearer {keys.add('alice', 'acme', ['start', 'view', 'approve'])}"}
     async with worker_for(dev_server, settings, tmp_path), api_client(dev_client, keys, settings.task_queue) as http:
         run_id = (await http.post("/v1/runs", json={"goal": "write a file"}, headers=alice)).json()["id"]
@@ -208,7 +216,7 @@ async def test_clients_following_one_run_share_one_subscription(dev_server, dev_
 async def test_bad_input_is_named_and_starts_nothing(dev_client, settings, tmp_path):
     """A typo, a wrong type, broken JSON and an empty goal are 422s that name what is wrong; the
     published schema lists every route. None of these starts a run."""
-    keys = KeyFile(tmp_path / "keys.yaml")
+    keys = identities_at(tmp_path)
     tenant = f"t-{uuid.uuid4().hex[:8]}"
     auth = {"Authorization": f"Bearer {keys.add('sam', tenant, ['admin'])}"}
     async with api_client(dev_client, keys, settings.task_queue) as http:

@@ -49,10 +49,11 @@ import httpx
 from temporalio.client import Client
 from temporalio.contrib.workflow_streams import WorkflowStreamClient
 
+from activities.ledger import open_ledger
 from tests.benchmarks.harness import dev_cluster
 from tests.conftest import wire_model, write_models_file
 from tests.processes import ApiProcess, WorkerProcess
-from worker.api.identities import KeyFile
+from worker.api.identities import Identities
 from worker.devserver import DevServer
 from workflows.agent_run import AgentRun
 from workflows.contracts import EVENTS_TOPIC, Budgets, RunEvent, RunRequest, RunResult, RunStatus
@@ -102,11 +103,10 @@ async def stack(args: argparse.Namespace) -> AsyncIterator[Stack]:
             queue = f"bench-{uuid.uuid4()}"
             models = write_models_file(tmp / "models.yaml", wire_model(
                 "paced", SimpleNamespace(base_url=model_url), stream=True, timeout_s=120, max_output_tokens=1024))
-            keys = tmp / "api-keys.yaml"
-            key = KeyFile(keys).add("bench", "default", ["admin"])
+            key = Identities(open_ledger(tmp / "data" / "ledger.sqlite")).add("bench", "default", ["admin"])
             worker = WorkerProcess(server.config.address, queue, tmp / "data", model_url,
                                    env={"AGENT_MODELS_FILE": str(models), "AGENT_LOG_LEVEL": "warning"})
-            with worker, ApiProcess(server.config.address, queue, tmp / "data", keys) as api:
+            with worker, ApiProcess(server.config.address, queue, tmp / "data") as api:
                 limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
                 async with httpx.AsyncClient(base_url=f"{api.url}/v1", headers={"Authorization": f"Bearer {key}"},
                                              limits=limits, timeout=httpx.Timeout(120)) as http:

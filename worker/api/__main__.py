@@ -5,8 +5,8 @@
     python -m worker.api keys revoke alice
     python -m worker.api approvers add alice [--max-risk 4]   # the API may sign alice's risk 3-4 approvals
 
-Keys (as digests) and the OIDC settings live in AGENT_API_KEYS_FILE (default <data dir>/api-keys.yaml);
-the API's approver key in AGENT_API_SIGNING_KEY (default <data dir>/api-signing-key.pem, made on first
+Keys (as digests) live in the ledger's database (AGENT_LEDGER_URL, or SQLite in the data dir), the OIDC
+settings in AGENT_API_OIDC_FILE (default <data dir>/api-oidc.yaml), the API's approver key in AGENT_API_SIGNING_KEY (default <data dir>/api-signing-key.pem, made on first
 use). The API reaches Temporal and the task queue as the worker does (TEMPORAL_ADDRESS, AGENT_TASK_QUEUE,
 TEMPORAL_TLS*, TEMPORAL_API_KEY).
 """
@@ -19,8 +19,9 @@ import sys
 
 import uvicorn
 
+from activities.ledger import open_ledger
 from worker.api.app import TEMPORAL_RETRY, create_app
-from worker.api.identities import KeyFile, KeyFileError
+from worker.api.identities import Identities, IdentitiesError, load_oidc
 from worker.api.roles import ROLES
 from worker.api.signer import ApiSigner
 from worker.approver_keys import KeyFileError as SigningKeyError
@@ -50,12 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _manage(args: argparse.Namespace, settings: Settings, key_file: KeyFile) -> int:
+def _manage(args: argparse.Namespace, settings: Settings, key_file: Identities) -> int:
     if args.command == "keys" and args.keys_command == "add":
         print(key_file.add(args.name, args.tenant, [r for r in args.roles.split(",") if r]))
     elif args.command == "keys":
         if not key_file.revoke(args.name):
-            print(f"api: no key named {args.name!r} in {key_file.path}", file=sys.stderr)
+            print(f"api: no key named {args.name!r}", file=sys.stderr)
             return 1
         print(f"revoked {args.name}'s keys")
     else:
@@ -70,11 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-        key_file = KeyFile(settings.api_keys_path)
+        key_file = Identities(open_ledger(settings.ledger_url or settings.ledger_path),
+                              load_oidc(settings.api_oidc_path) if args.command is None or args.command == "serve" else None)
         if args.command in ("keys", "approvers"):
             return _manage(args, settings, key_file)
         signer = ApiSigner.load_or_create(settings.api_signing_key_path, settings.approvers_path)
-    except (SettingsError, KeyFileError, SigningKeyError) as e:
+    except (SettingsError, IdentitiesError, SigningKeyError) as e:
         print(f"api: {e}", file=sys.stderr)
         return 2
 
@@ -83,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
                                api_key=settings.api_key.get_secret_value() if settings.api_key else None,
                                retry_config=TEMPORAL_RETRY)
         app = create_app(client, key_file, settings.task_queue, signer)
-        print(f"API: http://{args.host}:{args.port}/v1 (OpenAPI: /openapi.json, docs: /docs); "
-              f"identities in {key_file.path}", flush=True)
+        oidc = f"; OIDC tokens of {key_file.oidc.config.issuer}" if key_file.oidc else ""
+        print(f"API: http://{args.host}:{args.port}/v1 (OpenAPI: /openapi.json, docs: /docs){oidc}", flush=True)
         await uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")).serve()
 
     try:

@@ -31,7 +31,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from worker.api.feeds import Feeds
-from worker.api.identities import KeyFile
+from worker.api.identities import Identities
 from worker.api.oidc import OidcUnavailable
 from worker.api.roles import Identity
 from worker.api.signer import ApiSigner
@@ -119,7 +119,7 @@ def _unavailable(what: str = "Temporal is unreachable") -> HTTPException:
     return HTTPException(503, what, headers={"Retry-After": "5"})
 
 
-def create_app(client: Client, keys: KeyFile, task_queue: str, signer: ApiSigner | None = None) -> FastAPI:
+def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSigner | None = None) -> FastAPI:
     """The API over `client`; `signer` signs approvals for the people the approvers file lists under its
     key (without it, calls that need a signed approval cannot be approved here)."""
     app = FastAPI(title="Durable agent runs", version="1")

@@ -1,13 +1,17 @@
-"""Who may use the run API: API keys, stored as SHA-256 digests, and OIDC/JWT bearer tokens.
+"""Who may use the run API: API keys, stored as SHA-256 digests in the ledger's database, and OIDC/JWT
+bearer tokens from an identity provider.
 
-The identities file (YAML, AGENT_API_KEYS_FILE) lists `keys: [{name, tenant, roles, sha256}]` and,
-optionally, an `oidc:` section (worker/api/oidc.py). A key is shown once when it is made
-(`python -m worker.api keys add NAME --tenant T --roles start,view,approve`) and never stored.
-The tenant of everything an identity does comes from here or from the token, never from a request body.
+Keys live in the ledger (SQLite, or PostgreSQL with AGENT_LEDGER_URL) beside the tool receipts, so every
+replica that shares the ledger knows every key, and a revoked key is refused by all of them at the next
+request. A key is shown once when it is made (`python -m worker.api keys add NAME --tenant T --roles
+start,view,approve`); only its digest is stored. The OIDC settings are a small YAML file
+(AGENT_API_OIDC_FILE, worker/api/oidc.py). The tenant of everything an identity does comes from here or
+from the token, never from a request body.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from pathlib import Path
@@ -15,13 +19,14 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from activities.ledger import LedgerBackend
 from worker.api.oidc import OidcConfig, OidcVerifier
 from worker.api.roles import ROLES, Identity
 
 KEY_PREFIX = "dak_"
 
 
-class KeyFileError(ValueError):
+class IdentitiesError(ValueError):
     pass
 
 
@@ -33,74 +38,45 @@ def new_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-class KeyFile:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._by_digest: dict[str, Identity] = {}
-        self.oidc: OidcVerifier | None = None
-        self._stamp: tuple[int, int] | None = None
-        self.reload()
+def load_oidc(path: Path | None) -> OidcVerifier | None:
+    """The verifier the file configures (its `oidc:` section), None without a file or section."""
+    if path is None or not path.exists():
+        return None
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+        return OidcVerifier(OidcConfig.model_validate(raw["oidc"])) if raw.get("oidc") else None
+    except (yaml.YAMLError, ValidationError, ValueError, TypeError) as e:
+        raise IdentitiesError(f"{path}: oidc: {e}") from None
 
-    def _changed(self) -> bool:
-        """Whether the file changed since it was read: a revoked or added key counts at once, in every
-        replica, without a restart."""
-        try:
-            stat = self.path.stat()
-        except FileNotFoundError:
-            return self._stamp is not None
-        return (stat.st_mtime_ns, stat.st_size) != self._stamp
 
-    def reload(self) -> None:
-        stat = self.path.stat() if self.path.exists() else None
-        self._stamp = (stat.st_mtime_ns, stat.st_size) if stat else None
-        if not self.path.exists():
-            self._by_digest, self.oidc = {}, None
-            return
-        raw = yaml.safe_load(self.path.read_text()) or {}
-        try:
-            self.oidc = OidcVerifier(OidcConfig.model_validate(raw["oidc"])) if raw.get("oidc") else None
-        except (ValidationError, ValueError) as e:
-            raise KeyFileError(f"{self.path}: oidc: {e}") from None
-        found: dict[str, Identity] = {}
-        for i, entry in enumerate(raw.get("keys") or []):
-            where = f"{self.path}: keys.{i}"
-            if not isinstance(entry, dict) or not {"name", "tenant", "roles", "sha256"} <= set(entry):
-                raise KeyFileError(f"{where}: needs name, tenant, roles and sha256")
-            roles = frozenset(entry["roles"])
-            if unknown := sorted(roles - set(ROLES)):
-                raise KeyFileError(f"{where}: unknown roles {unknown}; known: {list(ROLES)}")
-            name = str(entry["name"])
-            found[str(entry["sha256"])] = Identity(name, str(entry["tenant"]), roles, proof=f"API key {name!r}")
-        self._by_digest = found
+class Identities:
+    def __init__(self, ledger: LedgerBackend, oidc: OidcVerifier | None = None) -> None:
+        self.ledger, self.oidc = ledger, oidc
 
     async def identify(self, credential: str) -> Identity | None:
         """An API key's identity, or else an OIDC token's (when configured); None: a 401.
         Raises OidcUnavailable when a token could only be checked against an unreachable provider."""
-        if self._changed():
-            self.reload()
         if credential.startswith(KEY_PREFIX) or self.oidc is None:
-            return self._by_digest.get(digest(credential))
+            found = await asyncio.to_thread(self.ledger.api_key, digest(credential))
+            if found is None:
+                return None
+            name, tenant, roles = found
+            return Identity(name, tenant, frozenset(roles), proof=f"API key {name!r}")
         return await self.oidc.identify(credential)
-
-    def revoke(self, name: str) -> int:
-        """Remove every key of `name`; how many there were."""
-        raw = (yaml.safe_load(self.path.read_text()) if self.path.exists() else None) or {}
-        entries = list(raw.get("keys") or [])
-        kept = [e for e in entries if not (isinstance(e, dict) and e.get("name") == name)]
-        self.path.write_text(yaml.safe_dump({**raw, "keys": kept}, sort_keys=False))
-        self.reload()
-        return len(entries) - len(kept)
 
     def add(self, name: str, tenant: str, roles: list[str]) -> str:
         """Make a key for `name`, store its digest, return the key (shown once)."""
         if unknown := sorted(set(roles) - set(ROLES)):
-            raise KeyFileError(f"unknown roles {unknown}; known: {list(ROLES)}")
+            raise IdentitiesError(f"unknown roles {unknown}; known: {list(ROLES)}")
+        if not name.strip() or not tenant.strip():
+            raise IdentitiesError("a key needs a name and a tenant")
         key = new_key()
-        raw = (yaml.safe_load(self.path.read_text()) if self.path.exists() else None) or {}
-        entries = list(raw.get("keys") or [])
-        entries.append({"name": name, "tenant": tenant, "roles": sorted(roles), "sha256": digest(key)})
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(yaml.safe_dump({**raw, "keys": entries}, sort_keys=False))
-        self.path.chmod(0o600)
-        self.reload()
+        self.ledger.add_api_key(digest(key), name, tenant, roles)
         return key
+
+    def knows(self, key: str) -> bool:
+        return self.ledger.api_key(digest(key)) is not None
+
+    def revoke(self, name: str) -> int:
+        """Remove every key of `name`; how many there were."""
+        return self.ledger.revoke_api_keys(name)

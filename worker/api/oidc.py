@@ -5,7 +5,7 @@ token names a key id it has not seen, which is how providers rotate keys). A tok
 one of the configured algorithms (never `none`, never an HMAC that would make the public key a secret),
 by the configured issuer, for the configured audience, and be inside its lifetime.
 
-    # in the identities file (AGENT_API_KEYS_FILE)
+    # AGENT_API_OIDC_FILE (default <data dir>/api-oidc.yaml)
     oidc:
       issuer: https://login.example.com/
       audience: agent-api
