@@ -22,6 +22,22 @@ from tests.processes import temporal_json
 from worker.devserver import free_port, port_open
 from worker.settings import REPO_ROOT
 
+STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_what_a_failed_test_left():
+    """A test that fails before its Ctrl-C must not leave a stack running (and its ports taken)."""
+    yield
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
 
 class Up:
     """`python -m worker.dev up` with its output readable line by line."""
@@ -31,6 +47,7 @@ class Up:
             [sys.executable, "-m", "worker.dev", "up", "--config", str(config), *args],
             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
+        STARTED.append(self.process)
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()
@@ -157,6 +174,7 @@ class PipedUp:
             [sys.executable, "-m", "worker.dev", "up", "--config", str(config), "--no-demo"],
             cwd=REPO_ROOT, env=env, stdout=writer, stderr=writer,
         )
+        STARTED.append(self.process)
         os.close(writer)
         self.output = b""
 
