@@ -9,12 +9,17 @@ import json
 import uuid
 from typing import Any
 
+from temporalio.client import Client
+
+from tests.conftest import dev_server_config
 from tests.processes import WorkerProcess
 from tests.wire_server import ModelWireServer, _text
+from worker.codec import project_data_converter
+from worker.devserver import DevServer
 from worker.evals.fork import fork
 from worker.evals.recorded import read_run
 from workflows.agent_run import AgentRun
-from workflows.contracts import RunRequest, RunResult, RunStatus
+from workflows.contracts import Budgets, RunRequest, RunResult, RunStatus
 
 GOVERNED = "tests.governed_tools"  # send_payment: risk 1 (no approval), not idempotent, writes effects.log
 
@@ -78,3 +83,41 @@ async def test_a_fork_replays_recorded_steps_and_never_repeats_an_effect(dev_ser
     assert dry.forked.calls == [] and dry.forked.status == "completed"
     carol = dry.forked.decisions[1].tool_calls[0]
     assert (carol.tool, carol.arguments["to"]) == ("send_payment", "carol")  # proposed, refused: nothing ran
+
+
+def adds_up_to(n: int):
+    """A model that adds i+i for i = 0..n-1, one calculator call a step (the next i is how many calculator
+    results the prompt holds), then answers."""
+    def respond(body: dict[str, Any]) -> str:
+        done = sum(_text(m.get("content")).count("Result of tool calculator") for m in body.get("messages", []))
+        if done < n:
+            return json.dumps({"action": "call_tool", "tool": "calculator", "arguments": {"expression": f"{done}+{done}"}})
+        return json.dumps({"action": "final_answer", "answer": f"added {n} times"})
+    return respond
+
+
+async def test_a_fork_reads_a_run_that_continued_as_new(tmp_path):
+    """A run that handed over to new runs three times is read whole: every step's decision and tool answer,
+    so a fork replaying all of them makes no model or tool call and ends the same way."""
+    config = dev_server_config(tmp_path, **{"limit.historyCount.suggestContinueAsNew": 40})
+    server = DevServer(config, log_path=tmp_path / "server.log").start()
+    queue = f"tq-{uuid.uuid4()}"
+    try:
+        client = await Client.connect(config.address, data_converter=project_data_converter())
+        with ModelWireServer(adds_up_to(8)) as model, WorkerProcess(config.address, queue, tmp_path / "data",
+                                                                    model.base_url):
+            run_id = f"long-{uuid.uuid4()}"
+            await client.execute_workflow(AgentRun.run, RunRequest(goal="add", budgets=Budgets(max_steps=20)),
+                                          id=run_id, task_queue=queue, result_type=RunResult)
+            state = await client.get_workflow_handle(run_id).query(AgentRun.state)
+            asked = len(model.requests)
+            replayed = await fork(client, run_id, 9, queue)
+            asked_by_fork = len(model.requests) - asked
+    finally:
+        server.stop()
+    original = replayed.original
+    assert state.continued_runs >= 2 and len(original.run_ids) == state.continued_runs + 1
+    assert len(original.decisions) == 9 and original.decisions[-1].answer == "added 8 times"
+    assert [c.arguments["expression"] for c in original.calls] == [f"{i}+{i}" for i in range(8)]
+    assert replayed.forked.answer == "added 8 times" and replayed.forked.calls == []
+    assert replayed.diverged_at() is None and asked_by_fork == 0  # the fork asked the model nothing
