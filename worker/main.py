@@ -46,6 +46,7 @@ from worker.activity_telemetry import ActivityTelemetry
 from worker.blobs import open_blob_store
 from worker.client import TemporalConnectError, connect
 from worker.codec import data_converter
+from worker.evals.scoring import ScoringActivities
 from worker.logging import configure_logging
 from worker.preflight import TOOL_ENTRY_POINTS, checked_settings, fail
 from worker.retrieval_settings import load_retrieval_settings
@@ -54,9 +55,10 @@ from worker.settings import Settings, SettingsError
 from worker.tool_settings import load_tool_registry
 from worker.tracing import configure_tracing, shutdown_tracing
 from workflows.agent_run import AgentRun
+from workflows.scoring import RunScoreRecord, ScoreRuns
 
 log = structlog.get_logger(__name__)
-WORKFLOWS = [AgentRun]
+WORKFLOWS = [AgentRun, ScoreRuns, RunScoreRecord]
 
 
 @dataclass
@@ -161,7 +163,9 @@ def build_model_activities(settings: Settings, meter: MetricMeter | None = None,
 
 def build_activities(settings: Settings, meter: MetricMeter | None = None, kb: KnowledgeBase | None = None,
                      layer: ToolLayer | None = None) -> list:
-    activities = [*build_model_activities(settings, meter), *(layer or build_tool_layer(settings)).activities()]
+    scoring = ScoringActivities()
+    activities = [*build_model_activities(settings, meter), *(layer or build_tool_layer(settings)).activities(),
+                  scoring.list_runs, scoring.score_run]
     if kb is not None:
         retrieval, memory = RetrievalActivities(kb), MemoryActivities(kb.memory)
         activities += [retrieval.search, retrieval.ingest, retrieval.context, memory.propose, memory.recall]

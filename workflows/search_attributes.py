@@ -8,12 +8,17 @@ AGENT_STATUS = SearchAttributeKey.for_keyword("AgentStatus")
 AGENT_STEPS = SearchAttributeKey.for_int("AgentSteps")
 AGENT_TENANT = SearchAttributeKey.for_keyword("AgentTenant")
 AGENT_COST_USD = SearchAttributeKey.for_float("AgentCostUsd")
+# On a RunScoreRecord (workflows/scoring.py): the score of the run it names.
+AGENT_SCORE = SearchAttributeKey.for_float("AgentScore")
+AGENT_SCORED_RUN = SearchAttributeKey.for_keyword("AgentScoredRun")
 
 ALL = {
     AGENT_STATUS.name: "Keyword",
     AGENT_STEPS.name: "Int",
     AGENT_TENANT.name: "Keyword",
     AGENT_COST_USD.name: "Double",
+    AGENT_SCORE.name: "Double",
+    AGENT_SCORED_RUN.name: "Keyword",
 }
 
 # The statuses a run passes through within every step. Visibility shows them as one value, so a step

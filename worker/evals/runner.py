@@ -100,13 +100,13 @@ async def run_case(suite: Suite, case: Case, target: Target, repeat: int = 0) ->
         async with asyncio.timeout(suite.timeout_s(case)):
             await follower.follow()
             outcome.latency_s = round(time.monotonic() - started, 3)
-            await _read_state(handle, outcome)
+            await read_state(handle, outcome)
     except TimeoutError:
         outcome.latency_s = round(time.monotonic() - started, 3)
         last = f" (last problem: {follower.problem})" if follower.problem else ""
         outcome.status, outcome.error = "timed_out", f"no result within {suite.timeout_s(case):g} s; run terminated{last}"
         await _terminate(handle)
-        await _read_state(handle, outcome, quiet=True)
+        await read_state(handle, outcome, quiet=True)
         outcome.status = "timed_out"
     except (RPCError, TemporalError) as e:
         outcome.error = f"lost the run: {e}"
@@ -211,22 +211,29 @@ class _Follower:
         self.outcome.decisions.append(RunnerDecision(kind="reply", note=text))
 
     def tool_calls(self, history: HistoryCalls) -> list[ToolCallRecord]:
-        """Every proposed call, in order: arguments from history, verdict and status from the events,
-        the person's decision from the audit trail."""
-        decided = {a.tool_call_id: a.decision for a in self.outcome.approvals}
-        ids = sorted(set(history.proposed) | set(self.seen) | set(history.ran), key=_call_order)
-        records = []
-        for call_id in ids:
-            proposed, event, ran = history.proposed.get(call_id), self.seen.get(call_id), history.ran.get(call_id)
-            tool = (proposed.tool if proposed else None) or (event.tool if event else None) or (ran.tool if ran else "")
-            arguments = proposed.arguments if proposed else (ran.arguments if ran else None)
-            records.append(ToolCallRecord(
-                id=call_id, step=_call_order(call_id)[0], tool=tool or "", arguments=arguments,
-                verdict=event.verdict if event else None, approval=decided.get(call_id),
-                ran=ran is not None or call_id in self.started,
-                result_status=self.finished.get(call_id) or (ran.result_status if ran else None),
-                ran_arguments=ran.arguments if ran and ran.arguments != arguments else None))
-        return records
+        return tool_call_records(history, self.outcome.approvals, self.seen, self.started, self.finished)
+
+
+def tool_call_records(history: HistoryCalls, approvals: list[ApprovalSeen], seen: dict[str, RunEvent] | None = None,
+                      started: set[str] | None = None, finished: dict[str, str | None] | None = None,
+                      ) -> list[ToolCallRecord]:
+    """Every proposed call, in order: arguments from history, verdict and status from the events (when
+    followed live), the person's decision from the audit trail."""
+    seen, started, finished = seen or {}, started or set(), finished or {}
+    decided = {a.tool_call_id: a.decision for a in approvals}
+    ids = sorted(set(history.proposed) | set(seen) | set(history.ran), key=_call_order)
+    records = []
+    for call_id in ids:
+        proposed, event, ran = history.proposed.get(call_id), seen.get(call_id), history.ran.get(call_id)
+        tool = (proposed.tool if proposed else None) or (event.tool if event else None) or (ran.tool if ran else "")
+        arguments = proposed.arguments if proposed else (ran.arguments if ran else None)
+        records.append(ToolCallRecord(
+            id=call_id, step=_call_order(call_id)[0], tool=tool or "", arguments=arguments,
+            verdict=event.verdict if event else None, approval=decided.get(call_id),
+            ran=ran is not None or call_id in started,
+            result_status=finished.get(call_id) or (ran.result_status if ran else None),
+            ran_arguments=ran.arguments if ran and ran.arguments != arguments else None))
+    return records
 
 
 def _call_order(call_id: str) -> tuple[int, int]:
@@ -237,7 +244,7 @@ def _call_order(call_id: str) -> tuple[int, int]:
         return 0, 0
 
 
-async def _read_state(handle: WorkflowHandle, outcome: Outcome, quiet: bool = False) -> None:
+async def read_state(handle: WorkflowHandle, outcome: Outcome, quiet: bool = False) -> None:
     try:
         # Bounded: with no live worker a query waits, and a timed-out case has waited enough.
         state = await handle.query("state", result_type=RunState, rpc_timeout=timedelta(seconds=15))

@@ -138,6 +138,13 @@ from workflows.contracts.run import (
     StoreBinding,
     UserMessageInput,
 )
+from workflows.contracts.scoring import (
+    ListRunsInput,
+    RunScore,
+    ScoreRunInput,
+    ScoreRunsInput,
+    ScoreRunsResult,
+)
 from workflows.contracts.tools import (
     ExecuteToolInput,
     ListMcpToolsInput,
@@ -152,6 +159,11 @@ from workflows.contracts.tools import (
 from workflows.contracts.world import RecordedResult, RecordedWorld
 
 __all__ = [
+    "ListRunsInput",
+    "RunScore",
+    "ScoreRunInput",
+    "ScoreRunsInput",
+    "ScoreRunsResult",
     "RecordedResult",
     "RecordedWorld",
     "MAX_SEED_BYTES",
