@@ -43,12 +43,13 @@ def load_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
-def add_approver(approvers_file: Path, name: str, key: Ed25519PrivateKey, max_risk: int = 4) -> None:
+def add_approver(approvers_file: Path, name: str, key: Ed25519PrivateKey, max_risk: int = 4,
+                 tenants: list[str] | None = None) -> None:
     """Add (or replace) `name`'s entry, keeping the rest of the file."""
     data = yaml.safe_load(approvers_file.read_text()) if approvers_file.exists() else None
     data = data or {}
-    data.setdefault("approvers", {})[name] = {"public_key": public_key_text(key), "tenants": ["*"], "tools": ["*"],
-                                              "max_risk": max_risk}
+    data.setdefault("approvers", {})[name] = {"public_key": public_key_text(key), "tenants": tenants or ["*"],
+                                              "tools": ["*"], "max_risk": max_risk}
     approvers_file.parent.mkdir(parents=True, exist_ok=True)
     approvers_file.write_text(yaml.safe_dump(data, sort_keys=False))
 

@@ -46,7 +46,7 @@ def list_local_approver(settings: Settings) -> None:
         return
     signer = ApiSigner.load_or_create(settings.api_signing_key_path, settings.approvers_path)
     if not signer.signs_for_name(LOCAL_IDENTITY):
-        add_approver(settings.approvers_path, LOCAL_IDENTITY, signer.key)
+        add_approver(settings.approvers_path, LOCAL_IDENTITY, signer.key, tenants=["default"])
 
 
 def start_api(settings: Settings, env: dict[str, str], log: Path) -> subprocess.Popen | None:

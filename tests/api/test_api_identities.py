@@ -148,6 +148,7 @@ async def test_a_risk_4_approval_over_http_is_bound_to_a_listed_approver(dev_ser
     signer = ApiSigner.load_or_create(tmp_path / "api-signing.pem", approvers)
     for name in ("alice", "bob"):  # the API may sign for them, for anything; a run reads the file once
         add_approver(approvers, name, signer.key, max_risk=4)
+    add_approver(approvers, "carol", signer.key, tenants=["other"])  # another tenant's carol, not acme's
     keys = identities_at(tmp_path)
     people = {name: {"Authorization": f"Bearer {keys.add(name, 'acme', roles)}"} for name, roles in {
         "alice": ["start", "view", "approve"], "bob": ["approve", "view"], "carol": ["approve", "view"],
@@ -172,7 +173,8 @@ async def test_a_risk_4_approval_over_http_is_bound_to_a_listed_approver(dev_ser
             # eve is an admin of the tenant, yet not an approver of risky calls: the approvers file decides.
             admin = await http.post(url, json=approve, headers=people["eve"])
             assert viewer.status_code == 403 and unlisted.status_code == 403 and admin.status_code == 403
-            assert "approvers add carol" in unlisted.json()["detail"] and "risk 4" in unlisted.json()["detail"]
+            assert "approvers add carol --tenant acme" in unlisted.json()["detail"]
+            assert "risk 4" in unlisted.json()["detail"]
             requester = await http.post(url, json=approve, headers=people["alice"])  # listed, yet she asked for it
             assert requester.status_code == 409 and "requested this run" in requester.json()["detail"]
             assert (await http.post(url, json=approve, headers={"Authorization": "Bearer nope"})).status_code == 401

@@ -224,12 +224,20 @@ async def test_bad_input_is_named_and_starts_nothing(dev_client, settings, tmp_p
         wrong = await http.post("/v1/runs", json={"goal": "write", "budgets": {"max_steps": "many"}}, headers=auth)
         broken = await http.post("/v1/runs", content=b'{"goal": ', headers={**auth, "Content-Type": "application/json"})
         decision = await http.post("/v1/runs/api-x/approvals/c-1", json={"decision": "maybe"}, headers=auth)
+        scripted = await http.post("/v1/runs", json={"goal": "g", "world": {"results": []}}, headers=auth)
+        forever = await http.post("/v1/runs", json={"goal": "g", "approval_timeout_s": 1e15}, headers=auth)
+        endless = await http.post("/v1/runs", content=b'{"goal": "g", "budgets": {"max_wall_time_s": Infinity}}',
+                                  headers={**auth, "Content-Type": "application/json"})
         schema = (await http.get("/openapi.json")).json()
         listed = (await http.get("/v1/runs", headers=auth)).json()
     assert typo.status_code == 422 and ["body", "gaol"] in [e["loc"] for e in typo.json()["detail"]]
     assert wrong.status_code == 422 and ["body", "budgets", "max_steps"] in [e["loc"] for e in wrong.json()["detail"]]
     assert broken.status_code == 422 and "JSON" in broken.text
     assert decision.status_code == 422 and ["body", "decision"] in [e["loc"] for e in decision.json()["detail"]]
+    assert scripted.status_code == 422 and "world" in scripted.json()["detail"]  # operators only: no scripted runs
+    # A timer this long (or endless) would fail the run's workflow task on every attempt: refused up front.
+    assert forever.status_code == 422 and ["body", "approval_timeout_s"] in [e["loc"] for e in forever.json()["detail"]]
+    assert endless.status_code == 422
     assert {"/v1/runs", "/v1/runs/{run_id}", "/v1/runs/{run_id}/events", "/v1/runs/{run_id}/approvals/{call_id}",
             "/v1/runs/{run_id}/outcomes/{call_id}", "/v1/runs/{run_id}/messages"} <= set(schema["paths"])
     assert listed["runs"] == []

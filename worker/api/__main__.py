@@ -3,7 +3,7 @@
     python -m worker.api [--host 127.0.0.1] [--port 8700]
     python -m worker.api keys add alice --tenant acme --roles start,view,approve   # prints the key once
     python -m worker.api keys revoke alice
-    python -m worker.api approvers add alice [--max-risk 4]   # the API may sign alice's risk 3-4 approvals
+    python -m worker.api approvers add alice --tenant acme [--max-risk 4]   # the API may sign alice's approvals
 
 Keys (as digests) live in the ledger's database (AGENT_LEDGER_URL, or SQLite in the data dir), the OIDC
 settings in AGENT_API_OIDC_FILE (default <data dir>/api-oidc.yaml), the API's approver key in AGENT_API_SIGNING_KEY (default <data dir>/api-signing-key.pem, made on first
@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     listed = approvers.add_subparsers(dest="approvers_command", required=True).add_parser(
         "add", help="list NAME in the approvers file under the API's key")
     listed.add_argument("name")
+    listed.add_argument("--tenant", required=True, action="append", dest="tenants",
+                        help="a tenant whose runs NAME may approve (repeatable; '*' for every tenant)")
     listed.add_argument("--max-risk", type=int, default=4, choices=range(5))
     return parser
 
@@ -61,9 +63,9 @@ def _manage(args: argparse.Namespace, settings: Settings, key_file: Identities) 
         print(f"revoked {args.name}'s keys")
     else:
         signer = ApiSigner.load_or_create(settings.api_signing_key_path, settings.approvers_path)
-        add_approver(settings.approvers_path, args.name, signer.key, max_risk=args.max_risk)
-        print(f"{settings.approvers_path}: the run API may now sign approvals for {args.name} (max_risk {args.max_risk}); "
-              "edit the entry's tenants and tools to narrow it")
+        add_approver(settings.approvers_path, args.name, signer.key, max_risk=args.max_risk, tenants=args.tenants)
+        print(f"{settings.approvers_path}: the run API may now sign approvals for {args.name} in "
+              f"{', '.join(args.tenants)} (max_risk {args.max_risk}); edit the entry's tools to narrow it")
     return 0
 
 

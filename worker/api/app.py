@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,6 +57,9 @@ TENANT_MEMO = "tenant"
 LISTED_STATUSES = {RUNNING, "waiting_for_human", "paused", "completed", "failed", "cancelled", "budget_exceeded"}
 # Fields the identity sets: a body that names them is refused, not silently overridden.
 FROM_IDENTITY = {"tenant_id", "user_id", "carry"}
+# A recorded world answers tool calls without policy or approval and scripts decisions: only operators
+# (worker.evals fork, captured cases over the Temporal path) may give one, never an API caller.
+OPERATORS_ONLY = {"world"}
 
 
 def _quoted(value: str) -> str:
@@ -127,6 +131,12 @@ def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSig
     bearer = HTTPBearer(auto_error=False)
     feeds = app.state.feeds = Feeds(client)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, e: RequestValidationError) -> JSONResponse:
+        # Where and what, without echoing the input: it may be huge, or a number JSON cannot carry (Infinity).
+        return JSONResponse({"detail": [{"loc": list(err.get("loc", ())), "msg": err.get("msg", ""),
+                                         "type": err.get("type", "")} for err in e.errors()]}, 422)
+
     @app.exception_handler(RPCError)
     async def temporal_refused(_request: Request, e: RPCError) -> JSONResponse:
         if e.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
@@ -175,6 +185,9 @@ def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSig
     @app.post("/v1/runs", status_code=201)
     async def start_run(body: RunRequest, who: Identity = Depends(role("start")),
                         idempotency_key: str | None = Header(default=None)) -> dict[str, str]:
+        if named := sorted(OPERATORS_ONLY & body.model_fields_set):
+            raise HTTPException(422, f"{', '.join(named)}: a recorded world is for operators' forks and eval cases, "
+                                "not accepted through the API")
         if named := sorted(FROM_IDENTITY & body.model_fields_set):
             raise HTTPException(422, f"{', '.join(named)} come from your identity, not the request body")
         request = body.model_copy(update={"tenant_id": who.tenant, "user_id": who.name})
@@ -240,8 +253,9 @@ def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSig
             return signer.approval(who, state.approval_scope or handle.id, pending, body.comment, body.arguments)
         if pending is not None and pending.signature_required:
             raise HTTPException(403, f"{pending.tool} ({call_id}, risk {pending.risk_level}) needs a signed approval, "
-                                f"and the approvers file does not list {who.name!r} for the run API; an admin adds "
-                                f"them with: python -m worker.api approvers add {who.name}")
+                                f"and the approvers file does not list {who.name!r} for the run API in tenant {who.tenant!r}; "
+                                f"an admin adds them with: python -m worker.api approvers add {who.name} "
+                                f"--tenant {who.tenant}")
         # Not pending (decided, expired, unknown): the run says why.
         return ApproveInput(tool_call_id=call_id, approver=who.name, comment=body.comment, arguments=body.arguments,
                             proof=who.proof)

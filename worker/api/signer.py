@@ -4,7 +4,7 @@ A risk 3-4 call runs only on an approval signed by a key the approvers file list
 tool and risk (workflows/approval_signatures.py). A person who approves through the API has proven
 who they are to the API (API key or OIDC token), not to the run; so the API signs for them with its
 own Ed25519 key, and the approvers file says whom the API may sign for: an entry under the person's
-name whose public key is the API's (`python -m worker.api approvers add NAME`). The signed message
+name whose public key is the API's (`python -m worker.api approvers add NAME --tenant T`). The signed message
 carries how the API identified them, so the audit trail records who approved and how it was proven,
 and nobody without the API's key can forge either. Replicas share one key (AGENT_API_SIGNING_KEY).
 """
@@ -36,15 +36,22 @@ class ApiSigner:
         return cls(load_key(key_file) if key_file.exists() else create_key(key_file), approvers_file)
 
     def signs_for(self, who: Identity) -> bool:
-        return self.signs_for_name(who.name)
+        """Whether the approvers file lists `who` under the API's key, for `who`'s tenant (read each time:
+        edits count at once). The tenant guards against a namesake in another tenant."""
+        entry = self._entry(who.name)
+        tenants = entry.get("tenants") or ["*"] if entry else []
+        return bool(entry) and ("*" in tenants or who.tenant in tenants)
 
     def signs_for_name(self, name: str) -> bool:
-        """Whether the approvers file lists `name` under the API's key (read each time: edits count at once)."""
+        return bool(self._entry(name))
+
+    def _entry(self, name: str) -> dict[str, Any]:
+        """`name`'s approvers-file entry if its key is the API's; {} otherwise."""
         if not self.approvers_file.exists():
-            return False
+            return {}
         data = yaml.safe_load(self.approvers_file.read_text()) or {}
         entry = (data.get("approvers") or {}).get(name) or {}
-        return isinstance(entry, dict) and entry.get("public_key") == self.public_key
+        return entry if isinstance(entry, dict) and entry.get("public_key") == self.public_key else {}
 
     def approval(self, who: Identity, scope: str, pending: PendingApproval, comment: str | None,
                  arguments: dict[str, Any] | None) -> ApproveInput:

@@ -39,11 +39,17 @@ class RunStatus(StrEnum):
     BUDGET_EXCEEDED = "budget_exceeded"
 
 
+# The longest a run may wait or live: a durable timer this long is fine, a larger one (or infinity)
+# would fail the workflow task on every attempt and wedge the run.
+MAX_WAIT_S = 366 * 24 * 3600
+
+
 class Budgets(UserInput):
     max_steps: int = Field(default=20, ge=1, description="model calls allowed in the run")
     max_tokens: int = Field(default=100_000, ge=1, description="prompt + completion tokens")
-    max_wall_time_s: float = Field(default=24 * 3600, gt=0, description="from the run's start")
-    max_cost_usd: float | None = Field(default=None, ge=0, description="None means no cost limit")
+    max_wall_time_s: float = Field(default=24 * 3600, gt=0, le=MAX_WAIT_S, allow_inf_nan=False,
+                                   description="from the run's start")
+    max_cost_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False, description="None means no cost limit")
 
 
 # Seed files ride in the request, so in history: a starting workspace, not a data set.
@@ -67,7 +73,7 @@ class RunRequest(UserInput):
     allowed_tools: list[str] | None = Field(default=None, description="None means every registered tool")
     approval_risk_level: int = Field(default=2, ge=0, le=5, description="tools at or above it need approval")
     budgets: Budgets = Field(default_factory=Budgets)
-    approval_timeout_s: float = Field(default=24 * 3600, gt=0)
+    approval_timeout_s: float = Field(default=24 * 3600, gt=0, le=MAX_WAIT_S, allow_inf_nan=False)
     model: str | None = Field(default=None, description="model to try first; None means the route's order")
     data_class: DataClass = Field(default="internal", description="confidential runs reach self-hosted models only")
     max_output_tokens: int = Field(default=512, ge=16)
