@@ -29,6 +29,7 @@ from activities.gateway.breaker import BreakerRegistry
 from activities.gateway.catalogue import load_models_file
 from activities.gateway.gateway import Gateway
 from activities.gateway.metrics import TemporalBreakerMetrics
+from activities.judge import JudgeActivities
 from activities.ledger import LedgerBackend, open_ledger
 from activities.ledger.activities import LedgerActivities
 from activities.mcp import MCPActivities, MCPConfig, MCPConnector, load_mcp_config
@@ -55,10 +56,10 @@ from worker.settings import Settings, SettingsError
 from worker.tool_settings import load_tool_registry
 from worker.tracing import configure_tracing, shutdown_tracing
 from workflows.agent_run import AgentRun
-from workflows.scoring import RunScoreRecord, ScoreRuns
+from workflows.scoring import JudgeAnswer, RunScoreRecord, ScoreRuns
 
 log = structlog.get_logger(__name__)
-WORKFLOWS = [AgentRun, ScoreRuns, RunScoreRecord]
+WORKFLOWS = [AgentRun, ScoreRuns, RunScoreRecord, JudgeAnswer]
 
 
 @dataclass
@@ -163,9 +164,11 @@ def build_model_activities(settings: Settings, meter: MetricMeter | None = None,
 
 def build_activities(settings: Settings, meter: MetricMeter | None = None, kb: KnowledgeBase | None = None,
                      layer: ToolLayer | None = None) -> list:
-    scoring = ScoringActivities()
-    activities = [*build_model_activities(settings, meter), *(layer or build_tool_layer(settings)).activities(),
-                  scoring.list_runs, scoring.score_run]
+    gateway = build_gateway(settings, meter)
+    judge = JudgeActivities(gateway)
+    scoring = ScoringActivities(judge)
+    activities = [*build_model_activities(settings, meter, gateway), *(layer or build_tool_layer(settings)).activities(),
+                  scoring.list_runs, scoring.score_run, judge.judge]
     if kb is not None:
         retrieval, memory = RetrievalActivities(kb), MemoryActivities(kb.memory)
         activities += [retrieval.search, retrieval.ingest, retrieval.context, memory.propose, memory.recall]

@@ -1,4 +1,4 @@
-"""Online scoring: `ScoreRuns` scores a sample of finished runs with rule checks, one `RunScoreRecord` each.
+"""Online scoring: `ScoreRuns` scores a sample of finished runs with eval checks, one `RunScoreRecord` each.
 
 An operator starts it once or on a Temporal Schedule (docs/evals.md, Online scoring). A closed run's
 search attributes cannot change, so each score is a tiny workflow of its own, `score-<run id>`, whose
@@ -21,7 +21,15 @@ from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttri
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
-from workflows.contracts import ListRunsInput, RunScore, ScoreRunInput, ScoreRunsInput, ScoreRunsResult
+from workflows.contracts import (
+    JudgeInput,
+    JudgeVerdict,
+    ListRunsInput,
+    RunScore,
+    ScoreRunInput,
+    ScoreRunsInput,
+    ScoreRunsResult,
+)
 from workflows.search_attributes import AGENT_SCORE, AGENT_SCORED_RUN
 
 SCORING_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30),
@@ -43,6 +51,20 @@ class RunScoreRecord:
         return score
 
 
+@workflow.defn(name="JudgeAnswer")
+class JudgeAnswer:
+    """One rubric check of an eval case: the judge model's verdict on a run's answer (`evals.judge`).
+
+    A workflow so that the eval runner, a client, reaches the worker's gateway; its history keeps
+    the verdict and its cost."""
+
+    @workflow.run
+    async def run(self, input: JudgeInput) -> JudgeVerdict:
+        return await workflow.execute_activity(
+            "evals.judge", input, result_type=JudgeVerdict, start_to_close_timeout=timedelta(seconds=180),
+            retry_policy=SCORING_RETRY, summary=f"judge: {input.criteria[:200]}")
+
+
 @workflow.defn(name="ScoreRuns")
 class ScoreRuns:
     @workflow.run
@@ -53,7 +75,7 @@ class ScoreRuns:
             summary=f"list the runs of: {input.query[:200]}")
         result = ScoreRunsResult()
         scores = workflow.metric_meter().create_histogram_float(
-            "agent_run_score", "share of the rule checks a finished run met, per scored run")
+            "agent_run_score", "share of the checks a finished run met, per scored run")
         for workflow_id in ids:
             if not sampled(workflow_id, input.sample_rate):
                 result.not_sampled += 1

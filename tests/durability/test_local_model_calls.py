@@ -22,6 +22,7 @@ from tests.scripted import SCRIPTED_CATALOGUE, ScriptedModel, call, final
 from tests.test_crash_exactly_once import run_workspace_in
 from tests.test_replay import replayer
 from tests.wire_server import Hang, ModelWireServer, tool_result_seen
+from worker.evals.recorded import read_run
 from worker.main import WORKFLOWS
 from workflows.agent_run import AgentRun
 from workflows.contracts import LoadModelsInput, ModelCatalogue, RunRequest, RunResult, RunStatus
@@ -67,6 +68,12 @@ async def test_a_local_activity_model_takes_one_workflow_task_per_step(dev_clien
                for e in events_of(history, EventType.EVENT_TYPE_MARKER_RECORDED)]
     assert markers.count("core_local_activity") == 2, markers  # the two model calls
     assert (await replayer(WORKFLOWS).replay_workflow(history, raise_on_replay_failure=False)).replay_failure is None
+    # The evals read such a run as any other: both decisions (from the markers) and the call that ran.
+    recorded = await read_run(dev_client, handle.id)
+    assert [d.kind for d in recorded.decisions] == ["tool_calls", "final_answer"]
+    assert {k: (p.tool, p.arguments) for k, p in recorded.proposed().items()} == {
+        "call-1-1": ("append_file", {"path": "ledger.txt", "line": LINE})}
+    assert list(recorded.ran()) == ["call-1-1"] and recorded.ran()["call-1-1"].result.status == "ok"
 
 
 async def test_a_worker_killed_during_a_local_model_call_loses_nothing(dev_client, dev_server, tmp_path):

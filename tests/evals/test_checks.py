@@ -7,6 +7,7 @@ import pytest
 
 from worker.evals.checks import CHECKS, parse_check
 from worker.evals.outcome import ApprovalSeen, Outcome, ToolCallRecord
+from workflows.contracts import JudgeVerdict
 
 
 def outcome(**fields) -> Outcome:
@@ -65,6 +66,8 @@ CASES = [
     ({"max_tokens": 1000}, outcome(), outcome(completion_tokens=101)),
     ({"max_cost_usd": 0.002}, outcome(), outcome(cost_usd=0.0021)),
     ({"max_latency_s": 4}, outcome(), outcome(latency_s=4.01)),
+    ({"rubric": "states the total"}, outcome(judged={'rubric: "states the total"': JudgeVerdict(model="m", grade=4)}),
+     outcome(judged={'rubric: "states the total"': JudgeVerdict(model="m", grade=3, reason="vague")})),
 ]
 
 

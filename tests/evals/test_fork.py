@@ -69,12 +69,17 @@ async def test_a_fork_replays_recorded_steps_and_never_repeats_an_effect(dev_ser
 
         dry = await fork(dev_client, run_id, 0, fork_queue, dry_run=True)
         assert effects(data, other_data) == ["payment bob 500"]  # bob answered from the recording, carol refused
-        live = await fork(dev_client, run_id, 1, fork_queue)
+        asked = len(other_model.requests)
+        live = await fork(dev_client, run_id, 1, fork_queue, instructions="Pay everyone on the list.")
+        told = [_text(r["messages"][0]["content"]) for r in other_model.requests[asked:]]
         recorded_again = await read_run(dev_client, run_id)
 
     assert effects(data, other_data) == ["payment bob 500", "payment carol 100"]  # carol once, by the live fork; bob never again
     assert recorded_again.decisions == live.original.decisions and len(live.original.calls) == 1
     assert live.forked.status == "completed" and live.forked.answer == "paid bob and carol"
+    # The fork's own steps ran under the other prompt; the original's model never saw it.
+    assert told and all("\nInstructions: Pay everyone on the list.\n" in t for t in told)
+    assert not any("Instructions:" in _text(r["messages"][0]["content"]) for r in first_model.requests)
     assert [c.tool for c in live.forked.calls] == ["send_payment"]  # only carol's call ran
     assert live.forked.calls[0].arguments == {"to": "carol", "amount_cents": 100}
     assert live.diverged_at() == 2  # step 1 recorded; step 2: the original answered, the fork pays carol

@@ -57,6 +57,8 @@ async def test_the_oracle_passes_and_a_broken_oracle_is_a_regression(dev_server,
     assert runs["write-greeting"].files == {"greeting.txt": "hello, evals"}
     assert runs["ask-filename"].questions == ["Which file name should I use?"]
     assert runs["http-status-json"].tool_calls[0].arguments["url"].endswith("/status.json")
+    # The rubric check was judged by the worker's gateway (the oracle model, as a judge), through JudgeAnswer.
+    assert [(v.model, v.grade) for v in runs["kb-refund-window"].judged.values()] == [("oracle", 5)]
 
     assert broken.passed == 0 and broken.runs == len(cases)
     comparison = compare(good, broken)

@@ -14,6 +14,7 @@ import yaml
 from worker.evals.oracle import WRONG_ANSWER, OracleResponder
 from worker.evals.suite import SuiteError, load_suite
 from worker.settings import REPO_ROOT
+from workflows.contracts import RunRequest, system_message
 
 STARTER = REPO_ROOT / "evals" / "starter.yaml"
 
@@ -64,7 +65,7 @@ def test_placeholders_are_filled_everywhere(tmp_path: Path) -> None:
     ({"checks": [{"tool_called": {"tool": "calculator", "times": 2}}]},
      "case 'calc' (cases[0]): checks: checks[0]: tool_called: times: unknown field"),
     ({"checks": [{"answer_match": "4"}]}, "checks[0]: unknown check 'answer_match'; known: answer_contains"),
-    ({"checks": [{"rubric": "is it polite?"}]}, "checks[0]: rubric: rubric checks (a judge model"),
+    ({"checks": [{"rubric": {"criteria": "polite", "pass_grade": 0}}]}, "checks[0]: rubric: pass_grade:"),
     ({"checks": [{"file": {"path": "a", "exists": False, "contains": "x"}}]},
      "exists: false cannot be combined with checks on the content"),
     ({"checks": []}, "case 'calc' (cases[0]): checks: a case needs at least one check"),
@@ -131,3 +132,17 @@ def test_the_oracle_decides_from_the_request_alone() -> None:
     assert "no case has the goal" in json.loads(oracle(body("something else")))["answer"]
     assert json.loads(OracleResponder(suite, "no_tools")(body(goal)))["action"] == "final_answer"
     assert json.loads(OracleResponder(suite, "wrong_answer")(after_two))["answer"] == WRONG_ANSWER
+
+
+def test_instructions_reach_the_system_prompt_and_only_when_given(tmp_path: Path) -> None:
+    """A prompt variant under test: the suite's (or --instructions') text ends the system prompt; without
+    it the prompt is what every recorded history was made with."""
+    plain = load_suite(write_suite(tmp_path, case()))
+    told = load_suite(write_suite(tmp_path, case(), defaults={"instructions": "Answer in French."}))
+    assert system_message(plain.request(plain.cases[0])).content == system_message(RunRequest(goal="x")).content
+    assert system_message(told.request(told.cases[0])).content.endswith("\nInstructions: Answer in French.")
+    with pytest.raises(ValueError, match="8000"):
+        RunRequest(goal="x", instructions="x" * 8001)
+    missing = subprocess.run([sys.executable, "-m", "worker.evals", "run", str(STARTER), "--oracle", "--instructions",
+                              str(tmp_path / "nope.txt")], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and "--instructions: cannot read" in missing.stderr and "Traceback" not in missing.stderr

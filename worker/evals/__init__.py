@@ -2,7 +2,9 @@
 
     suite.py    the YAML format: cases, budgets, approvals to give, checks, oracle actions
     checks.py   one model per check kind, evaluated on an Outcome (matching.py: calls, text, JSON paths)
-    runner.py   runs cases on a worker, drives approvals and questions, gathers outcomes (history.py)
+    runner.py   runs cases on a worker, drives approvals and questions, gathers outcomes (recorded.py)
+    judging.py  asks the judge model (activities/judge.py) for each rubric check, through the worker
+    recorded.py a run's request, decisions and tool answers, read from its history (capture, fork)
     results.py  per-run records and per-case / suite sums, the JSON file
     report.py   the table and JUnit XML;  compare.py  regressions beyond noise (stats.py)
     oracle.py   the oracle model: each case's perfect actions, on the OpenAI wire

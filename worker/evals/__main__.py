@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrency", type=int, default=4, help="runs at once (default 4)")
     run.add_argument("--out", type=Path, help="write the results as JSON")
     run.add_argument("--junit", type=Path, help="write JUnit XML")
+    run.add_argument("--instructions", type=Path, metavar="FILE",
+                     help="add this file's text to every run's system prompt (a prompt variant to evaluate)")
     run.add_argument("--label", default="", help="what is being evaluated (shown by compare)")
     run.add_argument("--oracle", nargs="?", const="perfect", choices=MODES,
                      help="start the oracle model and a worker for the suite (default mode: perfect)")
@@ -79,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     fk.add_argument("--from-step", type=int, required=True, help="how many of the original's steps to keep")
     fk.add_argument("--task-queue", help="the worker with the other configuration (default AGENT_TASK_QUEUE)")
     fk.add_argument("--model", help="the model to try first from then on")
+    fk.add_argument("--instructions", type=Path, metavar="FILE",
+                    help="from then on, add this file's text to the system prompt (another prompt)")
     fk.add_argument("--dry-run", action="store_true", help="refuse any tool call the original did not make")
     fk.add_argument("--id", help="the fork's workflow id (default <run>-fork<K>-<random>)")
     fk.add_argument("--address", help="Temporal address (default TEMPORAL_ADDRESS or localhost:7233)")
@@ -104,7 +108,8 @@ async def _fork(args: argparse.Namespace) -> int:
     client = await _client(args.address)
     print(f"evals: forking {args.run_id} from step {args.from_step}; waiting for the fork to end", file=sys.stderr)
     done = await fork(client, args.run_id, args.from_step, args.task_queue or load_settings().task_queue,
-                      model=args.model, dry_run=args.dry_run, fork_id=args.id)
+                      model=args.model, dry_run=args.dry_run, fork_id=args.id,
+                      instructions=_instructions(args.instructions))
     print(done.report())
     return 0
 
@@ -118,6 +123,9 @@ async def _run(args: argparse.Namespace, workdir: Path) -> SuiteResult:
     try:
         with Stack(args.suite, address, workdir, oracle=args.oracle, own_worker=args.own_worker) as stack:
             suite = stack.suite
+            if args.instructions_text is not None:
+                defaults = suite.defaults.model_copy(update={"instructions": args.instructions_text})
+                suite = suite.model_copy(update={"defaults": defaults})
             cases = suite.select(args.cases)
             client = await connect(address, settings.namespace, tls=settings.temporal_tls(),
                                    api_key=settings.api_key.get_secret_value() if settings.api_key else None)
@@ -150,10 +158,23 @@ async def _run(args: argparse.Namespace, workdir: Path) -> SuiteResult:
             server.stop()
 
 
+def _instructions(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise SuiteError(f"--instructions: cannot read {path}: {getattr(e, 'strerror', None) or e}") from None
+    if not text.strip() or len(text) > 8000:
+        raise SuiteError(f"--instructions: {path} must hold 1 to 8000 characters of text, not {len(text)}")
+    return text.strip()
+
+
 def _run_command(args: argparse.Namespace) -> int:
     if args.repeat < 1 or args.concurrency < 1:
         print("evals: --repeat and --concurrency must be at least 1", file=sys.stderr)
         return 2
+    args.instructions_text = _instructions(args.instructions)  # a bad file is refused before anything starts
     with tempfile.TemporaryDirectory(prefix="evals-") as tmp:
         workdir = args.workdir or Path(tmp)
         result = asyncio.run(_run(args, workdir))

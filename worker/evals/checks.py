@@ -302,12 +302,31 @@ class MaxLatency(_Ceiling):
         return outcome.latency_s
 
 
+class Rubric(Check):
+    """A judge model grades the answer against `criteria` (activities/judge.py); it passes at `pass_grade`.
+
+    The runner asks the judge before the checks are evaluated and keeps the verdict in the outcome,
+    so this check stays pure like the others."""
+
+    kind = "rubric"
+    shorthand = "criteria"
+    criteria: str = Field(min_length=1, max_length=4000, description="what a good answer does, in plain words")
+    model: str | None = Field(default=None, description="the judge (a models file name); default: the plan route's first")
+    pass_grade: int = Field(default=4, ge=1, le=5, description="the lowest grade (1-5) that passes")
+
+    def holds(self, outcome: Outcome) -> tuple[bool, str]:
+        verdict = outcome.judged.get(self.label())
+        if verdict is None:
+            return False, "not judged (the judge could not be asked)"
+        if verdict.grade is None:
+            return False, f"no grade from {verdict.model or 'the judge'}: {verdict.reason}"
+        judge = f"{verdict.model} graded {verdict.grade}/5" if verdict.model else f"graded {verdict.grade}/5"
+        return verdict.grade >= self.pass_grade, f"{judge} (pass at {self.pass_grade}): {clip(verdict.reason)}"
+
+
 CHECKS: dict[str, type[Check]] = {c.kind: c for c in (
     Status, AnswerContains, AnswerNotContains, AnswerRegex, AnswerJson, File, ToolCalled, ToolNotCalled,
-    ToolSequence, Approval, NoApproval, QuestionAsked, MaxSteps, MaxToolCalls, MaxTokens, MaxCost, MaxLatency)}
-# Named in the format, not built yet: a suite that uses them is refused with this reason.
-RESERVED = {"rubric": "rubric checks (a judge model scoring the answer through the gateway) are not implemented "
-                      "yet (issue 26); use answer_* checks"}
+    ToolSequence, Approval, NoApproval, QuestionAsked, MaxSteps, MaxToolCalls, MaxTokens, MaxCost, MaxLatency, Rubric)}
 
 
 def _calls(outcome: Outcome) -> str:
@@ -322,8 +341,6 @@ def parse_check(index: int, raw: Any) -> Check:
     if not isinstance(raw, dict) or len(raw) != 1:
         raise ValueError(f"{where}: a check is a one-key mapping such as {{answer_contains: \"...\"}}, got {raw!r}")
     (kind, value), = raw.items()
-    if kind in RESERVED:
-        raise ValueError(f"{where}: {kind}: {RESERVED[kind]}")
     if kind not in CHECKS:
         raise ValueError(f"{where}: unknown check {kind!r}; known: {', '.join(sorted(CHECKS))}")
     model = CHECKS[kind]

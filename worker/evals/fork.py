@@ -5,7 +5,8 @@ The fork is a new AgentRun whose request is the original's, plus its recorded wo
 tool call equal to a recorded one (tool and argument hash) gets the recorded result instead of acting.
 Another call goes through policy and approval as usual, or is refused in a dry run. So nothing the
 original did in the outside world happens twice. The other configuration is another model (`--model`),
-or another worker (another models file, prompt or policy) serving `--task-queue`.
+other instructions in the system prompt (`--instructions`), or another worker (another models file,
+policy or commit) serving `--task-queue`.
 """
 
 from __future__ import annotations
@@ -53,9 +54,6 @@ class Fork:
                   f"fork {f.status or '?'} ({len(f.decisions)} steps, {len(f.calls)} tool calls run, the others "
                   "answered from the recording)",
                   f"answer:  original {o.answer!r}", f"         fork     {f.answer!r}"]
-        if o.local_model_calls:
-            lines.append(f"note: the original made {o.local_model_calls} local-activity calls, which are not recorded "
-                         "as activities: their decisions are missing above")
         return "\n".join(lines)
 
 
@@ -75,14 +73,15 @@ def _short(decision: Decision) -> str:
 
 
 async def fork(client: Client, workflow_id: str, from_step: int, task_queue: str, *, model: str | None = None,
-               dry_run: bool = False, fork_id: str | None = None) -> Fork:
+               dry_run: bool = False, fork_id: str | None = None, instructions: str | None = None) -> Fork:
     """Start the fork, wait for it to end, and read both runs back."""
     original = await read_run(client, workflow_id)
     if not 0 <= from_step <= len(original.decisions):
         raise ForkError(f"{workflow_id} recorded {len(original.decisions)} decisions; --from-step must be 0 to "
                         f"{len(original.decisions)}, not {from_step}")
     request = original.request.model_copy(update={"world": original.world(from_step, dry_run),
-                                                  "model": model or original.request.model})
+                                                  "model": model or original.request.model,
+                                                  "instructions": instructions or original.request.instructions})
     fork_id = fork_id or f"{workflow_id}-fork{from_step}-{uuid.uuid4().hex[:6]}"
     await client.execute_workflow(AgentRun.run, request, id=fork_id, task_queue=task_queue)
     return Fork(original, await read_run(client, fork_id), from_step)

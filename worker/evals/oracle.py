@@ -14,6 +14,7 @@ tests/wire_server.py as well; `OracleServer` is the small OpenAI-compatible serv
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,7 @@ from typing import Any, Literal
 
 import yaml
 
+from activities.judge import JUDGE_INSTRUCTIONS
 from worker.evals.suite import Case, Suite
 
 OracleMode = Literal["perfect", "no_tools", "wrong_answer"]
@@ -53,6 +55,8 @@ class OracleResponder:
 
     def decide(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         texts = [(m.get("role"), message_text(m.get("content"))) for m in messages]
+        if texts and texts[0] == ("system", JUDGE_INSTRUCTIONS):
+            return judge_by_quotes(texts[-1][1])
         goal = next((t.removeprefix(GOAL_PREFIX) for role, t in texts if role == "user" and t.startswith(GOAL_PREFIX)),
                     None)
         case = self.by_goal.get(goal or "")
@@ -67,6 +71,18 @@ class OracleResponder:
         if action is final and self.mode == "wrong_answer":
             return {"action": "final_answer", "answer": WRONG_ANSWER}
         return action.decision()
+
+
+def judge_by_quotes(prompt: str) -> dict[str, Any]:
+    """The oracle as a judge (activities/judge.py's prompt): grade 5 when the answer holds every phrase
+    the criteria put in double quotes, else 1. A rule, so that tests know the right verdict; it reads
+    only the request, as a judge model would."""
+    criteria = prompt.partition("\nCriteria:\n")[2].partition("\n\nThe agent's final answer")[0]
+    answer = prompt.partition("<<<ANSWER\n")[2].rpartition("\nANSWER>>>")[0].lower()
+    missing = [p for p in re.findall(r'"([^"]+)"', criteria) if p.lower() not in answer]
+    if missing:
+        return {"grade": 1, "reason": f"the answer lacks {missing}"}
+    return {"grade": 5, "reason": "the answer meets the criteria"}
 
 
 class OracleServer:

@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from workflows.contracts import JudgeVerdict
+
 
 class ToolCallRecord(BaseModel):
     """One call the model proposed, and what became of it."""
@@ -48,6 +50,7 @@ class Outcome(BaseModel):
     case_id: str
     repeat: int = 0
     workflow_id: str = ""
+    goal: str = ""
     status: str = Field(description="the run's final status, or timed_out / error when the runner could not finish it")
     answer: str | None = None
     reason: str | None = None
@@ -63,6 +66,8 @@ class Outcome(BaseModel):
     decisions: list[RunnerDecision] = Field(default_factory=list)
     files: dict[str, str] | None = Field(default=None, description="the workspace after the run, path -> text; "
                                          "None when the runner could not read it")
+    judged: dict[str, JudgeVerdict] = Field(default_factory=dict, description="each rubric check's verdict, by "
+                                            "the check's label")
     error: str | None = Field(default=None, description="why the runner could not observe the run fully")
     skipped: str | None = Field(default=None, description="why the case could not run on this worker")
 

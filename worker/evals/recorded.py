@@ -4,12 +4,16 @@ Every decision and every tool result of a real run is already in its Temporal hi
 tool activities' inputs and results). This reads them across the run's whole chain (continue-as-new
 hands over to new runs of the same workflow id; each names the run it continues), decoding payloads
 with the project's converter (encrypted payloads included). Runs recorded before the context engine
-(`model.decide`) and after it (`model.decide_with_context`) read alike. Model calls made as local
-activities leave markers, not activity events: they are not read (the fork says so).
+(`model.decide`) and after it (`model.decide_with_context`) read alike, and so do model calls made as
+local activities (a marker holds their result instead of an activity event).
+
+The one reader of run histories for the evals: the runner and online scoring take each proposed
+call's arguments from it (the event stream does not carry them), capture and fork the whole record.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +41,19 @@ class NotARun(ValueError):
 
 
 @dataclass
+class Proposed:
+    """A call the model proposed: `call-<step>-<index>`, as workflows/tool_steps.py numbers them."""
+
+    step: int
+    tool: str
+    arguments: dict[str, Any]
+
+
+@dataclass
 class RecordedCall:
+    """A call that ran (`tools.execute`), with the arguments that ran and its result."""
+
+    id: str
     step: int
     tool: str
     arguments: dict[str, Any]
@@ -54,7 +70,14 @@ class RecordedRun:
     calls: list[RecordedCall] = field(default_factory=list)
     status: str = ""
     answer: str | None = None
-    local_model_calls: int = 0  # markers of model calls made as local activities: not readable here
+
+    def proposed(self) -> dict[str, Proposed]:
+        return {f"call-{step}-{index}": Proposed(step, call.tool, dict(call.arguments))
+                for step, decision in enumerate(self.decisions, 1)
+                for index, call in enumerate(decision.tool_calls, 1)}
+
+    def ran(self) -> dict[str, RecordedCall]:
+        return {call.id: call for call in self.calls}
 
     def world(self, steps: int | None = None, dry_run: bool = False) -> RecordedWorld:
         """The recorded world: the first `steps` decisions (none by default) and every tool answer."""
@@ -103,19 +126,34 @@ async def _read_events(client: Client, events: list[HistoryEvent], recorded: Rec
         elif event.HasField("activity_task_completed_event_attributes"):
             done = event.activity_task_completed_event_attributes
             name, given = scheduled.get(done.scheduled_event_id, ("", Payloads()))
-            if name in DECIDERS:
-                result = await _decode(client, done.result, DECIDERS[name])
-                decided = result if isinstance(result, DecideResult) else result.result
-                if decided is not None:  # None: the prompt did not fit and no call was made
-                    recorded.decisions.append(decided.decision)
-            elif name == "tools.execute":
-                call = (await _decode(client, given, ExecuteToolInput)).tool_call
-                result = await _decode(client, done.result, ToolResult)
-                recorded.calls.append(RecordedCall(len(recorded.decisions), call.tool, call.arguments,
-                                                   call.arguments_hash, result))
+            await _completed(client, recorded, name, given, done.result)
         elif event.HasField("marker_recorded_event_attributes"):
-            if event.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER:
-                recorded.local_model_calls += 1
+            marker = event.marker_recorded_event_attributes
+            if marker.marker_name == LOCAL_ACTIVITY_MARKER and "result" in marker.details:
+                data = marker.details["data"] if "data" in marker.details else Payloads()
+                await _completed(client, recorded, _local_activity_type(data), Payloads(), marker.details["result"])
         elif event.HasField("workflow_execution_completed_event_attributes"):
             outcome = await _decode(client, event.workflow_execution_completed_event_attributes.result, dict)
             recorded.status, recorded.answer = str(outcome.get("status", "")), outcome.get("answer")
+
+
+async def _completed(client: Client, recorded: RecordedRun, name: str, given: Payloads, result: Payloads) -> None:
+    """One completed model or tool activity: a step's decision, or a call that ran."""
+    if name in DECIDERS and result.payloads:
+        value = await _decode(client, result, DECIDERS[name])
+        decided = value if isinstance(value, DecideResult) else value.result
+        if decided is not None:  # None: the prompt did not fit and no call was made
+            recorded.decisions.append(decided.decision)
+    elif name == "tools.execute" and given.payloads:
+        call = (await _decode(client, given, ExecuteToolInput)).tool_call
+        answer = await _decode(client, result, ToolResult)
+        recorded.calls.append(RecordedCall(call.id, len(recorded.decisions), call.tool, dict(call.arguments),
+                                           call.arguments_hash, answer))
+
+
+def _local_activity_type(data: Payloads) -> str:
+    """The marker's `data` is sdk-core's own JSON (never through the codec): it names the activity."""
+    try:
+        return str(json.loads(data.payloads[0].data).get("activity_type", "")) if data.payloads else ""
+    except (ValueError, AttributeError):
+        return ""

@@ -6,7 +6,8 @@ the pending call from the state query and approves it if the case's `approve:` l
 otherwise rejects it (risk 0-2 calls take an unsigned approval; a call that needs a signature is
 signed with --approver-key if one is given, else rejected with the reason); at `question` it sends
 the case's reply. When the run ends it reads the state (status, answer, usage, approvals audit),
-the history (each proposed call's arguments, history.py) and the workspace's files.
+the history (each proposed call's arguments, recorded.py) and the workspace's files. Rubric checks are
+judged last, through the worker (judging.py).
 
 Concurrency is bounded by a semaphore; a run that outlives its case's timeout is terminated and
 recorded as `timed_out`.
@@ -29,8 +30,9 @@ from temporalio.exceptions import TemporalError
 from temporalio.service import RPCError
 
 from activities.tools.workspaces import workspace_dir
-from worker.evals.history import HistoryCalls, read_calls
+from worker.evals.judging import judge_rubrics, through_worker
 from worker.evals.outcome import ApprovalSeen, Outcome, RunnerDecision, ToolCallRecord
+from worker.evals.recorded import NotARun, RecordedRun, read_run
 from worker.evals.suite import Case, Suite
 from workflows.approval_signatures import approval_message, sign, signed_call
 from workflows.contracts import (
@@ -114,14 +116,16 @@ async def run_case(suite: Suite, case: Case, target: Target, repeat: int = 0) ->
         await asyncio.shield(_terminate(handle))
         raise
     try:
-        calls = await read_calls(target.client, workflow_id, handle.first_execution_run_id)
-    except (RPCError, TemporalError) as e:
-        calls = HistoryCalls()
+        recorded: RecordedRun | None = await read_run(target.client, workflow_id)
+    except (RPCError, TemporalError, NotARun) as e:
+        recorded = None
         outcome.error = outcome.error or f"could not read the run's history: {e}"
-    outcome.tool_calls = follower.tool_calls(calls)
+    outcome.tool_calls = follower.tool_calls(recorded)
     outcome.files = _workspace_files(target.workspaces, f"{workflow_id}/{handle.first_execution_run_id}")
     if outcome.status == "failed" and _MISSING_TOOLS in (outcome.reason or ""):
         outcome.skipped = f"the worker lacks a tool the case needs: {outcome.reason}"
+    elif outcome.status not in ("error", "timed_out"):
+        await judge_rubrics(case.checks, outcome, case.goal, through_worker(target.client, target.task_queue, workflow_id))
     return outcome
 
 
@@ -210,28 +214,30 @@ class _Follower:
         await self.handle.signal("user_message", UserMessageInput(text=text, user=self.target.approver))
         self.outcome.decisions.append(RunnerDecision(kind="reply", note=text))
 
-    def tool_calls(self, history: HistoryCalls) -> list[ToolCallRecord]:
-        return tool_call_records(history, self.outcome.approvals, self.seen, self.started, self.finished)
+    def tool_calls(self, recorded: RecordedRun | None) -> list[ToolCallRecord]:
+        return tool_call_records(recorded, self.outcome.approvals, self.seen, self.started, self.finished)
 
 
-def tool_call_records(history: HistoryCalls, approvals: list[ApprovalSeen], seen: dict[str, RunEvent] | None = None,
+def tool_call_records(recorded: RecordedRun | None, approvals: list[ApprovalSeen], seen: dict[str, RunEvent] | None = None,
                       started: set[str] | None = None, finished: dict[str, str | None] | None = None,
                       ) -> list[ToolCallRecord]:
     """Every proposed call, in order: arguments from history, verdict and status from the events (when
     followed live), the person's decision from the audit trail."""
     seen, started, finished = seen or {}, started or set(), finished or {}
     decided = {a.tool_call_id: a.decision for a in approvals}
-    ids = sorted(set(history.proposed) | set(seen) | set(history.ran), key=_call_order)
+    proposals = recorded.proposed() if recorded else {}
+    runs = recorded.ran() if recorded else {}
+    ids = sorted(set(proposals) | set(seen) | set(runs), key=_call_order)
     records = []
     for call_id in ids:
-        proposed, event, ran = history.proposed.get(call_id), seen.get(call_id), history.ran.get(call_id)
+        proposed, event, ran = proposals.get(call_id), seen.get(call_id), runs.get(call_id)
         tool = (proposed.tool if proposed else None) or (event.tool if event else None) or (ran.tool if ran else "")
         arguments = proposed.arguments if proposed else (ran.arguments if ran else None)
         records.append(ToolCallRecord(
             id=call_id, step=_call_order(call_id)[0], tool=tool or "", arguments=arguments,
             verdict=event.verdict if event else None, approval=decided.get(call_id),
             ran=ran is not None or call_id in started,
-            result_status=finished.get(call_id) or (ran.result_status if ran else None),
+            result_status=finished.get(call_id) or (ran.result.status if ran else None),
             ran_arguments=ran.arguments if ran and ran.arguments != arguments else None))
     return records
 
@@ -253,6 +259,7 @@ async def read_state(handle: WorkflowHandle, outcome: Outcome, quiet: bool = Fal
             outcome.error = f"could not read the run's state: {e}"
         return
     outcome.status = state.status.value
+    outcome.goal = state.goal
     result = state.result
     outcome.answer = result.answer if result else None
     outcome.reason = result.reason if result else state.last_action

@@ -75,6 +75,8 @@ class Defaults(Strict):
     max_output_tokens: int = Field(default=512, ge=16)
     timeout_s: float = Field(default=300, gt=0, description="the runner gives up on a run after this long")
     reply: str = Field(default=DEFAULT_REPLY, description="what the runner answers when a run asks the person")
+    instructions: str | None = Field(default=None, description="added to every run's system prompt (RunRequest."
+                                     "instructions): the prompt variant under test")
 
 
 class Case(Strict):
@@ -153,6 +155,7 @@ class Suite(Strict):
             goal=case.goal,
             tenant_id=d.tenant_id,
             user_id=d.user_id,
+            instructions=d.instructions,
             allowed_tools=case.allowed_tools if case.allowed_tools is not None else d.allowed_tools,
             approval_risk_level=case.approval_risk_level if case.approval_risk_level is not None
             else d.approval_risk_level,

@@ -139,6 +139,8 @@ from workflows.contracts.run import (
     UserMessageInput,
 )
 from workflows.contracts.scoring import (
+    JudgeInput,
+    JudgeVerdict,
     ListRunsInput,
     RunScore,
     ScoreRunInput,
@@ -162,6 +164,8 @@ __all__ = [
     "ListRunsInput",
     "RunScore",
     "ScoreRunInput",
+    "JudgeInput",
+    "JudgeVerdict",
     "ScoreRunsInput",
     "ScoreRunsResult",
     "RecordedResult",

@@ -27,7 +27,8 @@ def system_message(request: RunRequest) -> Message:
         f"Policy: tools at risk level {request.approval_risk_level} or above wait for a person's approval; "
         "a rejected call must not be retried unchanged."
     )
-    return Message(role="system", content=f"{SYSTEM_PROMPT}\n{policy}")
+    extra = f"\nInstructions: {request.instructions}" if request.instructions else ""
+    return Message(role="system", content=f"{SYSTEM_PROMPT}\n{policy}{extra}")
 
 
 def assemble(request: RunRequest, transcript: list[Message]) -> list[Message]:

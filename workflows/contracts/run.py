@@ -71,6 +71,9 @@ class RunRequest(UserInput):
     tenant_id: str = "default"
     user_id: str = "anonymous"
     allowed_tools: list[str] | None = Field(default=None, description="None means every registered tool")
+    instructions: str | None = Field(
+        default=None, max_length=8000, description="the operator's instructions, added to the system prompt after "
+        "the policy (a prompt variant to evaluate, a house style); policy and approvals still apply")
     approval_risk_level: int = Field(default=2, ge=0, le=5, description="tools at or above it need approval")
     budgets: Budgets = Field(default_factory=Budgets)
     approval_timeout_s: float = Field(default=24 * 3600, gt=0, le=MAX_WAIT_S, allow_inf_nan=False)
