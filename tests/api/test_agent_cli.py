@@ -17,7 +17,7 @@ import httpx
 
 from tests.conftest import eventually
 from tests.processes import WorkerProcess
-from tests.wire_server import ModelWireServer, tool_then_answer
+from tests.wire_server import ModelWireServer, _text, tool_then_answer
 from worker.agent_cli.client import Event, parse_sse
 from worker.agent_cli.main import main
 from worker.devserver import free_port
@@ -189,7 +189,7 @@ async def test_reject_cancel_and_the_other_controls(dev_server, tmp_path):
                 if running.poll() is None:
                     running.kill()
 
-            run_id = agent(api.url, ops, "run", "write cli.txt").stdout.strip()
+            run_id = agent(api.url, ops, "run", "write cli.txt", "--instructions", "Be brief.").stdout.strip()
 
             async def waiting() -> bool:
                 status = agent(api.url, ops, "status", run_id, "--json")
@@ -218,6 +218,8 @@ async def test_reject_cancel_and_the_other_controls(dev_server, tmp_path):
     assert unknown_outcome.returncode == 7 and "HTTP 409" in unknown_outcome.stderr
     assert cancelled.returncode == 0 and cancelled.stdout.strip() == "cancel sent"
     assert watched.returncode == 1 and f"run {run_id} cancelled" in watched.stdout.splitlines()[-1]
+    told = ["\nInstructions: Be brief.\n" in _text(r["messages"][0]["content"]) for r in model.requests]
+    assert told[0] is False and told[-1] is True  # only the second run was given instructions
 
 
 async def test_refusals_are_one_line_with_their_own_exit_codes(dev_server, tmp_path):

@@ -69,7 +69,8 @@ def cmd_run(api: RunApi, args: argparse.Namespace, out: Output) -> int:
     tools = [t for t in args.tools.split(",") if t] if args.tools is not None else None
     body = _without_none(goal=args.goal, budgets=budgets or None, allowed_tools=tools, model=args.model,
                          approval_risk_level=args.approval_risk_level, approval_timeout_s=args.approval_timeout,
-                         data_class=args.data_class, retrieve_first=args.retrieve_first or None)
+                         data_class=args.data_class, retrieve_first=args.retrieve_first or None,
+                         instructions=args.instructions)
     headers = {"Idempotency-Key": args.idempotency_key} if args.idempotency_key else None
     started = api.call("POST", "/v1/runs", body=body, headers=headers)
     out(started["id"], started)
@@ -195,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--approval-timeout", type=float, metavar="SECONDS", help="a pending call expires after this")
     run.add_argument("--data-class", choices=["public", "internal", "confidential"])
     run.add_argument("--retrieve-first", action="store_true", help="add retrieved passages before the first step")
+    run.add_argument("--instructions", metavar="TEXT", help="added to the system prompt (a house style, a prompt variant)")
     retry_for(run)
 
     command("status", cmd_status, "a run's state: status, pending calls, usage, result").add_argument("run_id")
