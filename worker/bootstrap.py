@@ -124,21 +124,30 @@ def ensure_model_packages() -> None:
 
 
 def ensure_test_services() -> None:
-    """PostgreSQL server binaries, so the ledger's PostgreSQL tests run instead of skipping."""
-    if list(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl")):
+    """Debian packages the tests drive: PostgreSQL server binaries (the ledger's PostgreSQL tests), and
+    Chromium with its chromedriver (the web console's browser tests). One apt-get for all that is missing."""
+    missing = []
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl")):
+        missing.append("postgresql")
+    if shutil.which("chromium") is None:
+        missing.append("chromium")
+    if shutil.which("chromedriver") is None:
+        missing.append("chromium-driver")
+    if not missing:
         return
     if os.geteuid() != 0 or not Path("/usr/bin/apt-get").exists():
-        step("PostgreSQL is not installed and cannot be installed here; its ledger tests will be skipped")
+        step(f"{', '.join(missing)} not installed and cannot be installed here: apt-get install {' '.join(missing)}")
         return
-    step("installing PostgreSQL (Debian package) for the ledger tests")
+    step(f"installing {', '.join(missing)} (Debian packages) for the tests")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     run("apt-get", "update", "-q", env=env)
-    run("apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql", env=env)
+    run("apt-get", "install", "-y", "-q", "--no-install-recommends", *missing, env=env)
 
 
 def ensure_chromium() -> str | None:
-    """Headless Chromium (Debian package) for `python -m worker.screenshot` only: never on the path of
-    `up` or `test`. Returns the binary, or None when it is missing and cannot be installed here."""
+    """Headless Chromium (Debian package) for `python -m worker.screenshot`: never on the path of `up`
+    (`test` installs it with its driver, ensure_test_services). Returns the binary, or None when it is
+    missing and cannot be installed here."""
     for name in ("chromium", "chromium-browser", "google-chrome"):
         if found := shutil.which(name):
             return found

@@ -158,6 +158,7 @@ def start_local_api(settings: Settings, env: dict[str, str], stack: Stack, logs:
         stack.watch("run API", api, logs / "api.log")
         say(f"Run API: {url}/v1 (docs {url}/docs, log {logs / 'api.log'})")
     say(f"  local token (identity {local_api.LOCAL_IDENTITY!r}, tenant default, admin): {token}")
+    say(f"  web console: {url}/console (sign in with that token)")
     say(f"  export AGENT_API_KEY=$(cat {os.path.relpath(settings.data_dir / local_api.TOKEN_FILE)}); "
         "python -m worker.agent_cli list")
 

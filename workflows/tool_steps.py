@@ -36,6 +36,7 @@ from workflows.contracts import (
     ToolSpec,
     arguments_hash,
 )
+from workflows.contracts.events import arguments_preview
 from workflows.contracts.prompt import message_digest, tool_message
 from workflows.errors import cause_of, raise_if_cancelled
 from workflows.policy import ALWAYS_ASK_FROM_RISK, argument_problem, judge
@@ -80,7 +81,7 @@ class ToolSteps:
             verdict = judge(spec, proposed.tool, self.run.request, self.saved.tenant_allowed_tools)
             self.run.last_action = f"{proposed.tool} proposed ({call_id}): {verdict.action}"
             self.run.emit("tool_proposed", tool=proposed.tool, call_id=call_id, verdict=verdict.action,
-                          message=verdict.reason)
+                          message=verdict.reason, arguments=arguments_preview(proposed.arguments))
             if verdict.action == "deny" or spec is None:
                 plans.append(_Plan(call_id, proposed.tool, ToolResult(status="denied", error_type="policy",
                                                                       message=verdict.reason)))

@@ -1,5 +1,5 @@
 """The Web UI screenshot script: the page it opens, and (where Chromium is installed) a real capture
-over the DevTools pipe of a page that shows the run id. CI installs no Chromium: the capture skips."""
+over the DevTools pipe of a page that shows the run id (where Chromium is missing, the capture skips)."""
 
 from __future__ import annotations
 

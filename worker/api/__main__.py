@@ -86,9 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         client = await connect(settings.temporal_address, settings.namespace, tls=settings.temporal_tls(),
                                api_key=settings.api_key.get_secret_value() if settings.api_key else None,
                                retry_config=TEMPORAL_RETRY)
-        app = create_app(client, key_file, settings.task_queue, signer)
+        workspaces = settings.workspaces if settings.workspace_kind == "local" else None
+        app = create_app(client, key_file, settings.task_queue, signer, workspaces)
         oidc = f"; OIDC tokens of {key_file.oidc.config.issuer}" if key_file.oidc else ""
-        print(f"API: http://{args.host}:{args.port}/v1 (OpenAPI: /openapi.json, docs: /docs){oidc}", flush=True)
+        print(f"API: http://{args.host}:{args.port}/v1 (OpenAPI: /openapi.json, docs: /docs){oidc}; "
+              f"console: http://{args.host}:{args.port}/console", flush=True)
         await uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")).serve()
 
     try:

@@ -1,7 +1,8 @@
 """The run API: an HTTP door to the same AgentRun workflows the `temporal` CLI drives.
 
-WORK IN PROGRESS (issue 25): start, read, approve and follow runs with API-key identities. The
-service keeps no state of its own: idempotency rides on Temporal's workflow-id uniqueness (the id is
+Start, read, approve and follow runs with API keys or OIDC tokens; the web console (console.py) is
+served beside it and calls these same routes with its session cookie. The service keeps no state of
+its own: idempotency rides on Temporal's workflow-id uniqueness (the id is
 derived from the tenant and the Idempotency-Key; the request's digest is in the run's memo), and the
 event stream is the run's own Workflow Stream.
 """
@@ -12,16 +13,17 @@ import base64
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -31,11 +33,15 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
+from activities.tools.workspaces import workspace_dir
+from worker.api.artifacts import ArtifactError, file_response, list_files, proposed_memories
+from worker.api.console import CONSOLE_HEADER, SESSION_COOKIE, mount_console
 from worker.api.feeds import Feeds
 from worker.api.identities import Identities
 from worker.api.oidc import OidcUnavailable
 from worker.api.roles import Identity
 from worker.api.signer import ApiSigner
+from worker.evals.recorded import NotARun, read_run
 from workflows.agent_run import AgentRun
 from workflows.contracts import (
     ApproveInput,
@@ -60,6 +66,7 @@ FROM_IDENTITY = {"tenant_id", "user_id", "carry"}
 # A recorded world answers tool calls without policy or approval and scripts decisions: only operators
 # (worker.evals fork, captured cases over the Temporal path) may give one, never an API caller.
 OPERATORS_ONLY = {"world"}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def _quoted(value: str) -> str:
@@ -123,9 +130,11 @@ def _unavailable(what: str = "Temporal is unreachable") -> HTTPException:
     return HTTPException(503, what, headers={"Retry-After": "5"})
 
 
-def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSigner | None = None) -> FastAPI:
+def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSigner | None = None,
+               workspaces: Path | None = None) -> FastAPI:
     """The API over `client`; `signer` signs approvals for the people the approvers file lists under its
-    key (without it, calls that need a signed approval cannot be approved here)."""
+    key (without it, calls that need a signed approval cannot be approved here); `workspaces` is the
+    local workspaces' root, where a run's files are read (None: files are not served)."""
     app = FastAPI(title="Durable agent runs", version="1")
     app.add_middleware(BodyLimit)
     bearer = HTTPBearer(auto_error=False)
@@ -137,6 +146,11 @@ def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSig
         return JSONResponse({"detail": [{"loc": list(err.get("loc", ())), "msg": err.get("msg", ""),
                                          "type": err.get("type", "")} for err in e.errors()]}, 422)
 
+    @app.exception_handler(WorkflowQueryFailedError)
+    async def unreadable(_request: Request, e: WorkflowQueryFailedError) -> JSONResponse:
+        # The worker could not rebuild the run's state to answer (docs/operating.md, Known issues).
+        return JSONResponse({"detail": f"the run's state cannot be read now: {e.message}"}, 502)
+
     @app.exception_handler(RPCError)
     async def temporal_refused(_request: Request, e: RPCError) -> JSONResponse:
         if e.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
@@ -146,12 +160,17 @@ def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSig
         # (starts are idempotent by key, decisions are refused when repeated).
         return JSONResponse({"detail": f"Temporal is unreachable: {e.message}"}, 503, headers={"Retry-After": "5"})
 
-    async def caller(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Identity:
-        if creds is None:
+    async def caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Identity:
+        secret = creds.credentials if creds is not None else request.cookies.get(SESSION_COOKIE)
+        if secret is None:
             raise HTTPException(401, "missing credentials: send Authorization: Bearer <key>",
                                 headers={"WWW-Authenticate": "Bearer"})
+        if creds is None and request.method not in SAFE_METHODS and request.headers.get(CONSOLE_HEADER) != "1":
+            # A cookie rides along on any request the browser sends, a forged cross-site form's too; a custom
+            # header cannot be set cross-site without CORS, which this service never grants.
+            raise HTTPException(403, f"a request authenticated by the console's cookie must send {CONSOLE_HEADER}: 1")
         try:
-            who = await keys.identify(creds.credentials)
+            who = await keys.identify(secret)
         except OidcUnavailable as e:
             raise _unavailable(str(e)) from None
         if who is None:
@@ -181,6 +200,12 @@ def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSig
         if tenant != who.tenant:
             raise HTTPException(404, f"no run {run_id!r}")
         return handle
+
+    @app.get("/v1/me")
+    async def me(who: Identity = Depends(caller)) -> dict[str, Any]:
+        """Who the credentials are: what the console shows and which buttons it offers."""
+        return {"name": who.name, "tenant": who.tenant, "roles": sorted(who.roles),
+                "signs": bool(signer is not None and signer.signs_for(who))}
 
     @app.post("/v1/runs", status_code=201)
     async def start_run(body: RunRequest, who: Identity = Depends(role("start")),
@@ -302,17 +327,58 @@ def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSig
             await handle.signal(control)
         return {"result": f"{control} sent"}
 
+    @app.get("/v1/runs/{run_id}/files")
+    async def files(run_id: str, who: Identity = Depends(role("view"))) -> dict[str, Any]:
+        """The files the run's workspace holds now (path, size, kind), without the tools' own."""
+        folder = await workspace_of(await owned(run_id, who))
+        return {"files": [f.model_dump() for f in list_files(folder)]}
+
+    @app.get("/v1/runs/{run_id}/files/{path:path}")
+    async def file(run_id: str, path: str, download: bool = False, render: bool = False,
+                   who: Identity = Depends(role("view"))) -> Response:
+        """The file as it is; `download` as an attachment; `render` a Markdown file as HTML (raw HTML in it
+        escaped, script links refused: markdown-it-py with html off)."""
+        folder = await workspace_of(await owned(run_id, who))
+        try:
+            return file_response(folder, path, download, render)
+        except ArtifactError as e:
+            raise HTTPException(404, str(e)) from None
+
+    @app.get("/v1/runs/{run_id}/memories")
+    async def memories(run_id: str, who: Identity = Depends(role("view"))) -> dict[str, Any]:
+        """The memory items the run proposed (the `remember` tool), with their scope and what became of them."""
+        handle = await owned(run_id, who)
+        try:
+            recorded = await read_run(client, handle.id)
+        except NotARun as e:
+            raise HTTPException(404, str(e)) from None
+        return {"memories": proposed_memories(recorded)}
+
+    async def workspace_of(handle: WorkflowHandle) -> Path:
+        if workspaces is None:
+            raise HTTPException(404, "this API serves no workspace files (its workspaces are on other hosts)")
+        desc = await handle.describe()
+        first_run = desc.raw_description.workflow_execution_info.first_run_id or desc.run_id
+        return workspace_dir(workspaces, f"{handle.id}/{first_run}")
+
     @app.get("/v1/runs/{run_id}/events")
     async def events(run_id: str, request: Request, who: Identity = Depends(role("view")),
-                     last_event_id: str | None = Header(default=None)) -> EventSourceResponse:
+                     last_event_id: str | None = Header(default=None),
+                     after: int | None = Query(default=None, ge=-1)) -> EventSourceResponse:
+        """The run's events from the start, or after `Last-Event-ID` (what EventSource sends when it
+        reconnects by itself) or `after` (a new connection resuming; the later of the two wins)."""
         await owned(run_id, who)
         start = int(last_event_id) + 1 if last_event_id and last_event_id.isdigit() else 0
+        if after is not None:
+            start = max(start, after + 1)
 
-        async def items() -> AsyncIterator[dict[str, str]]:
+        async def items() -> AsyncIterator[dict[str, Any]]:
+            yield {"retry": 1000, "comment": "reconnect after 1 s"}  # EventSource's reconnect delay
             async with feeds.follow(run_id) as feed:
                 async for offset, event in feed.after(start):
                     yield {"id": str(offset), "event": event.kind, "data": event.model_dump_json()}
 
         return EventSourceResponse(items(), ping=15)
 
+    mount_console(app, keys)
     return app

@@ -13,10 +13,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from workflows.contracts.base import Wire
+from workflows.contracts.base import Wire, canonical_json
 
 EVENTS_TOPIC = "events"
 EVENT_VERSION = 1
+ARGUMENTS_PREVIEW = 1000
 # A budget_warning is published in the step whose usage first reaches this share of a limit.
 WARN_AT = 0.8
 
@@ -61,6 +62,8 @@ class RunEvent(Wire):
     budget: str | None = Field(default=None, description="which budget: steps, tokens, cost")
     message: str | None = Field(default=None, description="what a person reads; bounded")
     text: str | None = Field(default=None, description="model_tokens: the reply's next characters, as the provider sent them")
+    arguments: str | None = Field(default=None, description="tool_proposed: the call's arguments as JSON, at most "
+                                  f"{ARGUMENTS_PREVIEW} characters (cut with '…')")
     attempt: int | None = Field(default=None, description="model_tokens, model_retry: the model activity's attempt, from 1")
     repair: int | None = Field(default=None, description="model_tokens, model_retry: 0 for the first reply, then each repair")
 
@@ -69,3 +72,9 @@ class RunEvent(Wire):
         if isinstance(fields.get("message"), str):
             fields["message"] = fields["message"][:2000]
         return cls(kind=kind, at=at, step=step, **fields)
+
+
+def arguments_preview(arguments: dict[str, Any]) -> str:
+    """A proposed call's arguments as followers see them: canonical JSON, cut at ARGUMENTS_PREVIEW."""
+    text = canonical_json(arguments)
+    return text if len(text) <= ARGUMENTS_PREVIEW else text[:ARGUMENTS_PREVIEW - 1] + "…"
