@@ -23,7 +23,11 @@ different shapes (docs/retrieval.md, `python -m tests.retrieval.eval`):
   the hybrid order; the flag stays accepted for callers and settings that pass it.
 - By document: candidates are grouped by source and a document scores its best passage plus 5% of
   its second (fusion.by_document), one passage per document is returned, and `limit`
-  counts distinct documents; each arm fetches `max(10·limit, 100)` candidates so there are enough.
+  counts distinct documents.
+- A fixed candidate depth: each arm fetches the same number of candidates whatever `limit` a caller
+  asks for (PASSAGE_DEPTH, DOCUMENT_DEPTH), and fusion runs over them before the cut. Fusion
+  normalises scores over its candidates, so a depth that grew with `limit` gave a caller asking for
+  more a different best answer (the top 10 differed between limit 10 and 50 on every query measured).
 """
 
 from __future__ import annotations
@@ -41,9 +45,11 @@ from activities.retrieval.query_vectors import QueryVectors
 from workflows.contracts.retrieval import Access, Passage, SearchMode
 
 LongQuery = Literal["zmax", "max", "rrf", "mean", "truncate"]
-# Candidates each arm contributes: enough depth for fusion to matter, and for documents to be grouped.
-MIN_CANDIDATES = 40
-MIN_DOCUMENT_CANDIDATES = 100
+# Candidates each arm contributes, whatever the limit: enough for fusion to matter and for MAX_LIMIT
+# documents to be grouped (measured: docs/retrieval.md).
+MAX_LIMIT = 50
+PASSAGE_DEPTH = 4 * MAX_LIMIT
+DOCUMENT_DEPTH = 6 * MAX_LIMIT
 
 
 class Retriever:
@@ -58,7 +64,9 @@ class Retriever:
 
     def search(self, query: str, access: Access, limit: int = 5, mode: SearchMode = "hybrid",
                rerank_results: bool | None = None, by_document: bool = False) -> list[Passage]:
-        depth = max(limit * 10, MIN_DOCUMENT_CANDIDATES) if by_document else max(limit * 4, MIN_CANDIDATES)
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ValueError(f"limit must be 1 to {MAX_LIMIT}, not {limit}")
+        depth = DOCUMENT_DEPTH if by_document else PASSAGE_DEPTH
         parts = segments(query) if self.long_query != "truncate" else [query]
         dense = self._dense(query, parts, access, depth) if mode != "sparse" else []
         sparse_hits = self._sparse(query, parts, access, depth) if mode != "dense" else []

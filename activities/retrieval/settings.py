@@ -32,7 +32,7 @@ class RetrievalSettings(BaseModel):
     openai_api_key_env: str = Field("OPENAI_API_KEY", description="AGENT_OPENAI_API_KEY_ENV: NAME of the key's variable")
     knowledge_collection: str = Field("knowledge", description="AGENT_KNOWLEDGE_COLLECTION")
     memory_collection: str = Field("memory", description="AGENT_MEMORY_COLLECTION")
-    rerank: bool = Field(False, description="AGENT_RERANK: re-rank hybrid results by default")
+    rerank: bool = Field(False, description="AGENT_RERANK: ignored; re-ranking was removed (it changed no ranking)")
 
     # Keys never land in settings dumps or history: only the variable's name does. The values sit in a
     # private attribute, filled by whoever read the environment (`with_secrets`).

@@ -18,12 +18,18 @@ from activities.tools.registry import ToolArgs, ToolContext, ToolError, tool
 from workflows.contracts.memory import ProposeMemoryInput
 from workflows.contracts.retrieval import MAX_QUERY_CHARS, Access
 
+# An agent's question often needs several documents: by default the tool returns distinct documents,
+# each with its best passage, and enough of them to cover a multi-document question (docs/retrieval.md).
+TOOL_LIMIT = 8
+TOOL_BY_DOCUMENT = True
+
 
 class SearchKnowledgeArgs(ToolArgs):
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS,
                        description="what to look for: a question, or a whole scenario (long text is fine)")
-    limit: int = Field(default=5, ge=1, le=10, description="how many passages (or documents) to return")
-    by_document: bool = Field(default=False, description="return the best passage of each distinct document")
+    limit: int = Field(default=TOOL_LIMIT, ge=1, le=20, description="how many documents (or passages) to return")
+    by_document: bool = Field(default=TOOL_BY_DOCUMENT, description="one passage, the best, per distinct document; "
+                              "false: the best passages, several may come from one document")
 
 
 class RememberArgs(ToolArgs):

@@ -5,8 +5,9 @@
 Each set is ingested for its own tenant of one fresh knowledge base (so the sets are also three
 tenants of one index), then every question is asked in each mode with `by_document=True`:
 recall@5/10/50 is the share of a question's relevant documents among the first 5/10/50 distinct
-documents, MRR the reciprocal rank of the first relevant one. `doc-bm25` is the baseline the issue
-names: BM25 over whole documents with the same tokenizer, computed here. Latency is per query,
+documents, MRR the reciprocal rank of the first relevant one. `doc-bm25` is the baseline: BM25 over
+whole documents by rank_bm25 (a well-kept implementation, with query term frequency as BM25 defines
+it) on the project's tokenizer. Latency is per query,
 embedding included, after a warm-up (p50/p95 over all queries and runs); each mode and pass starts
 with no query vectors kept (search.py keeps them per worker, so repeated paragraphs are embedded once).
 
@@ -29,18 +30,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import tempfile
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from rank_bm25 import BM25Okapi
 
 from activities.retrieval import sparse
 from activities.retrieval.documents import discover, load
 from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base
 from activities.retrieval.search import timed_search
+from activities.tools.knowledge import TOOL_BY_DOCUMENT, TOOL_LIMIT
 from worker.retrieval_settings import load_retrieval_settings
 from workflows.contracts.retrieval import Access
 
@@ -48,7 +50,7 @@ HERE = Path(__file__).parent
 CORPUS = HERE / "corpus"
 EVAL_SET = HERE / "eval_set.json"
 TENANT = "eval"
-MODES = ["dense", "sparse", "hybrid", "hybrid+rerank", "hybrid-passages", "doc-bm25"]
+MODES = ["dense", "sparse", "hybrid", "hybrid-passages", "tool", "doc-bm25"]
 DEPTH = 50
 
 
@@ -142,23 +144,17 @@ def _fields(block: str) -> dict[str, str]:
 
 
 class DocumentBM25:
-    """The baseline: BM25 (k1 1.2, b 0.75, Qdrant's IDF) over whole documents, tokenized like the sparse arm."""
+    """The baseline: BM25 over whole documents as rank_bm25 computes it (BM25Okapi: k1 1.5, b 0.75, Robertson's
+    IDF), on the project's tokenizer (sparse.terms), each query term counted as often as it occurs."""
 
     def __init__(self, corpus: Path) -> None:
-        self.docs = {source: Counter(sparse.terms(load(f, source).text)) for f, source in discover(corpus)}
-        self.avg = statistics.fmean(sum(c.values()) for c in self.docs.values())
-        df = Counter(t for c in self.docs.values() for t in c)
-        n = len(self.docs)
-        self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        self.sources = [source for _, source in discover(corpus)]
+        self.bm25 = BM25Okapi([sparse.terms(load(f, source).text) for f, source in discover(corpus)])
 
     def rank(self, query: str) -> list[str]:
-        terms = set(sparse.terms(query))
-        scores = {}
-        for source, counts in self.docs.items():
-            norm = sparse.K1 * (1 - sparse.B + sparse.B * sum(counts.values()) / self.avg)
-            scores[source] = sum(self.idf[t] * counts[t] * (sparse.K1 + 1) / (counts[t] + norm)
-                                 for t in terms if counts[t])
-        return [s for s in sorted(scores, key=scores.get, reverse=True) if scores[s] > 0]
+        scores = self.bm25.get_scores(sparse.terms(query))
+        order = sorted(range(len(self.sources)), key=lambda i: scores[i], reverse=True)
+        return [self.sources[i] for i in order if scores[i] > 0]
 
 
 def _ranker(kb: KnowledgeBase, labelled: LabelledSet, mode: str, bm25: DocumentBM25) -> Callable[[str], list[str]]:
@@ -170,8 +166,12 @@ def _ranker(kb: KnowledgeBase, labelled: LabelledSet, mode: str, bm25: DocumentB
             found, _ = timed_search(kb.retriever, query, access, DEPTH, "hybrid", False)
             return list(dict.fromkeys(p.source for p in found))
         return passages
-    arm, rerank = mode.removesuffix("+rerank"), mode.endswith("+rerank")
-    return lambda query: [p.source for p in timed_search(kb.retriever, query, access, DEPTH, arm, rerank, True)[0]]
+    if mode == "tool":  # what the agent's search_knowledge tool returns with its defaults
+        def tool(query: str) -> list[str]:
+            found, _ = timed_search(kb.retriever, query, access, TOOL_LIMIT, "hybrid", None, TOOL_BY_DOCUMENT)
+            return list(dict.fromkeys(p.source for p in found))
+        return tool
+    return lambda query: [p.source for p in timed_search(kb.retriever, query, access, DEPTH, mode, None, True)[0]]
 
 
 def evaluate(kb: KnowledgeBase, labelled: LabelledSet, modes: list[str] = MODES, runs: int = 1) -> list[ModeReport]:

@@ -47,6 +47,24 @@ def test_search_tool_returns_untrusted_cited_passages(bound: KnowledgeBase, tmp_
     assert any(ANSWER in p["text"] for p in out["passages"])
 
 
+def test_by_default_the_tool_returns_distinct_documents_each_with_its_best_passage(bound: KnowledgeBase,
+                                                                                   tmp_path: Path) -> None:
+    """A question that needs several documents gets TOOL_LIMIT distinct ones (the corpus has more), ranked as the
+    retriever ranks documents, each represented by its best passage; asking for passages still works."""
+    question = ("How do approvals expire, what does the exactly-once ledger record for a tool call, and how does "
+                "continue-as-new keep a long run's history small?")
+    out = knowledge.search_knowledge.handler(ctx(tmp_path), knowledge.SearchKnowledgeArgs(query=question))
+    sources = [p["source"] for p in out["passages"]]
+    assert len(sources) == knowledge.TOOL_LIMIT == len(set(sources)), sources
+    assert {"corpus/approvals.md", "corpus/exactly-once-ledger.md", "corpus/continue-as-new.md"} <= set(sources)
+    by_document = bound.retriever.search(question, Access(tenant_id="acme", user_id="alice"), knowledge.TOOL_LIMIT,
+                                         by_document=True)
+    assert [p.source for p in by_document] == sources
+    passages = knowledge.search_knowledge.handler(ctx(tmp_path), knowledge.SearchKnowledgeArgs(
+        query=question, by_document=False, limit=10))["passages"]
+    assert len(passages) == 10 and len({p["source"] for p in passages}) < 10  # some documents twice
+
+
 def test_search_tool_reads_only_the_runs_tenant(bound: KnowledgeBase, tmp_path: Path) -> None:
     """The same query from another tenant's run finds nothing: scope comes from the context, not the model."""
     out = knowledge.search_knowledge.handler(ctx(tmp_path, tenant_id="globex"), knowledge.SearchKnowledgeArgs(query="approval"))

@@ -70,7 +70,7 @@ class SearchKnowledgeInput(Wire):
     access: Access
     limit: int = Field(default=5, ge=1, le=50)
     mode: SearchMode = "hybrid"
-    rerank: bool | None = Field(default=None, description="None: the worker's default (AGENT_RERANK)")
+    rerank: bool | None = Field(default=None, description="ignored: re-ranking was removed (it changed no ranking)")
     by_document: bool = Field(default=False, description="one passage per document; limit counts documents")
 
 
