@@ -24,6 +24,7 @@ from pathlib import Path
 from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
+from worker import cli
 from worker.approver_keys import KeyFileError, add_approver, approver_named_by, create_key, load_key
 from worker.client import connect
 from worker.settings import load_settings
@@ -38,7 +39,7 @@ class Refused(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m worker.approve", description="Sign and send an approval.")
+    p = cli.Parser(prog="python -m worker.approve", description="Sign and send an approval.")
     p.add_argument("run", help="the run's workflow id")
     p.add_argument("call_id", nargs="?", help="the pending tool call id (from the state query)")
     p.add_argument("--all", action="store_true", help="approve every pending call of the run (approve_all)")
@@ -54,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _keygen(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m worker.approve keygen", description="Create an approver key.")
+    p = cli.Parser(prog="python -m worker.approve keygen", description="Create an approver key.")
     p.add_argument("--key", type=Path, required=True, help="where to write the private key (never overwritten)")
     p.add_argument("--name", required=True, help="the approver's name in the approvers file")
     p.add_argument("--approvers", type=Path, help="also add the public key to this approvers file")

@@ -16,7 +16,6 @@ Keys come from AGENT_CODEC_KEYS / AGENT_CODEC_KEYS_FILE, as for the worker.
 
 from __future__ import annotations
 
-import argparse
 import hmac
 import os
 import sys
@@ -28,6 +27,7 @@ from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payloads
 
 from activities.keyring import KeyRing, KeyRingError
+from worker import cli
 from worker.codec import EncryptionCodec, keyring_from_env
 
 TOKEN_ENV = "AGENT_CODEC_SERVER_TOKEN"
@@ -113,7 +113,7 @@ class CodecServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m worker.codec_server", description=__doc__.split("\n")[0])
+    parser = cli.Parser(prog="python -m worker.codec_server", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8234)
     parser.add_argument("--web-origin", action="append", default=[],

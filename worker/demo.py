@@ -13,7 +13,6 @@ through the kernel's parent-death signal (worker/lifetime.py).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import shlex
@@ -29,7 +28,7 @@ from urllib.parse import urlparse
 from activities.gateway.catalogue import load_models_file
 from inference.embedded_model import DEFAULT_MODEL, ensure_model
 from inference.llama_server import LlamaServerConfig, start_llama_server
-from worker import local_api
+from worker import cli, local_api
 from worker.approver_keys import ensure_local_approver
 from worker.binaries import find_binary
 from worker.client import connect
@@ -244,7 +243,7 @@ def _interrupt(signum: int, _frame: object) -> None:
 
 
 def up(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m worker.dev up")
+    parser = cli.Parser(prog="python3 -m worker.dev up")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="dev cluster settings (temporal-dev.yaml)")
     parser.add_argument("--no-demo", action="store_true", help="start the stack only")
     args = parser.parse_args(argv)

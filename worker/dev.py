@@ -18,8 +18,15 @@ USAGE = "usage: python3 -m worker.dev {up|test} [args...]"
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("up", "test"):
+    if argv[:1] in (["-h"], ["--help"]):
+        print(f"{USAGE}\n\n{__doc__.strip()}")
+        return 0
+    if not argv:
         print(USAGE, file=sys.stderr)
+        return 2
+    if argv[0] not in ("up", "test"):
+        print(f"python3 -m worker.dev: unknown command {argv[0]!r}: use up or test (see python3 -m worker.dev --help)",
+              file=sys.stderr)
         return 2
     if not bootstrap.in_venv():
         bootstrap.ensure_all(argv[0])

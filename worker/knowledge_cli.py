@@ -25,6 +25,7 @@ from activities.retrieval.ingest import IngestProgress, InvalidScope
 from activities.retrieval.render import citation_line
 from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base
 from activities.retrieval.store import StoreError
+from worker import cli
 from worker.logging import configure_logging
 from worker.retrieval_settings import RetrievalSettingsError, load_retrieval_settings
 from worker.settings import SettingsError, load_settings
@@ -33,7 +34,7 @@ from workflows.contracts.retrieval import Access
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m worker.knowledge_cli", description=__doc__.split("\n")[0])
+    parser = cli.Parser(prog="python -m worker.knowledge_cli", description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     sub = parser.add_subparsers(dest="command", required=True)
 

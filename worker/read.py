@@ -9,7 +9,6 @@ environment, and nothing under activities/ does (tests/test_lint.py).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
@@ -17,12 +16,13 @@ import httpx
 
 from activities.context import transcript
 from activities.context.blobs import BlobCorrupted, BlobNotFound
+from worker import cli
 from worker.blobs import open_blob_store
 from worker.settings import SettingsError, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m worker.read", description=__doc__)
+    parser = cli.Parser(prog="python -m worker.read", description=__doc__)
     parser.add_argument("digest", help="sha256:<hex> of a blob, or of a transcript head with --transcript")
     parser.add_argument("--store", default=None, help="blob store URL or directory (default: AGENT_BLOB_STORE)")
     parser.add_argument("--data-dir", default=None, help="data dir whose blobs/ to read (default: AGENT_DATA_DIR)")

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from worker import cli
 from worker.codec import project_data_converter
 from worker.sandbox import workflow_runner
 from workflows.agent_run import AgentRun
@@ -57,9 +58,13 @@ async def replay(paths: list[Path]) -> int:
 
 
 def main() -> None:
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
-    sys.exit(asyncio.run(replay([Path(p) for p in sys.argv[1:]])))
+    parser = cli.parser("python -m worker.replay", __doc__.split("\n\n")[0])
+    parser.add_argument("histories", nargs="+", type=Path, metavar="HISTORY.json",
+                        help="histories as `temporal workflow show --output json` writes them")
+    args = parser.parse_args()
+    if missing := [str(p) for p in args.histories if not p.is_file()]:
+        parser.error(f"no such file: {', '.join(missing)}")
+    sys.exit(asyncio.run(replay(args.histories)))
 
 
 if __name__ == "__main__":

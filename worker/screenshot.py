@@ -10,7 +10,6 @@ Needs Chromium: the Debian package, installed on first use when this runs as roo
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import os
@@ -20,7 +19,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from worker import bootstrap
+from worker import bootstrap, cli
 
 DEFAULT_UI = "http://127.0.0.1:8233"
 
@@ -115,7 +114,7 @@ def capture(binary: str, url: str, out: Path, expect: str, width: int = 1600, he
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m worker.screenshot", description=__doc__.splitlines()[0])
+    parser = cli.Parser(prog="python -m worker.screenshot", description=__doc__.splitlines()[0])
     parser.add_argument("run_id")
     parser.add_argument("--ui", default=DEFAULT_UI, help=f"the Web UI's address (default {DEFAULT_UI})")
     parser.add_argument("--namespace", default="default")

@@ -13,7 +13,6 @@ description.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -27,6 +26,7 @@ from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.exceptions import TemporalError
 from temporalio.service import RPCError
 
+from worker import cli
 from worker.lifetime import silence_broken_output
 from workflows.agent_run import AgentRun
 from workflows.contracts import EVENTS_TOPIC, RunEvent, RunStatus
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     from worker.client import connect
     from worker.settings import SettingsError, load_settings
 
-    parser = argparse.ArgumentParser(prog="python -m worker.watch", description="follow a run live")
+    parser = cli.Parser(prog="python -m worker.watch", description="follow a run live")
     parser.add_argument("run_id", help="the run's workflow id")
     parser.add_argument("--address", help="Temporal frontend (default: TEMPORAL_ADDRESS or localhost:7233)")
     parser.add_argument("--namespace", help="default: TEMPORAL_NAMESPACE or default")

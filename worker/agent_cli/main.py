@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from worker import cli
 from worker.agent_cli import errors
 from worker.agent_cli.client import RunApi, follow
 from worker.agent_cli.errors import CliError, MissingKey, UsageError
@@ -162,14 +163,14 @@ def cmd_control(api: RunApi, args: argparse.Namespace, out: Output) -> int:
 def build_parser() -> argparse.ArgumentParser:
     # Accepted before or after the command (`agent --json status X`, `agent status X --json`): SUPPRESS
     # keeps a subcommand's unset copy from overwriting the value given before it.
-    common = argparse.ArgumentParser(add_help=False)
+    common = cli.Parser(add_help=False)
     common.add_argument("--url", default=argparse.SUPPRESS,
                         help=f"the API's base URL (default: AGENT_API_URL or {DEFAULT_URL})")
     common.add_argument("--key", default=argparse.SUPPRESS,
                         help="an API key (default: AGENT_API_KEY; the variable keeps it out of `ps`)")
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="JSON for scripts: one object per line")
-    parser = argparse.ArgumentParser(prog="agent", parents=[common],
+    parser = cli.Parser(prog="agent", parents=[common],
                                      description="Start, follow, decide and control runs through the run API.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -20,6 +20,7 @@ import sys
 import uvicorn
 
 from activities.ledger import open_ledger
+from worker import cli
 from worker.api.app import TEMPORAL_RETRY, create_app
 from worker.api.identities import Identities, IdentitiesError, load_oidc
 from worker.api.roles import ROLES
@@ -31,7 +32,7 @@ from worker.settings import Settings, SettingsError, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m worker.api", description="the run API")
+    parser = cli.Parser(prog="python -m worker.api", description="the run API")
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="serve the API (the default)")
     for p in (parser, serve):

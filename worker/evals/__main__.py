@@ -24,6 +24,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from worker import cli
 from worker.approver_keys import KeyFileError, load_key
 from worker.client import TemporalConnectError, connect
 from worker.evals.capture import CaptureError, parse_checks, write_capture
@@ -40,7 +41,7 @@ from worker.settings import SettingsError, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m worker.evals", description=__doc__.split("\n")[0])
+    parser = cli.Parser(prog="python -m worker.evals", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a suite's cases as AgentRuns and report")
     run.add_argument("suite", type=Path)
