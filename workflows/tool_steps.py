@@ -36,7 +36,7 @@ from workflows.contracts import (
     ToolSpec,
     arguments_hash,
 )
-from workflows.contracts.events import arguments_preview
+from workflows.contracts.events import arguments_preview, result_preview
 from workflows.contracts.prompt import message_digest, tool_message
 from workflows.errors import cause_of, raise_if_cancelled
 from workflows.policy import ALWAYS_ASK_FROM_RISK, argument_problem, judge
@@ -249,7 +249,7 @@ class ToolSteps:
         self.saved.usage.tool_calls += 1
         self.run.last_action = f"{call.tool} ({call.id}) {result.status}"
         self.run.emit("tool_finished", tool=call.tool, call_id=call.id, result_status=result.status,
-                      message=result.message)
+                      message=result.message, preview=result_preview(result.data))
         return result
 
     async def _resolve_unknown(self, call: ToolCall, spec: ToolSpec, key: str, result: ToolResult) -> ToolResult:

@@ -105,6 +105,7 @@ async def test_a_person_starts_watches_approves_and_reads_what_the_run_wrote(dev
     assert offsets == [o for o, _ in described], (shown, events)  # and nothing lost
     assert any(t.endswith('proposed write_file (call-1-1) {"content":"# Report\\n\\nAll **done**. <script>alert(\'x\')'
                           '</script>\\n","path":"report.md"}: policy says ask') for _, t in shown), shown
+    assert any('write_file (call-1-1) ok → {"bytes":' in t and '"path":"report.md"' in t for _, t in shown), shown
     assert "approved by alice" in audit.replace("call-1-1) approved by alice", "approved by alice")
     assert download.endswith(f"/v1/runs/{run_id}/files/report.md?download=true")
 

@@ -18,6 +18,7 @@ from workflows.contracts.base import Wire, canonical_json
 EVENTS_TOPIC = "events"
 EVENT_VERSION = 1
 ARGUMENTS_PREVIEW = 1000
+RESULT_PREVIEW = 500
 # A budget_warning is published in the step whose usage first reaches this share of a limit.
 WARN_AT = 0.8
 
@@ -64,6 +65,8 @@ class RunEvent(Wire):
     text: str | None = Field(default=None, description="model_tokens: the reply's next characters, as the provider sent them")
     arguments: str | None = Field(default=None, description="tool_proposed: the call's arguments as JSON, at most "
                                   f"{ARGUMENTS_PREVIEW} characters (cut with '…')")
+    preview: str | None = Field(default=None, description="tool_finished: the result's data as JSON, at most "
+                                f"{RESULT_PREVIEW} characters (cut with '…'): citations of a search, a file's size")
     attempt: int | None = Field(default=None, description="model_tokens, model_retry: the model activity's attempt, from 1")
     repair: int | None = Field(default=None, description="model_tokens, model_retry: 0 for the first reply, then each repair")
 
@@ -76,5 +79,13 @@ class RunEvent(Wire):
 
 def arguments_preview(arguments: dict[str, Any]) -> str:
     """A proposed call's arguments as followers see them: canonical JSON, cut at ARGUMENTS_PREVIEW."""
-    text = canonical_json(arguments)
-    return text if len(text) <= ARGUMENTS_PREVIEW else text[:ARGUMENTS_PREVIEW - 1] + "…"
+    return _cut(canonical_json(arguments), ARGUMENTS_PREVIEW)
+
+
+def result_preview(data: Any) -> str | None:
+    """A tool result's data as followers see it: canonical JSON, cut at RESULT_PREVIEW; None without data."""
+    return None if data is None else _cut(canonical_json(data), RESULT_PREVIEW)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -296,7 +296,8 @@
       case "approval_needed": return `approval needed: ${e.tool}${call}, risk ${e.risk_level}: ${e.message || ""}`;
       case "approval_decided": return `decision: ${e.tool || ""}${call} ${e.decision} by ${e.by}${e.verified ? " (signed)" : ""}${e.message ? ": " + e.message : ""}`;
       case "tool_started": return `running ${e.tool}${call}`;
-      case "tool_finished": return `${e.tool}${call} ${e.result_status}${e.message ? ": " + e.message : ""}`;
+      case "tool_finished": return `${e.tool}${call} ${e.result_status}${e.message ? ": " + e.message : ""}` +
+        (e.preview ? ` → ${e.preview}` : "");
       case "outcome_unknown": return `outcome unknown: ${e.tool}${call}: ${e.message || ""}`;
       case "question": return `the agent asks: ${e.message}`;
       case "compacted": return `context compacted: ${e.message || ""}`;
