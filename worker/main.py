@@ -37,6 +37,7 @@ from activities.memory.activities import MemoryActivities
 from activities.model import ModelActivities
 from activities.retrieval.activities import RetrievalActivities
 from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base, configure
+from activities.retrieval.store import StoreError
 from activities.stores import StoreActivities, StoreIdentity, blob_store_id, retrieval_store_id
 from activities.tools.execute import ToolActivities
 from activities.tools.registry import ToolRegistry
@@ -271,4 +272,6 @@ def main() -> None:
     try:
         asyncio.run(run_worker(settings))
     except SettingsError as e:  # a combination only the worker's build can judge (e.g. the multi-host profile)
+        fail(str(e))
+    except StoreError as e:  # e.g. the embedded store held by another process: what to do, in one line
         fail(str(e))
