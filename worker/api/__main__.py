@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import socket
 import sys
 
 import uvicorn
@@ -70,6 +72,22 @@ def _manage(args: argparse.Namespace, settings: Settings, key_file: Identities) 
     return 0
 
 
+def _port_problem(host: str, port: int) -> str | None:
+    """Why the API could not listen on host:port, checked before anything is started (uvicorn would say it
+    only after connecting to Temporal, in a log line)."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            # As uvicorn binds: connections of a previous server in TIME_WAIT do not block it, a listener does.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            return (f"{host}:{port} is in use (another API, or `up` running?): stop it, or pass --port "
+                    "(and set AGENT_API_URL for `up` and the agent CLI)")
+        return f"cannot listen on {host}:{port}: {e.strerror}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -81,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         signer = ApiSigner.load_or_create(settings.api_signing_key_path, settings.approvers_path)
     except (SettingsError, IdentitiesError, SigningKeyError) as e:
         print(f"api: {e}", file=sys.stderr)
+        return 2
+    if problem := _port_problem(args.host, args.port):
+        print(f"api: {problem}", file=sys.stderr)
         return 2
 
     async def run() -> None:
