@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -34,10 +35,10 @@ def identities_at(data_dir: Path) -> Identities:
 
 @asynccontextmanager
 async def api_client(client: Client, keys: Identities, task_queue: str,
-                     signer: ApiSigner | None = None) -> AsyncIterator[httpx.AsyncClient]:
+                     signer: ApiSigner | None = None, **options: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The API on a real uvicorn server on loopback, and an HTTP client for it."""
     port = free_port()
-    app = create_app(client, keys, task_queue, signer)
+    app = create_app(client, keys, task_queue, signer, **options)
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     try:
@@ -241,3 +242,23 @@ async def test_bad_input_is_named_and_starts_nothing(dev_client, settings, tmp_p
     assert {"/v1/runs", "/v1/runs/{run_id}", "/v1/runs/{run_id}/events", "/v1/runs/{run_id}/approvals/{call_id}",
             "/v1/runs/{run_id}/outcomes/{call_id}", "/v1/runs/{run_id}/messages"} <= set(schema["paths"])
     assert listed["runs"] == []
+
+
+async def test_an_open_stream_ends_when_its_key_is_revoked(dev_server, dev_client, settings, tmp_path):
+    """A stream outlives the request that opened it: revoking the key ends it, even while the run is quiet
+    (waiting for a person), and the client's reconnect is refused."""
+    keys = identities_at(tmp_path)
+    key = keys.add("ops", "acme", ["start", "view"])
+    ops = {"Authorization": f"Bearer {key}"}
+    async with worker_for(dev_server, settings, tmp_path), \
+            api_client(dev_client, keys, settings.task_queue, auth_recheck_s=0.5) as http:
+        run_id = (await http.post("/v1/runs", json={"goal": "write"}, headers=ops)).json()["id"]
+        seen = []
+        async with asyncio.timeout(60):
+            async for event in _sse(http, f"/v1/runs/{run_id}/events", ops):
+                seen.append(event["event"])
+                if event["event"] == "approval_needed":
+                    assert keys.revoke("ops") == 1  # the run now waits: no event will come to wake the stream
+        again = await http.get(f"/v1/runs/{run_id}/events", headers=ops)
+    assert "approval_needed" in seen and "result" not in seen  # it ended early, without the run ending
+    assert again.status_code == 401

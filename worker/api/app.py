@@ -67,6 +67,8 @@ FROM_IDENTITY = {"tenant_id", "user_id", "carry"}
 # (worker.evals fork, captured cases over the Temporal path) may give one, never an API caller.
 OPERATORS_ONLY = {"world"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# How often an open event stream checks that its credentials still hold (revoked key, expired token).
+AUTH_RECHECK_S = 30.0
 
 
 def _quoted(value: str) -> str:
@@ -131,7 +133,7 @@ def _unavailable(what: str = "Temporal is unreachable") -> HTTPException:
 
 
 def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSigner | None = None,
-               workspaces: Path | None = None) -> FastAPI:
+               workspaces: Path | None = None, auth_recheck_s: float = AUTH_RECHECK_S) -> FastAPI:
     """The API over `client`; `signer` signs approvals for the people the approvers file lists under its
     key (without it, calls that need a signed approval cannot be approved here); `workspaces` is the
     local workspaces' root, where a run's files are read (None: files are not served)."""
@@ -361,6 +363,18 @@ def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSig
         first_run = desc.raw_description.workflow_execution_info.first_run_id or desc.run_id
         return workspace_dir(workspaces, f"{handle.id}/{first_run}")
 
+    async def still_allowed(request: Request, who: Identity) -> bool:
+        """Whether the credentials that opened a stream still identify someone who may view this tenant's
+        runs: a stream outlives its request, and a key revoked or a token expired must end it."""
+        header = request.headers.get("authorization", "")
+        secret = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else \
+            request.cookies.get(SESSION_COOKIE)
+        try:
+            now = await keys.identify(secret) if secret else None
+        except OidcUnavailable:
+            return True  # the provider is down: not a reason to cut a reader off
+        return now is not None and now.tenant == who.tenant and now.may("view")
+
     @app.get("/v1/runs/{run_id}/events")
     async def events(run_id: str, request: Request, who: Identity = Depends(role("view")),
                      last_event_id: str | None = Header(default=None),
@@ -375,7 +389,12 @@ def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSig
         async def items() -> AsyncIterator[dict[str, Any]]:
             yield {"retry": 1000, "comment": "reconnect after 1 s"}  # EventSource's reconnect delay
             async with feeds.follow(run_id) as feed:
-                async for offset, event in feed.after(start):
+                async for item in feed.after(start, idle_s=auth_recheck_s):
+                    if item is None:
+                        if not await still_allowed(request, who):
+                            return  # revoked or expired meanwhile: the client's reconnect gets the 401
+                        continue
+                    offset, event = item
                     yield {"id": str(offset), "event": event.kind, "data": event.model_dump_json()}
 
         return EventSourceResponse(items(), ping=15)

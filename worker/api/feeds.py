@@ -50,15 +50,24 @@ class RunFeed:
                 self.ended = True
                 self._changed.notify_all()
 
-    async def after(self, start: int) -> AsyncIterator[tuple[int, RunEvent]]:
-        """Every event at offset `start` or later, as they come; ends after the run's last event."""
+    async def after(self, start: int, idle_s: float | None = None) -> AsyncIterator[tuple[int, RunEvent] | None]:
+        """Every event at offset `start` or later, as they come; ends after the run's last event. With
+        `idle_s`, None comes after each `idle_s` without an event (the caller checks what it must)."""
         at = 0
         while True:
             async with self._changed:
-                await self._changed.wait_for(lambda: len(self.events) > at or self.ended)
-                # Offsets only grow: where `start` falls among those known, the first time it is known.
-                at = max(at, bisect.bisect_left(self.offsets, start))
-                batch = list(zip(self.offsets[at:], self.events[at:], strict=True))
+                try:
+                    async with asyncio.timeout(idle_s):
+                        await self._changed.wait_for(lambda: len(self.events) > at or self.ended)
+                except TimeoutError:
+                    batch = None
+                else:
+                    # Offsets only grow: where `start` falls among those known, the first time it is known.
+                    at = max(at, bisect.bisect_left(self.offsets, start))
+                    batch = list(zip(self.offsets[at:], self.events[at:], strict=True))
+            if batch is None:
+                yield None
+                continue
             for item in batch:
                 yield item
             at += len(batch)

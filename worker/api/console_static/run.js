@@ -345,7 +345,8 @@
     stream.onerror = () => {
       if (ended) return;
       document.getElementById("live").textContent = "connection lost; reconnecting…";
-      if (stream.readyState === EventSource.CLOSED) setTimeout(connect, 1500);
+      // Refused for good (401 after a revoked key, 404): refresh() sends a signed-out person to sign in.
+      if (stream.readyState === EventSource.CLOSED) refresh().then(() => { if (!ended) setTimeout(connect, 1500); });
     };
   }
 
