@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -67,7 +68,8 @@ FROM_IDENTITY = {"tenant_id", "user_id", "carry"}
 # (worker.evals fork, captured cases over the Temporal path) may give one, never an API caller.
 OPERATORS_ONLY = {"world"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-# How often an open event stream checks that its credentials still hold (revoked key, expired token).
+# How often an open event stream checks that its credentials still hold (revoked key, expired token),
+# whether events flow or not.
 AUTH_RECHECK_S = 30.0
 
 
@@ -388,11 +390,14 @@ def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSig
 
         async def items() -> AsyncIterator[dict[str, Any]]:
             yield {"retry": 1000, "comment": "reconnect after 1 s"}  # EventSource's reconnect delay
+            checked = time.monotonic()
             async with feeds.follow(run_id) as feed:
                 async for item in feed.after(start, idle_s=auth_recheck_s):
-                    if item is None:
+                    if time.monotonic() - checked >= auth_recheck_s:  # quiet or busy, at this pace
                         if not await still_allowed(request, who):
                             return  # revoked or expired meanwhile: the client's reconnect gets the 401
+                        checked = time.monotonic()
+                    if item is None:
                         continue
                     offset, event = item
                     yield {"id": str(offset), "event": event.kind, "data": event.model_dump_json()}
