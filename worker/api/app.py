@@ -173,6 +173,7 @@ def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSig
             # A cookie rides along on any request the browser sends, a forged cross-site form's too; a custom
             # header cannot be set cross-site without CORS, which this service never grants.
             raise HTTPException(403, f"a request authenticated by the console's cookie must send {CONSOLE_HEADER}: 1")
+        request.state.credential = secret  # what a long-lived stream checks again (still_allowed)
         try:
             who = await keys.identify(secret)
         except OidcUnavailable as e:
@@ -368,11 +369,8 @@ def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSig
     async def still_allowed(request: Request, who: Identity) -> bool:
         """Whether the credentials that opened a stream still identify someone who may view this tenant's
         runs: a stream outlives its request, and a key revoked or a token expired must end it."""
-        header = request.headers.get("authorization", "")
-        secret = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else \
-            request.cookies.get(SESSION_COOKIE)
         try:
-            now = await keys.identify(secret) if secret else None
+            now = await keys.identify(request.state.credential)
         except OidcUnavailable:
             return True  # the provider is down: not a reason to cut a reader off
         return now is not None and now.tenant == who.tenant and now.may("view")

@@ -102,12 +102,8 @@ def file_response(folder: Path, path: str, download: bool, render: bool = False)
         media = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         download = True  # never rendered by the browser (HTML, SVG, PDF, ...)
     if download:
-        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(target.name)}"
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(target.name, safe='')}"
     return Response(target.read_bytes(), media_type=media, headers=headers)
-
-
-def _quote(name: str) -> str:
-    return quote(name, safe="")
 
 
 def proposed_memories(recorded: RecordedRun) -> list[dict[str, Any]]:
