@@ -106,3 +106,13 @@ def test_the_oracle_judge_grades_by_the_quoted_phrases():
         return judge_prompt(JudgeInput(goal="g", answer=answer, criteria='Says "45 days" and "refund".'))[1].content
     assert judge_by_quotes(prompt("A refund within 45 days."))["grade"] == 5
     assert judge_by_quotes(prompt("A refund within 30 days."))["grade"] == 1
+
+
+async def test_the_judge_speaks_the_anthropic_wire_too(tmp_path):
+    """No schema and no decision tools there: a plain reply, read the same way."""
+    with ModelWireServer(judge_reply) as server:
+        judge = JudgeActivities(gateway_for(server, tmp_path, provider="anthropic", api_key_env=None))
+        verdict = await judge.verdict(JudgeInput(goal="Capital of France?", answer="Paris", criteria="names it"))
+    sent = server.requests[0]
+    assert sent["protocol"] == "anthropic" and "tools" not in sent and JUDGE_INSTRUCTIONS in str(sent["system"])
+    assert (verdict.model, verdict.grade) == ("judge-m", 5)
