@@ -78,23 +78,23 @@ class ClientIndex:
             self.store.call(self.store.client.delete, name, points_selector=models.PointIdsList(points=[*ids]), wait=True)
 
     def dense(self, access: Access, vectors: list[list[float]], limit: int) -> list[list[Hit]]:
+        return self._rankings(access, vectors, DENSE, limit)
+
+    def sparse(self, access: Access, vectors: list[SparseVector], limit: int) -> list[list[Hit]]:
+        queries = [models.SparseVector(indices=v.indices, values=v.values) for v in vectors if v.indices]
+        rankings = iter(self._rankings(access, queries, SPARSE, limit))
+        return [next(rankings) if v.indices else [] for v in vectors]
+
+    def _rankings(self, access: Access, queries: list[Any], using: str, limit: int) -> list[list[Hit]]:
+        """One batch of filtered queries; hits carry no payload."""
         name = self._ensure(access.tenant_id, create=False)
-        if name is None:
-            return [[] for _ in vectors]
+        if name is None or not queries:
+            return [[] for _ in queries]
         flt = access_filter(access)
-        requests = [models.QueryRequest(query=v, using=DENSE, filter=flt, limit=limit, with_payload=True)
-                    for v in vectors]
+        requests = [models.QueryRequest(query=q, using=using, filter=flt, limit=limit, with_payload=False)
+                    for q in queries]
         responses = self.store.call(self.store.client.query_batch_points, name, requests=requests)
         return [[_hit(p) for p in r.points] for r in responses]
-
-    def sparse(self, access: Access, vector: SparseVector, limit: int) -> list[Hit]:
-        name = self._ensure(access.tenant_id, create=False)
-        if name is None or not vector.indices:
-            return []
-        response = self.store.call(
-            self.store.client.query_points, name, using=SPARSE, query_filter=access_filter(access), limit=limit,
-            query=models.SparseVector(indices=vector.indices, values=vector.values), with_payload=True)
-        return [_hit(p) for p in response.points]
 
     def payloads(self, tenant: str, ids: list[str]) -> dict[str, dict[str, Any]]:
         name = self._ensure(tenant, create=False)

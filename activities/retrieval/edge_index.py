@@ -97,26 +97,27 @@ class EdgeIndex:
                 shard.flush()
 
     def dense(self, access: Access, vectors: list[list[float]], limit: int) -> list[list[Hit]]:
+        return self._rankings(access, [qe.Query.Nearest(v, using=DENSE) for v in vectors], limit)
+
+    def sparse(self, access: Access, vectors: list[SparseVector], limit: int) -> list[list[Hit]]:
+        queries = [qe.Query.Nearest(qe.SparseVector(indices=v.indices, values=v.values), using=SPARSE)
+                   for v in vectors if v.indices]
+        rankings = iter(self._rankings(access, queries, limit))
+        return [next(rankings) if v.indices else [] for v in vectors]
+
+    def _rankings(self, access: Access, queries: list[Any], limit: int) -> list[list[Hit]]:
+        """One planned batch of filtered queries; hits carry no payload."""
+        if not queries:
+            return []
         flt = _access_filter(access)
-        requests = [qe.QueryRequest(limit=limit, query=qe.Query.Nearest(v, using=DENSE), filter=flt,
-                                    with_payload=True) for v in vectors]
+        requests = [qe.QueryRequest(limit=limit, query=q, filter=flt, with_payload=False) for q in queries]
         with self._lock:
             shard = self._shard(access.tenant_id, create=False)
             if shard is None:
-                return [[] for _ in vectors]
+                return [[] for _ in queries]
             results = shard.query_batch(qe.QueryBatchRequest(requests)) if len(requests) > 1 else [
                 shard.query(requests[0])]
         return [[_hit(p) for p in points] for points in results]
-
-    def sparse(self, access: Access, vector: SparseVector, limit: int) -> list[Hit]:
-        if not vector.indices:
-            return []
-        request = qe.QueryRequest(limit=limit, query=qe.Query.Nearest(
-            qe.SparseVector(indices=vector.indices, values=vector.values), using=SPARSE),
-            filter=_access_filter(access), with_payload=True)
-        with self._lock:
-            shard = self._shard(access.tenant_id, create=False)
-            return [] if shard is None else [_hit(p) for p in shard.query(request)]
 
     def payloads(self, tenant: str, ids: list[str]) -> dict[str, dict[str, Any]]:
         with self._lock:
@@ -173,4 +174,4 @@ def _access_filter(access: Access) -> qe.Filter:
 
 
 def _hit(point: Any) -> Hit:
-    return Hit(id=str(point.id), score=float(point.score), payload=dict(point.payload or {}))
+    return Hit(str(point.id), float(point.score), dict(point.payload) if point.payload else {})

@@ -28,6 +28,9 @@ different shapes (docs/retrieval.md, `python -m tests.retrieval.eval`):
   asks for (PASSAGE_DEPTH, DOCUMENT_DEPTH), and fusion runs over them before the cut. Fusion
   normalises scores over its candidates, so a depth that grew with `limit` gave a caller asking for
   more a different best answer (the top 10 differed between limit 10 and 50 on every query measured).
+  Each segment of a long query draws half the passage depth (SEGMENT_SHARE); by document, the
+  first DOCUMENT_DEPTH fused passages are grouped.
+- Candidates carry no payload (index.py); only the passages grouped or returned are read whole.
 """
 
 from __future__ import annotations
@@ -50,6 +53,10 @@ LongQuery = Literal["zmax", "max", "rrf", "mean", "truncate"]
 MAX_LIMIT = 50
 PASSAGE_DEPTH = 4 * MAX_LIMIT
 DOCUMENT_DEPTH = 6 * MAX_LIMIT
+# A long query's segments each draw half the passage depth, by passage and by document: pooled over
+# several segments they still give more candidates than one query draws, at half the ranking cost
+# (measured at 10,000 chunks: docs/retrieval.md, Speed).
+SEGMENT_SHARE = 2
 
 
 class Retriever:
@@ -66,8 +73,8 @@ class Retriever:
                rerank_results: bool | None = None, by_document: bool = False) -> list[Passage]:
         if not 1 <= limit <= MAX_LIMIT:
             raise ValueError(f"limit must be 1 to {MAX_LIMIT}, not {limit}")
-        depth = DOCUMENT_DEPTH if by_document else PASSAGE_DEPTH
         parts = segments(query) if self.long_query != "truncate" else [query]
+        depth = PASSAGE_DEPTH // SEGMENT_SHARE if len(parts) > 1 else DOCUMENT_DEPTH if by_document else PASSAGE_DEPTH
         dense = self._dense(query, parts, access, depth) if mode != "sparse" else []
         sparse_hits = self._sparse(query, parts, access, depth) if mode != "dense" else []
         if mode == "dense":
@@ -79,8 +86,16 @@ class Retriever:
         else:
             ranked = fusion.z_sum([dense, sparse_hits])
         if by_document:
-            return [_passage(i, hit, score) for i, (hit, score) in enumerate(fusion.by_document(ranked)[:limit], 1)]
-        return [_passage(i, hit, hit.score) for i, hit in enumerate(ranked[:limit], 1)]
+            # Grouped over the fused head: a document's passages need their source, read for these only.
+            head = self._read(access, ranked[:DOCUMENT_DEPTH])
+            return [_passage(i, hit, score) for i, (hit, score) in enumerate(fusion.by_document(head)[:limit], 1)]
+        return [_passage(i, hit, hit.score) for i, hit in enumerate(self._read(access, ranked[:limit]), 1)]
+
+    def _read(self, access: Access, hits: list[Hit]) -> list[Hit]:
+        """The hits with their payloads; one deleted since it was ranked (a re-ingestion in between) is
+        left out rather than shown empty."""
+        payloads = self.index.payloads(access.tenant_id, [hit.id for hit in hits])
+        return [Hit(hit.id, hit.score, payloads[hit.id]) for hit in hits if hit.id in payloads]
 
     def _dense(self, query: str, parts: list[str], access: Access, depth: int) -> list[Hit]:
         if len(parts) == 1:
@@ -91,15 +106,15 @@ class Retriever:
             return self.index.dense(access, [mean.tolist()], depth)[0]
         rankings = self.index.dense(access, self.embedder.embed(parts, access.tenant_id), depth)
         if self.long_query == "zmax":
-            return fusion.max_pool([fusion.standardised(r) for r in rankings])
+            return fusion.pooled_z(rankings)
         return fusion.max_pool(rankings) if self.long_query == "max" else fusion.rrf(rankings)
 
     def _sparse(self, query: str, parts: list[str], access: Access, depth: int) -> list[Hit]:
         """BM25 of the whole query; for a long one (zmax), of each segment, standardised and max-pooled."""
         if len(parts) == 1 or self.long_query != "zmax":
-            return self.index.sparse(access, sparse.query_vector(query), depth)
-        rankings = [self.index.sparse(access, sparse.query_vector(part), depth) for part in parts]
-        return fusion.max_pool([fusion.standardised(r) for r in rankings if r])
+            return self.index.sparse(access, [sparse.query_vector(query)], depth)[0]
+        rankings = self.index.sparse(access, [sparse.query_vector(part) for part in parts], depth)
+        return fusion.pooled_z(rankings)
 
 
 def _passage(rank: int, hit: Hit, score: float) -> Passage:

@@ -16,6 +16,7 @@ The look-up of a document's stored ids (what ingestion reads before writing) is 
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import os
 import random
@@ -141,18 +142,74 @@ def bench_embedding() -> list[str]:
     return lines
 
 
+def bench_long_queries(tmp: Path, chunks: int) -> list[str]:
+    """End to end, as a worker answers them: the real MiniLM embeds each long scenario's paragraphs (no
+    vector kept from an earlier query), and Edge ranks them among `chunks` chunks of one tenant.
+
+    The chunks are the Northbridge documents copied into numbered editions, so the sparse arm meets the
+    scenarios' real words; their stored vectors come from the pseudo-embedder (embedding 10,000 chunks
+    with MiniLM would take minutes), which changes what ranks first but not what ranking costs.
+    """
+    from activities.retrieval.embeddings import MiniLMEmbedder
+    from activities.retrieval.query_vectors import QueryVectors
+    from tests.retrieval.scenarios.documents import CONTACT, DOCS, LEGAL
+    from tests.retrieval.scenarios.scenarios import scenarios
+
+    settings = RetrievalSettings(qdrant_path=tmp / "long-q", qdrant_edge_path=tmp / "long-e",
+                                 embedding_cache=tmp / "long-cache.sqlite")
+    kb = build_knowledge_base(settings, embedder=PseudoEmbedder())
+    access = Access(tenant_id="acme", user_id="bench")
+    try:
+        edition = 0
+        while kb.index.count(access.tenant_id) < chunks:
+            for slug, (title, sections, _) in DOCS.items():
+                body = "\n\n".join(f"## {name}\n\n{text} Edition {edition}." for name, text in sections)
+                kb.ingestor.ingest_document(Document(f"edition-{edition}/{slug}.md", "markdown",
+                                                     f"# {title}\n\n{body}\n\n{CONTACT}\n\n{LEGAL}\n"),
+                                            access.tenant_id, "tenant")
+            edition += 1
+        kb.retriever.embedder = QueryVectors(MiniLMEmbedder())
+        queries = [q for q, _ in scenarios()] + [q for q, _ in scenarios(seed=99)]
+        gc.collect()
+        gc.freeze()  # as the worker does after start-up (worker/main.py)
+        lines = [f"Long scenario queries end to end at {kb.index.count(access.tenant_id)} chunks in one tenant "
+                 f"({len(queries)} queries, 1-3 KB, MiniLM embedding each time):",
+                 "| mode | by | limit | p50 ms | p95 ms |", "|---|---|---|---|---|"]
+        for mode, by_document, limit in (("hybrid", False, 10), ("hybrid", True, 8), ("dense", False, 10),
+                                         ("sparse", False, 10)):
+            kb.retriever.search(queries[0], access, limit, mode, by_document=by_document)  # warm-up
+            latencies = []
+            for q in queries:
+                kb.retriever.embedder.clear()
+                t0 = time.perf_counter()
+                kb.retriever.search(q, access, limit, mode, by_document=by_document)
+                latencies.append((time.perf_counter() - t0) * 1000)
+            p50, p95 = _pct(latencies)
+            lines.append(f"| {mode} | {'document' if by_document else 'passage'} | {limit} | {p50:.1f} | {p95:.1f} |")
+    finally:
+        gc.unfreeze()
+        kb.close()
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--engines", default="edge,local")
     parser.add_argument("--url", default="", help="also measure a Qdrant server at this URL")
+    parser.add_argument("--long-only", action="store_true", help="only the end-to-end long-query table")
     args = parser.parse_args()
+    if args.long_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            print("\n".join(bench_long_queries(Path(tmp), args.chunks)))
+        return
     docs = _documents(args.chunks)
     engines = args.engines.split(",") + (["server"] if args.url else [])
     with tempfile.TemporaryDirectory() as tmp:
         for engine in engines:
             print("\n".join(bench_engine(engine, docs, Path(tmp), args.url if engine == "server" else "")), flush=True)
             print(flush=True)
+        print("\n".join(bench_long_queries(Path(tmp), args.chunks)), flush=True)
     print("\n".join(bench_embedding()))
 
 

@@ -45,3 +45,21 @@ def test_cache_embeds_unchanged_text_once(minilm: MiniLMEmbedder, tmp_path) -> N
     second = again.embed(["beta text", "alpha text"])
     assert again.misses == 0
     assert np.allclose(second, [first[1], first[0]])
+
+
+def test_length_batches_bound_padding_and_keep_every_input() -> None:
+    """Inputs are batched by token length, so padding to a batch's longest stays within a quarter of
+    its real tokens (one long query's paragraphs, padded together, cost 1.8x their tokens before)."""
+    import random
+
+    from activities.retrieval.embeddings import length_batches
+
+    rng = random.Random(5)
+    for _ in range(200):
+        lengths = [rng.randint(3, 256) for _ in range(rng.randint(1, 80))]
+        batches = length_batches(lengths, batch_size=16)
+        assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+        for batch in batches:
+            assert 1 <= len(batch) <= 16
+            real = sum(lengths[i] for i in batch)
+            assert len(batch) * max(lengths[i] for i in batch) <= 1.25 * real or len(batch) == 1

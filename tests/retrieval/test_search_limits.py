@@ -50,3 +50,20 @@ def test_the_first_k_results_do_not_depend_on_the_limit(kb, tmp_path, seed):
                     assert head == full[:limit], (query[:60], mode, by_document, limit)
                     checked += 1
     assert checked == len(queries) * 3 * 2 * 5
+
+
+def test_a_passage_deleted_after_ranking_is_left_out_not_shown_empty(kb, tmp_path, monkeypatch):
+    """Candidates are ranked without their text, which is read afterwards; a passage removed in between
+    (a re-ingestion of its document) is dropped from the answer, and the rest keep their order."""
+    queries = corpus(tmp_path / "corpus", 3)
+    kb.ingestor.ingest_paths([tmp_path / "corpus"], "gen")
+    access = Access(tenant_id="gen", user_id="u")
+    before = kb.retriever.search(queries[0], access, 5)
+    assert len(before) == 5 and all(p.text for p in before)
+    gone = before[1].chunk_id
+    read = kb.index.payloads
+    monkeypatch.setattr(kb.index, "payloads", lambda tenant, ids: {
+        i: p for i, p in read(tenant, ids).items() if i != gone})
+    after = kb.retriever.search(queries[0], access, 5)
+    assert [p.chunk_id for p in after] == [p.chunk_id for p in before if p.chunk_id != gone]
+    assert all(p.text for p in after) and [p.citation for p in after] == ["S1", "S2", "S3", "S4"]
