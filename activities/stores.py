@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,14 +77,25 @@ def refuse_other_stores(bound: str | None, mine: str) -> None:
             type="StoreMismatch", non_retryable=False)
 
 
+class StoresNotShared(ApplicationError):
+    pass
+
+
 class StoreActivities:
     def __init__(self, identity: StoreIdentity, task_queue: str | None = None) -> None:
         self.identity = identity
         self.task_queue = task_queue  # set when this worker also polls the store queue
+        # Why this worker must not bind new runs now (worker/queue_peers.py), or None; set by the worker.
+        self.refusal: Callable[[], str | None] = lambda: None
 
     @activity.defn(name="stores.bind")
     async def bind(self, input: BindStoresInput = BindStoresInput()) -> StoreBinding:
-        """Bind the run that asks to this worker's stores (a default input: runs recorded before sent none)."""
+        """Bind the run that asks to this worker's stores (a default input: runs recorded before sent none).
+
+        Refused, retryably, while other workers serve the queue and none shares these stores: the retry
+        goes to a worker whose stores the queue shares, and the run is never tied to this host alone."""
+        if why := self.refusal():
+            raise StoresNotShared(why, type="StoresNotShared", non_retryable=False)
         i = self.identity
         return StoreBinding(store_id=i.store_id, task_queue=self.task_queue, ledger_id=i.ledger_id,
                             workspace_store_id=i.workspace_store_id, blob_store_id=i.blob_store_id,

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.common import MetricMeter, VersioningBehavior, WorkerDeploymentVersion
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import RPCError
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from activities.approvers import ApproverActivities, load_approvers
@@ -52,6 +53,7 @@ from worker.codec import data_converter
 from worker.evals.scoring import ScoringActivities
 from worker.logging import configure_logging
 from worker.preflight import TOOL_ENTRY_POINTS, checked_settings, fail
+from worker.queue_peers import QueuePeers, worker_identity
 from worker.retrieval_settings import load_retrieval_settings
 from worker.sandbox import workflow_runner
 from worker.settings import Settings, SettingsError
@@ -201,9 +203,11 @@ def _activity_options() -> dict[str, Any]:
     )
 
 
-def build_worker(client: Client, settings: Settings, activities: list | None = None) -> Worker:
+def build_worker(client: Client, settings: Settings, activities: list | None = None,
+                 identity: str | None = None) -> Worker:
     return Worker(
         client,
+        identity=identity,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=build_activities(settings) if activities is None else activities,
@@ -215,12 +219,13 @@ def build_worker(client: Client, settings: Settings, activities: list | None = N
     )
 
 
-def build_store_worker(client: Client, settings: Settings, store_queue: str, activities: list) -> Worker:
+def build_store_worker(client: Client, settings: Settings, store_queue: str, activities: list,
+                       identity: str | None = None) -> Worker:
     """The same activities on the queue of this worker's stores: bound runs' activities arrive here only
     on workers whose stores are the run's (activities/stores.py). Same deployment version as the
     workflow worker, so a pinned run's activities stay on its build."""
     return Worker(client, task_queue=store_queue, activities=activities, deployment_config=deployment_config(settings),
-                  **_activity_options())
+                  identity=identity, **_activity_options())
 
 
 async def run_worker(settings: Settings) -> None:
@@ -245,8 +250,15 @@ async def run_worker(settings: Settings) -> None:
         identity = layer.stores.identity
         store_queue = layer.stores.task_queue = identity.task_queue(settings.task_queue)
         activities = build_activities(settings, meter, kb, layer)
-        worker = build_worker(client, settings, activities)
-        store_worker = build_store_worker(client, settings, store_queue, activities)
+        me = worker_identity(identity.store_id)
+        peers = QueuePeers(client, settings.task_queue, me, identity.store_id, settings.bind_unshared_stores)
+        try:  # before polling: a worker joining others with other stores says so, and binds nothing, at once
+            await peers.refresh()
+        except RPCError as e:
+            log.warning("worker.peers_unavailable", error=str(e))
+        layer.stores.refusal = peers.refusal
+        worker = build_worker(client, settings, activities, identity=me)
+        store_worker = build_store_worker(client, settings, store_queue, activities, identity=me)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -260,8 +272,10 @@ async def run_worker(settings: Settings) -> None:
         # which took 60-100 ms pauses in the middle of searches (docs/retrieval.md, Speed).
         gc.collect()
         gc.freeze()
+        watcher = asyncio.create_task(peers.watch())
         async with worker, store_worker:
             await stop.wait()
+            watcher.cancel()
             log.info("worker.stopping")
     finally:
         shutdown_tracing()

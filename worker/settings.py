@@ -70,6 +70,9 @@ class Settings(BaseModel):
     workspaces_dir: Path | None = Field(None, description="AGENT_WORKSPACES_DIR: local workspaces' root "
                                         "(a shared filesystem path serves many hosts); empty = data_dir/workspaces")
     retrieval: bool = Field(True, description="AGENT_RETRIEVAL: serve the knowledge base and memory (Qdrant)")
+    bind_unshared_stores: bool = Field(
+        False, description="AGENT_BIND_UNSHARED_STORES: bind new runs to this worker's stores even when other "
+        "workers on its task queue serve and none shares them (per-host stores on purpose)")
 
     @property
     def workspace_kind(self) -> str:
@@ -163,6 +166,7 @@ _ENV = {
     "workspace_store": "AGENT_WORKSPACE_STORE",
     "workspaces_dir": "AGENT_WORKSPACES_DIR",
     "retrieval": "AGENT_RETRIEVAL",
+    "bind_unshared_stores": "AGENT_BIND_UNSHARED_STORES",
 }
 
 

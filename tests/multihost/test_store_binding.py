@@ -31,7 +31,9 @@ async def test_runs_stay_with_the_stores_they_started_on(dev_client, dev_server,
     address, queue = dev_server.config.address, f"tq-{uuid.uuid4()}"
     effects = tmp_path / "effects.txt"
     data = {"a": tmp_path / "host-a", "b": tmp_path / "host-b"}
-    env = {"AGENT_RETRIEVAL": "false", "AGENT_TEST_EFFECTS_FILE": str(effects)}
+    # Per-host stores on purpose: without this, B (whose stores no other worker of the queue shares)
+    # would bind nothing while A's poller is still listed (test_store_sets.py).
+    env = {"AGENT_RETRIEVAL": "false", "AGENT_TEST_EFFECTS_FILE": str(effects), "AGENT_BIND_UNSHARED_STORES": "true"}
     with ModelWireServer(respond) as model:
         workers = {name: WorkerProcess(address, queue, path, model.base_url, TOOL_MODULES, env)
                    for name, path in data.items()}

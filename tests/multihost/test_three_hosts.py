@@ -11,15 +11,12 @@ import time
 import uuid
 from collections import Counter
 
-import psycopg
-
 from activities.ledger import open_ledger
 from activities.tools.workspaces import workspace_dir
 from tests.conftest import chain_id, eventually
-from tests.multihost.helpers import STEPS, TOOL_MODULES, goal, respond
+from tests.multihost.helpers import STEPS, TOOL_MODULES, goal, respond, shared_stores_env
 from tests.processes import WorkerProcess
 from tests.wire_server import ModelWireServer
-from worker.blobs import open_blob_store
 from workflows.agent_run import AgentRun
 from workflows.contracts import RunRequest, RunResult, RunStatus
 
@@ -30,18 +27,9 @@ async def test_thirty_runs_on_three_hosts_with_random_kills(dev_client, dev_serv
                                                             tmp_path, monkeypatch):
     """0 duplicate and 0 lost effects, every run completed, and each run read back in its last step
     the lines its earlier steps wrote, whichever worker served each step."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    database = f"ledger_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_url, autocommit=True) as db:
-        db.execute(f"CREATE DATABASE {database}")
-    ledger_url = postgres_url.rsplit("/", 1)[0] + f"/{database}"
-    bucket = f"mh-{uuid.uuid4().hex[:8]}"
-    blob_url = f"s3://{bucket}/agent?endpoint={s3_endpoint}"
-    open_blob_store(blob_url).create_bucket()
     effects = tmp_path / "effects.txt"
-    env = {"AGENT_PROFILE": "multi-host", "AGENT_LEDGER_URL": ledger_url, "AGENT_BLOB_STORE": blob_url,
-           "AGENT_RETRIEVAL": "false", "AGENT_TEST_EFFECTS_FILE": str(effects)}
+    env = {**shared_stores_env(postgres_url, s3_endpoint, monkeypatch), "AGENT_TEST_EFFECTS_FILE": str(effects)}
+    ledger_url = env["AGENT_LEDGER_URL"]
     address, queue, chaos = dev_server.config.address, f"tq-{uuid.uuid4()}", random.Random(16)
 
     with ModelWireServer(respond) as model:
