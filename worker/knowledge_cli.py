@@ -8,8 +8,9 @@
     python -m worker.knowledge_cli memory pin|unpin|delete MEMORY_ID --tenant acme --by bob
     python -m worker.knowledge_cli memory show MEMORY_ID --tenant acme
 
-It opens the same store the worker uses (AGENT_DATA_DIR / AGENT_QDRANT_URL). In local mode only one
-process may open the store: stop the worker first, or point both at a Qdrant server.
+It uses the same store the worker uses (AGENT_DATA_DIR / AGENT_QDRANT_URL). The embedded stores allow
+one process: with a worker running on the data directory, the CLI goes through that worker
+(activities/retrieval/shared.py), so ingestion and searches work while runs retrieve.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import cast
 
 from activities.memory.store import MemoryNotFound
 from activities.retrieval.embeddings import EmbeddingError
 from activities.retrieval.ingest import IngestProgress, InvalidScope
 from activities.retrieval.render import citation_line
-from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base
+from activities.retrieval.runtime import KnowledgeBase
+from activities.retrieval.shared import open_or_join
 from activities.retrieval.store import StoreError
 from worker import cli
 from worker.logging import configure_logging
@@ -84,7 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging("warning")  # logs go to stderr; stdout stays clean for --json
     try:
-        kb = build_knowledge_base(load_retrieval_settings(load_settings().data_dir))
+        data_dir = load_settings().data_dir
+        # With a worker running on this data directory, it holds the stores: the CLI goes through it.
+        opened, _ = open_or_join(load_retrieval_settings(data_dir), data_dir, serve=False)
+        kb = cast(KnowledgeBase, opened)
     except (SettingsError, RetrievalSettingsError, StoreError, EmbeddingError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from pydantic import ValidationError
@@ -38,7 +38,8 @@ from activities.mcp import MCPActivities, MCPConfig, MCPConnector, load_mcp_conf
 from activities.memory.activities import MemoryActivities
 from activities.model import ModelActivities
 from activities.retrieval.activities import RetrievalActivities
-from activities.retrieval.runtime import KnowledgeBase, build_knowledge_base, configure
+from activities.retrieval.runtime import KnowledgeBase, configure
+from activities.retrieval.shared import KnowledgeHost, open_or_join
 from activities.retrieval.store import StoreError
 from activities.stores import StoreActivities, StoreIdentity, blob_store_id, retrieval_store_id
 from activities.tools.execute import ToolActivities
@@ -130,15 +131,18 @@ def build_gateway(settings: Settings, meter: MetricMeter | None = None) -> Gatew
     return Gateway(load_models_file(settings.models_file, os.environ), breakers)
 
 
-def build_knowledge(settings: Settings) -> KnowledgeBase:
-    """Open Qdrant and the embedder once per process and bind them for the knowledge tools."""
+def build_knowledge(settings: Settings) -> tuple[KnowledgeBase, KnowledgeHost | None]:
+    """Open Qdrant and the embedder once per process and bind them for the knowledge tools; or, when
+    another process of this data directory holds the embedded stores, use them through it
+    (activities/retrieval/shared.py). The process that holds them serves them to the others."""
     found = load_retrieval_settings(settings.data_dir)
     if settings.profile == "multi-host" and not found.qdrant_url:
         raise SettingsError("the multi-host profile needs AGENT_QDRANT_URL (a Qdrant server every host "
                             "shares) or AGENT_RETRIEVAL=false")
-    kb = build_knowledge_base(found)
+    opened, host = open_or_join(found, settings.data_dir, serve=True)
+    kb = cast(KnowledgeBase, opened)  # a RemoteKnowledgeBase has the same retriever, ingestor and memory
     configure(kb)
-    return kb
+    return kb, host
 
 
 def token_counters(gateway: Gateway) -> Callable[[str], TokenCounter]:
@@ -244,7 +248,7 @@ async def run_worker(settings: Settings) -> None:
     except TemporalConnectError as e:
         fail(str(e))  # one line with the likely cause (worker/tls.py)
     meter = (runtime or Runtime.default()).metric_meter
-    kb = build_knowledge(settings) if settings.retrieval else None
+    kb, host = build_knowledge(settings) if settings.retrieval else (None, None)
     try:
         layer = build_tool_layer(settings)
         identity = layer.stores.identity
@@ -280,6 +284,8 @@ async def run_worker(settings: Settings) -> None:
     finally:
         shutdown_tracing()
         configure(None)
+        if host is not None:
+            host.close()
         if kb is not None:
             kb.close()  # qdrant local mode must close before interpreter shutdown, or the exit can abort
     log.info("worker.stopped")

@@ -19,6 +19,7 @@ from activities.retrieval.ingest import IngestProgress, InvalidScope
 from activities.retrieval.render import render_context
 from activities.retrieval.runtime import KnowledgeBase
 from activities.retrieval.search import timed_search
+from activities.retrieval.shared import KnowledgeHostUnavailable
 from activities.retrieval.store import StoreError
 from workflows.contracts.retrieval import (
     IngestPathsInput,
@@ -39,6 +40,8 @@ def at_boundary(work: Callable[[], T]) -> T:
         return work()
     except EmbeddingError as e:
         raise ApplicationError(str(e), type="EmbeddingError", non_retryable=not e.retryable) from e
+    except KnowledgeHostUnavailable as e:  # the process holding the stores is restarting: try again
+        raise ApplicationError(str(e), type="KnowledgeHostUnavailable", non_retryable=False) from e
     except (StoreError, InvalidScope, FileNotFoundError) as e:
         raise ApplicationError(str(e), type=type(e).__name__, non_retryable=True) from e
 

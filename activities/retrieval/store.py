@@ -59,9 +59,10 @@ class QdrantStore:
         except RuntimeError as e:
             if "already accessed" in str(e):
                 raise StoreError(
-                    f"the local Qdrant store at {path} is open in another process (local mode allows one: "
-                    "usually the running worker). Stop that process, or run a Qdrant server and set "
-                    "AGENT_QDRANT_URL so that the worker and the CLI share it."
+                    f"the local Qdrant store at {path} is open in another process that does not serve it "
+                    "(local mode allows one process; a worker serves its stores to the others on its data "
+                    "directory, the knowledge CLI does not). Stop that process, or run a Qdrant server and "
+                    "set AGENT_QDRANT_URL so that every process shares it."
                 ) from e
             raise
         return cls(client, local=True, where=str(path))
