@@ -84,6 +84,8 @@ class KnowledgeHost:
         operations = _operations(kb)
 
         class Handler(socketserver.StreamRequestHandler):
+            timeout = 60  # a client that sends nothing, or stops reading, does not hold a thread for ever
+
             def handle(self) -> None:
                 line = self.rfile.readline(MAX_REQUEST + 1)
 
@@ -149,9 +151,9 @@ def open_or_join(settings: RetrievalSettings, data_dir: Path, serve: bool) -> tu
         return kb, None
     try:
         return kb, KnowledgeHost(kb, data_dir)
-    except BaseException:
-        kb.close()
-        raise
+    except (StoreError, OSError) as e:  # this process still works; only the others cannot join it
+        log.warning("retrieval.host_not_serving", reason=str(e))
+        return kb, None
 
 
 # --- the others ---------------------------------------------------------------------------------------

@@ -13,6 +13,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from activities.memory.store import MemoryNotFound
+from activities.retrieval.shared import KnowledgeHostUnavailable
 from tests.conftest import eventually
 from tests.processes import WorkerProcess
 from tests.retrieval.conftest import CORPUS
@@ -106,3 +110,32 @@ async def test_a_second_worker_and_the_cli_share_the_running_workers_data_direct
     assert found.returncode == 0, found.stderr[-2000:]
     sources = {p["source"] for p in json.loads(found.stdout)}
     assert {f"new-policies/policy-{n:02}.md" for n in range(NEW_DOCUMENTS)} <= sources
+
+
+def test_the_socket_refuses_hostile_requests_and_keeps_serving(kb, tmp_path):
+    """Malformed, oversized and unknown requests get an error answer, never a crash; the next one is served."""
+    import socket as sockets
+
+    from activities.retrieval.shared import MAX_REQUEST, KnowledgeHost, RemoteKnowledgeBase
+
+    host = KnowledgeHost(kb, tmp_path)
+    try:
+        def raw(payload: bytes) -> dict:
+            with sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM) as conn:
+                conn.connect(str(host.path))
+                conn.sendall(payload)
+                return json.loads(conn.makefile("rb").readline())
+
+        assert raw(b"{not json\n")["error"]["type"] == "JSONDecodeError"
+        assert "unknown operation" in raw(b'{"op": "__class__"}\n')["error"]["message"]
+        assert raw(b'{"op": "get", "args": {"tenant_id": "t", "memory_id": "m", "extra": 1}}\n')["error"]["type"] == "TypeError"
+        assert "over" in raw(b"x" * (MAX_REQUEST + 10) + b"\n")["error"]["message"]
+        remote = RemoteKnowledgeBase(host.path)
+        assert remote.memory.list("acme") == []
+        with pytest.raises(MemoryNotFound):
+            remote.memory.get("acme", "no-such-memory")
+    finally:
+        host.close()
+    assert not host.path.exists()
+    with pytest.raises(KnowledgeHostUnavailable):
+        RemoteKnowledgeBase(host.path).memory.list("acme")
