@@ -42,11 +42,14 @@ class Jwks:
     """An identity provider's key endpoint on loopback, serving the public half of `keys`."""
 
     def __init__(self, keys: dict[str, RSAPrivateKey]) -> None:
-        body = json.dumps({"keys": [{**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(k.public_key())), "kid": kid,
-                                     "use": "sig", "alg": "RS256"} for kid, k in keys.items()]}).encode()
+        self.fetches = 0
+        self.serve(keys)
+        jwks = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                jwks.fetches += 1
+                body = jwks.body
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(body)))
@@ -59,6 +62,11 @@ class Jwks:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/jwks.json"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def serve(self, keys: dict[str, RSAPrivateKey]) -> None:
+        """Serve these keys from now on (a provider rotating its keys)."""
+        self.body = json.dumps({"keys": [{**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(k.public_key())),
+                                          "kid": kid, "use": "sig", "alg": "RS256"} for kid, k in keys.items()]}).encode()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -126,6 +134,32 @@ async def test_oidc_tokens_are_verified_against_the_providers_keys(dev_client, s
     async with api_client(dev_client, unreachable, settings.task_queue) as http:
         down = await http.get("/v1/runs", headers={"Authorization": f"Bearer {token(signing)}"})
     assert down.status_code == 503 and down.headers["Retry-After"] and "identity provider" in down.text
+
+
+async def test_made_up_key_ids_do_not_make_the_api_fetch_the_providers_keys_each_time(monkeypatch):
+    """Tokens naming key ids nobody issued are refused without a fetch per request: the keys are fetched
+    again at most every REFETCH_MIN_S, which still lets a provider rotate to a new key."""
+    from worker.api import oidc
+
+    signing, rotated = generate_private_key(65537, 2048), generate_private_key(65537, 2048)
+    jwks = Jwks({"k1": signing})
+    monkeypatch.setattr(oidc, "REFETCH_MIN_S", 1.0)
+    verifier = oidc.OidcVerifier(oidc.OidcConfig(issuer=ISSUER, audience=AUDIENCE, jwks_url=jwks.url))
+    try:
+        assert (await verifier.identify(token(signing))).tenant == "acme"
+        assert jwks.fetches == 1
+        made_up = [await verifier.identify(token(signing, kid=f"made-up-{n}")) for n in range(50)]
+        assert made_up == [None] * 50 and jwks.fetches <= 3, jwks.fetches
+        jwks.serve({"k1": signing, "k2": rotated})  # the provider rotates
+
+        async def rotated_key_accepted() -> bool:
+            identity = await verifier.identify(token(rotated, kid="k2"))
+            return identity is not None and identity.tenant == "acme"
+
+        await eventually(rotated_key_accepted, timeout_s=10, what="a token signed with the rotated key")
+        assert jwks.fetches <= 5, jwks.fetches
+    finally:
+        jwks.close()
 
 
 async def test_a_revoked_key_is_refused_at_once_and_an_unknown_one_never_works(dev_client, settings, tmp_path):

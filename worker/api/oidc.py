@@ -1,7 +1,7 @@
 """OIDC/JWT bearer tokens: an identity provider's signed token names the person, their tenant and roles.
 
 Verification uses PyJWT against the provider's JWKS (fetched over HTTPS, cached, refetched once when a
-token names a key id it has not seen, which is how providers rotate keys). A token must be signed with
+token names a key id it has not seen, which is how providers rotate keys; at most every 30 s). A token must be signed with
 one of the configured algorithms (never `none`, never an HMAC that would make the public key a secret),
 by the configured issuer, for the configured audience, and be inside its lifetime.
 
@@ -19,6 +19,8 @@ by the configured issuer, for the configured audience, and be inside its lifetim
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from typing import Any
 
 import jwt
@@ -27,6 +29,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from worker.api.roles import ROLES, Identity
 
 LEEWAY_S = 30  # clock skew between the provider and this host
+# A token naming a key id the cached keys lack makes the keys be fetched again (a provider rotating
+# its keys), but at most this often: otherwise every request with a made-up key id would be a fetch
+# from the provider, made on the caller's behalf.
+REFETCH_MIN_S = 30.0
 
 
 class OidcUnavailable(Exception):
@@ -52,10 +58,25 @@ class OidcVerifier:
     def __init__(self, config: OidcConfig) -> None:
         self.config = config
         self._keys = jwt.PyJWKClient(config.jwks_url, cache_keys=True, lifespan=300, timeout=5)
+        self._refetched_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def _signing_key(self, token: str) -> jwt.PyJWK:
+        kid = jwt.get_unverified_header(token).get("kid")
+        for refresh in (False, True):
+            if refresh:
+                with self._lock:
+                    if time.monotonic() - self._refetched_at < REFETCH_MIN_S:
+                        break
+                    self._refetched_at = time.monotonic()
+            found = next((k for k in self._keys.get_signing_keys(refresh=refresh) if k.key_id == kid), None)
+            if found is not None:
+                return found
+        raise jwt.PyJWKClientError(f"no signing key with id {kid!r}")
 
     def _verify(self, token: str) -> dict[str, Any]:
         try:
-            key = self._keys.get_signing_key_from_jwt(token)
+            key = self._signing_key(token)
         except jwt.PyJWKClientConnectionError as e:
             raise OidcUnavailable(f"cannot fetch the identity provider's keys: {e}") from None
         return jwt.decode(token, key, algorithms=self.config.algorithms, audience=self.config.audience,
