@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from typing import Any
 
@@ -95,3 +96,6 @@ async def test_temporal_out_of_reach_is_a_503_with_retry_after(settings, tmp_pat
     for answer in answers:
         assert answer.status_code == 503, answer.text
         assert answer.headers["Retry-After"] == "5" and "Temporal is unreachable" in answer.json()["detail"]
+        # What failed upstream (Temporal's address, its error text) stays in the API's log, by reference.
+        assert re.fullmatch(r"Temporal is unreachable( \(reference [0-9a-f]{12}: the API's log has the details\))?",
+                            answer.json()["detail"]), answer.text

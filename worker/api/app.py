@@ -42,6 +42,7 @@ from worker.api.identities import Identities
 from worker.api.oidc import OidcUnavailable
 from worker.api.roles import Identity
 from worker.api.signer import ApiSigner
+from worker.api.upstream import logged
 from worker.evals.recorded import NotARun, read_run
 from workflows.agent_run import AgentRun
 from workflows.contracts import (
@@ -153,16 +154,17 @@ def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSig
     @app.exception_handler(WorkflowQueryFailedError)
     async def unreadable(_request: Request, e: WorkflowQueryFailedError) -> JSONResponse:
         # The worker could not rebuild the run's state to answer (docs/operating.md, Known issues).
-        return JSONResponse({"detail": f"the run's state cannot be read now: {e.message}"}, 502)
+        return JSONResponse({"detail": f"the run's state cannot be read now ({logged('api.query_failed', e)})"}, 502)
 
     @app.exception_handler(RPCError)
     async def temporal_refused(_request: Request, e: RPCError) -> JSONResponse:
         if e.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
             # The run was found a moment earlier (every route checks that first): it has ended since.
-            return JSONResponse({"detail": f"the run has ended: nothing was sent to it ({e.message})"}, 409)
+            return JSONResponse({"detail": "the run has ended: nothing was sent to it"}, 409)
         # Whatever call reached Temporal and failed on the way: the client may retry, nothing was done twice
         # (starts are idempotent by key, decisions are refused when repeated).
-        return JSONResponse({"detail": f"Temporal is unreachable: {e.message}"}, 503, headers={"Retry-After": "5"})
+        return JSONResponse({"detail": f"Temporal is unreachable ({logged('api.temporal_unreachable', e)})"}, 503,
+                            headers={"Retry-After": "5"})
 
     async def caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Identity:
         secret = creds.credentials if creds is not None else request.cookies.get(SESSION_COOKIE)
@@ -177,7 +179,7 @@ def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSig
         try:
             who = await keys.identify(secret)
         except OidcUnavailable as e:
-            raise _unavailable(str(e)) from None
+            raise _unavailable(f"the identity provider cannot be reached ({logged('api.oidc_unavailable', e)})") from None
         if who is None:
             raise HTTPException(401, "unknown or revoked key, or a token that does not verify",
                                 headers={"WWW-Authenticate": "Bearer"})

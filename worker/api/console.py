@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from worker.api.identities import Identities
 from worker.api.oidc import OidcUnavailable
+from worker.api.upstream import logged
 
 SESSION_COOKIE = "agent_session"
 CONSOLE_HEADER = "X-Agent-Console"
@@ -72,7 +73,7 @@ def mount_console(app: FastAPI, keys: Identities) -> None:
         try:
             who = await keys.identify(body.key)
         except OidcUnavailable as e:
-            raise HTTPException(503, str(e)) from None
+            raise HTTPException(503, f"the identity provider cannot be reached ({logged('api.oidc_unavailable', e)})") from None
         if who is None:
             raise HTTPException(401, "unknown or revoked key, or a token that does not verify")
         response = JSONResponse({"name": who.name, "tenant": who.tenant, "roles": sorted(who.roles)})
