@@ -277,10 +277,12 @@ async def run_worker(settings: Settings) -> None:
         gc.collect()
         gc.freeze()
         watcher = asyncio.create_task(peers.watch())
-        async with worker, store_worker:
-            await stop.wait()
+        try:
+            async with worker, store_worker:
+                await stop.wait()
+                log.info("worker.stopping")
+        finally:
             watcher.cancel()
-            log.info("worker.stopping")
     finally:
         shutdown_tracing()
         configure(None)

@@ -51,12 +51,16 @@ def standardised(ranking: Sequence[Hit]) -> list[Hit]:
     to every document's boilerplate; its best cosine is high but does not stand out, so after this it
     no longer outranks a segment that states a need and matches one document clearly.
     """
-    if len(ranking) < 2:
-        return list(ranking)
-    values = [h.score for h in ranking]
-    mean = sum(values) / len(values)
-    std = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5 or 1.0
+    mean, std = _mean_std([h.score for h in ranking])
     return [Hit(id=h.id, score=(h.score - mean) / std, payload=h.payload) for h in ranking]
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """What z-scores are taken against; (0, 1), the scores as they are, for fewer than two."""
+    if len(values) < 2:
+        return 0.0, 1.0
+    mean = sum(values) / len(values)
+    return mean, (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5 or 1.0
 
 
 def pooled_z(rankings: Sequence[Sequence[Hit]]) -> list[Hit]:
@@ -66,10 +70,7 @@ def pooled_z(rankings: Sequence[Sequence[Hit]]) -> list[Hit]:
     first: dict[str, Hit] = {}
     for ranking in rankings:
         values = [h.score for h in ranking]
-        mean, std = 0.0, 1.0
-        if len(values) >= 2:
-            mean = sum(values) / len(values)
-            std = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5 or 1.0
+        mean, std = _mean_std(values)
         for hit, value in zip(ranking, values, strict=True):
             z = (value - mean) / std
             if z > best.get(hit.id, float("-inf")):

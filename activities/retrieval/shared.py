@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from pydantic import BaseModel
 
 from activities.memory.store import MemoryNotFound
 from activities.retrieval.embeddings import EmbeddingError
@@ -52,28 +53,29 @@ def socket_path(data_dir: Path) -> Path:
 
 # --- the holder ---------------------------------------------------------------------------------------
 
-def _operations(kb: Any) -> dict[str, Callable[..., Any]]:
-    def search(query: str, access: dict, limit: int, mode: str, rerank: bool | None, by_document: bool) -> list:
-        passages = kb.retriever.search(query, Access.model_validate(access), limit, mode, rerank, by_document)
-        return [p.model_dump(mode="json") for p in passages]
+# The memory methods the others may call; with the retriever's `search` and the ingestor's `ingest`,
+# the whole surface of the knowledge base a worker, its tools and the CLI use.
+_MEMORY_OPS = frozenset({"propose", "recall", "add", "list", "get", "correct", "pin", "delete"})
+# Arguments that travel as JSON and are models again on the holder's side.
+_MODEL_ARGS: dict[str, type[BaseModel]] = {"access": Access, "proposal": ProposeMemoryInput}
 
-    def recall(access: dict, query: str, limit: int) -> list:
-        return [m.model_dump(mode="json") for m in kb.memory.recall(Access.model_validate(access), query, limit)]
 
-    def record(value: MemoryRecord) -> dict:
+def _method(kb: Any, op: str) -> Callable[..., Any]:
+    if op == "search":
+        return kb.retriever.search
+    if op == "ingest":
+        return kb.ingestor.ingest_paths
+    if op in _MEMORY_OPS:
+        return getattr(kb.memory, op)
+    if op == "ping":
+        return lambda: None
+    raise ValueError(f"unknown operation {op!r}")
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
-
-    return {
-        "search": search,
-        "recall": recall,
-        "propose": lambda proposal: kb.memory.propose(ProposeMemoryInput.model_validate(proposal)).model_dump(mode="json"),
-        "add": lambda **a: record(kb.memory.add(**a)),
-        "list": lambda tenant_id, subject: [record(r) for r in kb.memory.list(tenant_id, subject)],
-        "get": lambda tenant_id, memory_id: record(kb.memory.get(tenant_id, memory_id)),
-        "correct": lambda tenant_id, memory_id, content, by: record(kb.memory.correct(tenant_id, memory_id, content, by)),
-        "pin": lambda tenant_id, memory_id, pinned, by: record(kb.memory.pin(tenant_id, memory_id, pinned, by)),
-        "delete": lambda tenant_id, memory_id, by: record(kb.memory.delete(tenant_id, memory_id, by)),
-    }
+    return [_json(v) for v in value] if isinstance(value, list) else value
 
 
 class KnowledgeHost:
@@ -81,7 +83,6 @@ class KnowledgeHost:
 
     def __init__(self, kb: Any, data_dir: Path) -> None:
         self.path = socket_path(data_dir)
-        operations = _operations(kb)
 
         class Handler(socketserver.StreamRequestHandler):
             timeout = 60  # a client that sends nothing, or stops reading, does not hold a thread for ever
@@ -97,16 +98,12 @@ class KnowledgeHost:
                     if len(line) > MAX_REQUEST:
                         raise ValueError(f"request over {MAX_REQUEST} bytes")
                     request = json.loads(line)
-                    op, args = request["op"], request.get("args", {})
+                    op = request["op"]
+                    args = {k: _MODEL_ARGS[k].model_validate(v) if k in _MODEL_ARGS else v
+                            for k, v in request.get("args", {}).items()}
                     if op == "ingest":
-                        def progress(p: IngestProgress) -> None:
-                            send({"progress": dataclasses.asdict(p)})
-                        result = kb.ingestor.ingest_paths(args["paths"], args["tenant_id"], args["scope"], progress)
-                        send({"ok": result.model_dump(mode="json")})
-                    elif op in operations:
-                        send({"ok": operations[op](**args)})
-                    else:
-                        raise ValueError(f"unknown operation {op!r}")
+                        args["progress"] = lambda p: send({"progress": dataclasses.asdict(p)})
+                    send({"ok": _json(_method(kb, op)(**args))})
                 except Exception as e:  # noqa: BLE001 - the caller re-raises it by type (_ERRORS)
                     send({"error": {"type": type(e).__name__, "message": str(e),
                                     "retryable": getattr(e, "retryable", None)}})
@@ -137,16 +134,16 @@ class KnowledgeHost:
 def open_or_join(settings: RetrievalSettings, data_dir: Path, serve: bool) -> tuple[Any, KnowledgeHost | None]:
     """This process's own knowledge base (served to the host's other processes when `serve`), or, when
     another process holds the embedded stores and serves them, that process's."""
-    try:
-        kb = build_knowledge_base(settings)
-    except StoreError as locked:
-        remote = RemoteKnowledgeBase(socket_path(data_dir))
+    remote = RemoteKnowledgeBase(socket_path(data_dir))
+    if not settings.qdrant_url and remote.path.exists():
+        # A holder that answers holds the stores' locks: join it without loading a model of our own.
         try:
             remote.ping()
+            log.info("retrieval.host_joined", socket=str(remote.path))
+            return remote, None
         except KnowledgeHostUnavailable:
-            raise locked from None
-        log.info("retrieval.host_joined", socket=str(remote.path))
-        return remote, None
+            pass  # a dead holder's socket: the stores are free, or held by a process that does not serve
+    kb = build_knowledge_base(settings)
     if not serve or settings.qdrant_url:  # a server: every process connects to it itself
         return kb, None
     try:
@@ -202,7 +199,7 @@ class RemoteKnowledgeBase:
                                        "connection without an answer")
 
     def ping(self) -> None:
-        self.call("list", {"tenant_id": "", "subject": None})
+        self.call("ping", {})
 
     def close(self) -> None:
         pass  # each call has its own connection
@@ -215,7 +212,8 @@ class _Retriever:
     def search(self, query: str, access: Access, limit: int = 5, mode: str = "hybrid",
                rerank_results: bool | None = None, by_document: bool = False) -> list[Passage]:
         found = self.remote.call("search", {"query": query, "access": access.model_dump(mode="json"), "limit": limit,
-                                            "mode": mode, "rerank": rerank_results, "by_document": by_document})
+                                            "mode": mode, "rerank_results": rerank_results,
+                                            "by_document": by_document})
         return [Passage.model_validate(p) for p in found]
 
 

@@ -63,16 +63,18 @@ class OidcVerifier:
 
     def _signing_key(self, token: str) -> jwt.PyJWK:
         kid = jwt.get_unverified_header(token).get("kid")
-        for refresh in (False, True):
-            if refresh:
-                with self._lock:
-                    if time.monotonic() - self._refetched_at < REFETCH_MIN_S:
-                        break
-                    self._refetched_at = time.monotonic()
-            found = next((k for k in self._keys.get_signing_keys(refresh=refresh) if k.key_id == kid), None)
-            if found is not None:
-                return found
+        if found := self._key(kid, refresh=False):
+            return found
+        with self._lock:
+            if time.monotonic() - self._refetched_at < REFETCH_MIN_S:
+                raise jwt.PyJWKClientError(f"no signing key with id {kid!r}")
+            self._refetched_at = time.monotonic()
+        if found := self._key(kid, refresh=True):
+            return found
         raise jwt.PyJWKClientError(f"no signing key with id {kid!r}")
+
+    def _key(self, kid: str | None, refresh: bool) -> jwt.PyJWK | None:
+        return next((k for k in self._keys.get_signing_keys(refresh=refresh) if k.key_id == kid), None)
 
     def _verify(self, token: str) -> dict[str, Any]:
         try:
