@@ -132,7 +132,7 @@ def build_llama_wheel() -> None:
         pinned = Path(tmp) / "sdist.txt"
         pinned.write_text(f"llama-cpp-python=={LLAMA_VERSION} --hash=sha256:{LLAMA_SDIST_SHA256}\n")
         run(venv_python(), "-m", "pip", "download", "--disable-pip-version-check", "-q", "--no-deps",
-            "--no-cache-dir", "--no-binary", ":all:", "--require-hashes", "-r", pinned, "-d", tmp)
+            "--no-cache-dir", "--no-binary", "llama-cpp-python", "--require-hashes", "-r", pinned, "-d", tmp)
         with tarfile.open(Path(tmp) / f"llama_cpp_python-{LLAMA_VERSION}.tar.gz") as sdist:
             sdist.extractall(tmp, filter="data")
         source = Path(tmp) / f"llama_cpp_python-{LLAMA_VERSION}"
