@@ -151,8 +151,10 @@ async def test_other_tenants_viewers_and_forged_requests_get_nothing(dev_server,
                     forged = viewer.fetch("POST", f"/v1/runs/{run_id}/approvals/call-1-1", {"decision": "approve"})
 
                     live.sign_in(alice)
-                    row = live.wait(lambda: listed(live), "alice's runs")[0]
-                    assert run_id in row.text and "waiting for human" in row.text, row.text
+                    live.wait(lambda: listed(live), "alice's runs")
+                    read = f'#runs tr[data-run="{run_id}"][data-state="read"]'
+                    row = live.wait(lambda: live.text(read), "the run's state in its row")
+                    assert "write the report" in row and "waiting for human" in row, row
                     live.find(f'a[href="{run_page}"]').click()
                     for page in (live, stale):
                         if page is stale:
@@ -187,6 +189,47 @@ async def test_other_tenants_viewers_and_forged_requests_get_nothing(dev_server,
     assert forged["status"] == 403 and "may not approve" in forged["body"], forged
     assert cross_site["status"] == 403 and "X-Agent-Console" in json.loads(cross_site["body"])["detail"]
     assert "call-1-1" in refusal and "ended" not in refusal, refusal  # the run's own reason, the run still open
+
+
+async def test_a_run_no_worker_can_read_is_listed_at_once_and_the_page_says_why(dev_server, tmp_path):
+    """A run's state is a query, which needs a worker of its queue: a run whose workers are gone must
+    not hold up the list (it did: each refresh waited for it, and refreshes stacked up behind one
+    another), and the page says why it shows no step."""
+    address, queue = dev_server.config.address, f"tq-{uuid.uuid4()}"
+    api = ApiProcess(address, queue, tmp_path / "data")
+    carol = api.key("carol", f"tenant-{uuid.uuid4().hex[:8]}", "start,view")
+    with ModelWireServer(write_then_ask) as model:
+        await api.start()
+        try:
+            async with httpx.AsyncClient(base_url=api.url, headers={"Authorization": f"Bearer {carol}"},
+                                         timeout=60) as http:
+                with streaming_worker(tmp_path, address, queue, model):
+                    run_id = (await http.post("/v1/runs", json={"goal": "write the report"})).json()["id"]
+
+                    async def listed_waiting() -> bool:
+                        runs = (await http.get("/v1/runs")).json()["runs"]
+                        return [r["status"] for r in runs] == ["waiting_for_human"]
+
+                    await eventually(listed_waiting, timeout_s=60, what="the run listed as waiting")
+                # Its only worker has stopped.
+                with browser(api.url) as page:
+                    page.sign_in(carol)
+                    row = f'#runs tr[data-run="{run_id}"]'
+                    page.wait(lambda: page.all(row), "the run's row")
+                    first = page.find(row).get_attribute("data-state"), page.text(row)
+                    page.wait(lambda: page.all(row + '[data-state="unread"]'), "the row marked unread")
+                    why = page.find(row).get_attribute("title")
+                    page.find(f'{row} a').click()  # its own page says the same
+                    page.wait(lambda: page.text("#notice").startswith("Could not read the run:"), "the reason")
+                    notice = page.text("#notice")
+                unanswered = await http.get(f"/v1/runs/{run_id}")
+        finally:
+            api.stop()
+    assert first[0] == "reading" and "waiting for human" in first[1], first  # from the list, before any state
+    assert f"no worker answered for run '{run_id}': none polls its task queue" in why, why
+    assert "no worker answered" in notice, notice
+    assert unanswered.status_code == 503, unanswered.text
+    assert "Is a worker of its task queue running?" in unanswered.json()["detail"], unanswered.text
 
 
 def pay_once(body: dict) -> str:

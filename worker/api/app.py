@@ -14,6 +14,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -60,6 +61,9 @@ from workflows.search_attributes import AGENT_STATUS, AGENT_TENANT, RUNNING
 # SDK's default (10 s) is longer than most HTTP clients wait.
 TEMPORAL_RETRY = RetryConfig(max_elapsed_time_millis=3000, max_retries=5)
 MAX_BODY_BYTES = 1 << 20  # a run request, a decision or a message; anything larger is a 413
+# How long a request for a run's state waits for a worker to answer the query: long enough for a query
+# to fall back from a dead worker's sticky queue to the shared one (5 s), short of Temporal's own 30 s.
+STATE_QUERY_TIMEOUT = timedelta(seconds=10)
 REQUEST_MEMO = "api_request_sha256"
 TENANT_MEMO = "tenant"
 LISTED_STATUSES = {RUNNING, "waiting_for_human", "paused", "completed", "failed", "cancelled", "budget_exceeded"}
@@ -273,7 +277,17 @@ def create_app(client: Client, keys: Identities, task_queue: str, signer: ApiSig
     @app.get("/v1/runs/{run_id}")
     async def get_run(run_id: str, who: Identity = Depends(role("view"))) -> dict[str, Any]:
         handle = await owned(run_id, who)
-        state = await handle.query(AgentRun.state)
+        try:
+            state = await handle.query(AgentRun.state, rpc_timeout=STATE_QUERY_TIMEOUT)
+        except RPCError as e:
+            # A query needs a worker of the run's task queue, even for an ended run. Temporal refuses it at
+            # once when no worker has polled the queue lately, else holds it until our deadline.
+            if e.status not in (RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.DEADLINE_EXCEEDED,
+                                RPCStatusCode.CANCELLED):
+                raise
+            raise HTTPException(503, f"no worker answered for run {run_id!r}: none polls its task queue, or "
+                                f"none answered within {STATE_QUERY_TIMEOUT.seconds} s. Is a worker of its task "
+                                "queue running? Its status in the run list needs none", headers={"Retry-After": "5"}) from None
         return state.model_dump(mode="json")
 
     async def approval_of(handle: WorkflowHandle, call_id: str, body: Decision, who: Identity) -> ApproveInput:

@@ -2,8 +2,8 @@
 // What every console page shares: calling the run API with the session cookie, building elements
 // from text (never from HTML strings), and the notice line that screen readers announce.
 const Console = (() => {
-  async function api(method, path, body) {
-    const init = { method, credentials: "same-origin", headers: { "X-Agent-Console": "1" } };
+  async function api(method, path, body, signal) {
+    const init = { method, credentials: "same-origin", headers: { "X-Agent-Console": "1" }, signal };
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);

@@ -351,7 +351,9 @@
   }
 
   await refresh();
-  if (state) {
+  // Followed even when its state cannot be read now (no worker of its queue answers): the stream waits
+  // for a worker too, and its first events refresh the page. Not for a run that does not exist.
+  if (state || !ended) {
     await loadArtifacts();
     connect();
   }

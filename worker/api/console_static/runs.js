@@ -22,34 +22,60 @@
     }
   });
 
+  // Rows come from the list at once; each run's step and cost fill in when its state arrives. A state
+  // needs a worker of the run's queue, which an old run may no longer have (the API gives up after
+  // 10 s): the list never waits for it. A newer load abandons the older one's requests.
+  let loading = null;
+
+  function row(run, state) {
+    const shown = state ? state.status : run.status || "running";
+    const cost = state ? usd(state.usage.cost_usd) + " / " + usd(state.budgets.max_cost_usd) : "";
+    return el("tr", { "data-run": run.id, "data-state": state ? "read" : "reading" },
+      el("td", { "data-label": "Run" }, el("a", { href: "/console/runs/" + encodeURIComponent(run.id) },
+        state ? state.goal.slice(0, 80) : run.id), el("div", { class: "muted" }, run.id)),
+      el("td", { "data-label": "Status" }, el("span", { class: "status " + shown }, shown.replaceAll("_", " "))),
+      el("td", { "data-label": "Step" }, state ? String(state.step) : "…"),
+      el("td", { "data-label": "Cost / budget" }, cost),
+      el("td", { "data-label": "Started" }, when(run.started_at)));
+  }
+
   async function load() {
+    if (loading) loading.abort();
+    const mine = loading = new AbortController();
     const status = document.getElementById("status-filter").value;
     let listed;
     try {
-      listed = await api("GET", "/v1/runs?page_size=50" + (status ? "&status=" + encodeURIComponent(status) : ""));
+      listed = await api("GET", "/v1/runs?page_size=50" + (status ? "&status=" + encodeURIComponent(status) : ""),
+        undefined, mine.signal);
     } catch (error) {
-      notice("Could not list runs: " + error.message, "error");
+      if (!mine.signal.aborted) notice("Could not list runs: " + error.message, "error");
       return;
     }
-    // Step and cost come from each run's state; a run that cannot be read still gets its row.
-    const states = await Promise.all(listed.runs.map((run) =>
-      api("GET", "/v1/runs/" + encodeURIComponent(run.id)).catch(() => null)));
-    const rows = listed.runs.map((run, i) => ({ run, state: states[i] }));
-    const waiting = (row) => ((row.state ? row.state.status : row.run.status) === "waiting_for_human" ? 0 : 1);
-    rows.sort((a, b) => waiting(a) - waiting(b));
-    document.getElementById("runs").replaceChildren(...rows.map(({ run, state }) => {
-      const shown = state ? state.status : run.status || "running";
-      const cost = state ? usd(state.usage.cost_usd) + " / " + usd(state.budgets.max_cost_usd) : "";
-      return el("tr", {},
-        el("td", { "data-label": "Run" }, el("a", { href: "/console/runs/" + encodeURIComponent(run.id) },
-          state ? state.goal.slice(0, 80) : run.id), el("div", { class: "muted" }, run.id)),
-        el("td", { "data-label": "Status" }, el("span", { class: "status " + shown }, shown.replaceAll("_", " "))),
-        el("td", { "data-label": "Step" }, state ? String(state.step) : ""),
-        el("td", { "data-label": "Cost / budget" }, cost),
-        el("td", { "data-label": "Started" }, when(run.started_at)));
-    }));
-    document.getElementById("empty").hidden = rows.length > 0;
+    if (mine.signal.aborted) return;
+    const waiting = (run) => (run.status === "waiting_for_human" ? 0 : 1);
+    const runs = [...listed.runs].sort((a, b) => waiting(a) - waiting(b));
+    const table = document.getElementById("runs");
+    table.replaceChildren(...runs.map((run) => row(run, null)));
+    document.getElementById("empty").hidden = runs.length > 0;
     notice("");
+    await Promise.all(runs.map(async (run) => {
+      let state = null;
+      try {
+        state = await api("GET", "/v1/runs/" + encodeURIComponent(run.id), undefined, mine.signal);
+      } catch (error) {
+        if (mine.signal.aborted) return;
+        const stale = table.querySelector(`tr[data-run="${CSS.escape(run.id)}"]`);
+        if (stale) {
+          stale.dataset.state = "unread";  // the row keeps what the list said
+          stale.cells[2].textContent = "";
+          stale.title = "State not read: " + error.message;
+        }
+        return;
+      }
+      if (mine.signal.aborted) return;
+      const stale = table.querySelector(`tr[data-run="${CSS.escape(run.id)}"]`);
+      if (stale) stale.replaceWith(row(run, state));
+    }));
   }
 
   document.getElementById("status-filter").addEventListener("change", load);
