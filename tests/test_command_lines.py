@@ -39,3 +39,18 @@ def test_a_bad_argument_is_one_line(module: str) -> None:
     assert len(lines) == 1 and "--help" in lines[0], done.stderr
     assert "--no-such-option" in lines[0] or "arguments are required" in lines[0], lines
     assert "Traceback" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(("given", "passed"), [
+    ([], ["-n", "2"]),
+    (["tests/api", "-x"], ["-n", "2", "tests/api", "-x"]),
+    (["-n", "0", "tests/api"], ["-n", "0", "tests/api"]),
+    (["-n4"], ["-n4"]),
+    (["--numprocesses=3"], ["--numprocesses=3"]),
+    (["-p", "no:xdist"], ["-p", "no:xdist"]),
+    (["--no-header", "-k", "name"], ["-n", "2", "--no-header", "-k", "name"]),
+])
+def test_the_test_command_runs_two_processes_unless_told_otherwise(given: list[str], passed: list[str]) -> None:
+    from worker.dev import with_test_processes
+
+    assert with_test_processes(given) == passed

@@ -17,6 +17,18 @@ from worker import bootstrap
 USAGE = "usage: python3 -m worker.dev {up|test} [args...]"
 
 
+# The suite waits on servers and child processes about as much as it computes, so two test processes
+# (pytest-xdist, each with its own dev server and model server) share 2 cores well: 20 minutes
+# instead of 35 on this project's 2-core machines. `-n 0` runs one process, `-n N` another count.
+TEST_PROCESSES = "2"
+
+
+def with_test_processes(args: list[str]) -> list[str]:
+    chosen = any(a == "-n" or (a.startswith("-n") and not a.startswith("--")) or a.startswith("--numprocesses")
+                 or a == "no:xdist" for a in args)
+    return args if chosen else ["-n", TEST_PROCESSES, *args]
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] in (["-h"], ["--help"]):
         print(f"{USAGE}\n\n{__doc__.strip()}")
@@ -42,7 +54,7 @@ def main(argv: list[str]) -> int:
 
         ensure_model()  # the real-model and tokenizer tests need the joined GGUF
         os.chdir(bootstrap.REPO)
-        return pytest.main(rest)
+        return pytest.main(with_test_processes(rest))
     from worker.demo import up
 
     return up(rest)
