@@ -139,3 +139,52 @@ def test_the_socket_refuses_hostile_requests_and_keeps_serving(kb, tmp_path):
     assert not host.path.exists()
     with pytest.raises(KnowledgeHostUnavailable):
         RemoteKnowledgeBase(host.path).memory.list("acme")
+
+
+async def test_a_run_searching_while_the_holder_is_down_retries_until_it_is_back(dev_client, dev_server, tmp_path):
+    """The worker that holds the stores is killed: a second worker's run that searches meanwhile is not
+    failed; its search is retried (the pending activity says why) and answers once the holder is back."""
+    address = dev_server.config.address
+    data = tmp_path / "d"
+    first_queue, second_queue = f"tq-{uuid.uuid4()}", f"tq-{uuid.uuid4()}"
+    with ModelWireServer(searches_then_answers) as model:
+        first = WorkerProcess(address, first_queue, data, model.base_url)
+        second = WorkerProcess(address, second_queue, data, model.base_url)
+        second.log_path = tmp_path / "second.log"
+        try:
+            first.start()
+
+            async def serving() -> bool:
+                return (data / "knowledge.sock").exists()
+
+            await eventually(serving, timeout_s=120, what="the first worker to serve its stores")
+            second.start()
+
+            async def joined() -> bool:
+                return second.log_path.exists() and "retrieval.host_joined" in second.log_path.read_text()
+
+            await eventually(joined, timeout_s=120, what="the second worker to use the first one's stores")
+            loaded = knowledge_cli(data, "ingest", str(CORPUS), "--tenant", "acme")
+            assert loaded.returncode == 0, loaded.stderr[-2000:]
+            first.kill()  # a crash: its socket file stays behind, nobody answers on it
+
+            handle = await dev_client.start_workflow(
+                "AgentRun", RunRequest(goal="approval expiry", tenant_id="acme", user_id="alice"),
+                id=f"holder-down-{uuid.uuid4().hex[:6]}", task_queue=second_queue, result_type=RunResult)
+
+            async def retrying() -> bool:
+                pending = (await handle.describe()).raw_description.pending_activities
+                return any(p.attempt >= 2 and "knowledge stores" in p.last_failure.message for p in pending)
+
+            await eventually(retrying, timeout_s=120, what="the run's search to be retried")
+            failure = next(p.last_failure.message for p in (await handle.describe()).raw_description.pending_activities
+                           if p.attempt >= 2)
+            first.start()  # the host comes back on the same data directory
+            result = await handle.result()
+        finally:
+            second.stop()
+            first.stop()
+
+    assert result.status == RunStatus.COMPLETED, result
+    assert "corpus/approvals.md" in result.answer, result.answer[:500]
+    assert "knowledge.sock" in failure, failure
