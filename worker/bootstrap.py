@@ -107,7 +107,8 @@ class LlamaBuild:
         self.log = CACHE / "llama-build.log"
         self.started = time.monotonic()
         self.process: subprocess.Popen[bytes] | None = None
-        if importable("llama_cpp.server") or llama_wheel() is not None:
+        self.installed = importable("llama_cpp.server")
+        if self.installed or llama_wheel() is not None:
             return
         step(f"building llama-cpp-python {LLAMA_VERSION} for this CPU in the background "
              "(once; about 1.5-3 minutes on 2 cores)")
@@ -152,7 +153,7 @@ def build_llama_wheel() -> None:
 
 def ensure_llama_cpp(build: LlamaBuild) -> None:
     build.wait()
-    if importable("llama_cpp.server"):
+    if build.installed:
         return
     wheel = llama_wheel()
     assert wheel is not None, "the llama-cpp-python build left no wheel"

@@ -51,6 +51,22 @@ def knowledge_cli(data: Path, *argv: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
+async def holder_then_joiner(first: WorkerProcess, second: WorkerProcess, data: Path) -> None:
+    """Start `first` until it serves the data directory's stores, then `second` until it uses them."""
+    first.start()
+
+    async def serving() -> bool:
+        return (data / "knowledge.sock").exists()
+
+    await eventually(serving, timeout_s=120, what="the first worker to serve its stores")
+    second.start()
+
+    async def joined() -> bool:
+        return second.log_path.exists() and "retrieval.host_joined" in second.log_path.read_text()
+
+    await eventually(joined, timeout_s=120, what="the second worker to use the first one's stores")
+
+
 async def test_a_second_worker_and_the_cli_share_the_running_workers_data_directory(dev_client, dev_server,
                                                                                     tmp_path):
     address = dev_server.config.address
@@ -68,14 +84,8 @@ async def test_a_second_worker_and_the_cli_share_the_running_workers_data_direct
         second = WorkerProcess(address, second_queue, data, model.base_url)
         second.log_path = tmp_path / "second.log"
         try:
-            first.start()
-
-            async def serving() -> bool:
-                return (data / "knowledge.sock").exists()
-
-            await eventually(serving, timeout_s=120, what="the first worker to serve its stores")
+            await holder_then_joiner(first, second, data)
             assert (data / "knowledge.sock").stat().st_mode & 0o777 == 0o600, "only its user may use the socket"
-            second.start()
 
             loaded = knowledge_cli(data, "ingest", str(CORPUS), "--tenant", "acme")
             assert loaded.returncode == 0, loaded.stderr[-2000:]
@@ -152,18 +162,7 @@ async def test_a_run_searching_while_the_holder_is_down_retries_until_it_is_back
         second = WorkerProcess(address, second_queue, data, model.base_url)
         second.log_path = tmp_path / "second.log"
         try:
-            first.start()
-
-            async def serving() -> bool:
-                return (data / "knowledge.sock").exists()
-
-            await eventually(serving, timeout_s=120, what="the first worker to serve its stores")
-            second.start()
-
-            async def joined() -> bool:
-                return second.log_path.exists() and "retrieval.host_joined" in second.log_path.read_text()
-
-            await eventually(joined, timeout_s=120, what="the second worker to use the first one's stores")
+            await holder_then_joiner(first, second, data)
             loaded = knowledge_cli(data, "ingest", str(CORPUS), "--tenant", "acme")
             assert loaded.returncode == 0, loaded.stderr[-2000:]
             first.kill()  # a crash: its socket file stays behind, nobody answers on it

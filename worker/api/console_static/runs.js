@@ -59,22 +59,21 @@
     document.getElementById("empty").hidden = runs.length > 0;
     notice("");
     await Promise.all(runs.map(async (run) => {
-      let state = null;
+      let state = null, failure = null;
       try {
         state = await api("GET", "/v1/runs/" + encodeURIComponent(run.id), undefined, mine.signal);
       } catch (error) {
-        if (mine.signal.aborted) return;
-        const stale = table.querySelector(`tr[data-run="${CSS.escape(run.id)}"]`);
-        if (stale) {
-          stale.dataset.state = "unread";  // the row keeps what the list said
-          stale.cells[2].textContent = "";
-          stale.title = "State not read: " + error.message;
-        }
-        return;
+        failure = error;
       }
-      if (mine.signal.aborted) return;
-      const stale = table.querySelector(`tr[data-run="${CSS.escape(run.id)}"]`);
-      if (stale) stale.replaceWith(row(run, state));
+      const shown = table.querySelector(`tr[data-run="${CSS.escape(run.id)}"]`);
+      if (mine.signal.aborted || !shown) return;
+      if (state) {
+        shown.replaceWith(row(run, state));
+      } else {
+        shown.dataset.state = "unread";  // the row keeps what the list said
+        shown.cells[2].textContent = "";
+        shown.title = "State not read: " + failure.message;
+      }
     }));
   }
 
